@@ -1,0 +1,59 @@
+import { z } from 'zod';
+
+/**
+ * The one configuration schema. Sources, in order of precedence: CLI flags > RESKPOINTS_*
+ * environment variables > config file (YAML or JSON) > these defaults.
+ * Settings marked hot-reloadable take effect when the config file changes.
+ */
+export const configSchema = z.object({
+  host: z.string().min(1).default('127.0.0.1').describe('Interface to listen on'),
+  port: z.number().int().min(0).max(65535).default(4318).describe('HTTP port (OTLP/HTTP default is 4318)'),
+  dataDir: z.string().min(1).default('./data').describe('Where the embedded DuckDB files live'),
+  role: z
+    .enum(['all', 'ingest', 'worker', 'api'])
+    .default('all')
+    .describe('all = embedded single process; ingest/worker/api for cluster mode'),
+  adminToken: z.string().min(16).optional().describe('Admin bearer token; generated and printed on first start if absent'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('hot-reloadable'),
+  ingest: z
+    .object({
+      maxBodyBytes: z.number().int().min(1024).default(16 * 1024 * 1024).describe('Largest accepted request body (after decompression)'),
+      queueMaxEvents: z.number().int().min(1).default(200_000).describe('Events waiting for commit before ingest answers 429'),
+      maxBatchEvents: z.number().int().min(1).default(20_000).describe('Most events committed in one group commit'),
+      flushIntervalMs: z.number().int().min(0).default(2).describe('How long a commit waits for more events to join it'),
+      retryAfterSeconds: z.number().int().min(1).default(1).describe('Retry-After sent with 429; hot-reloadable'),
+      excerptMaxChars: z.number().int().min(0).default(2000).describe('Cap on stored prompt/response excerpts; hot-reloadable'),
+    })
+    .prefault({}),
+  query: z
+    .object({
+      maxRangeDays: z.number().int().min(1).default(400).describe('Longest time range a query may span'),
+      maxBuckets: z.number().int().min(1).default(5000).describe('Most time buckets a summary may return'),
+    })
+    .prefault({}),
+  retentionDays: z.number().int().min(1).default(90).describe('Telemetry older than this is deleted; hot-reloadable'),
+  clickhouse: z
+    .object({
+      url: z.string().url().optional().describe('e.g. http://127.0.0.1:8123; set to use ClickHouse for telemetry'),
+      database: z.string().default('reskpoints'),
+      username: z.string().default('default'),
+      password: z.string().default(''),
+    })
+    .prefault({}),
+  postgres: z
+    .object({ url: z.string().optional().describe('e.g. postgres://postgres@127.0.0.1:5432/reskpoints; set to use PostgreSQL for state') })
+    .prefault({}),
+  nats: z
+    .object({
+      url: z.string().optional().describe('e.g. nats://127.0.0.1:4222; set to use JetStream as the ingest log'),
+      stream: z.string().default('RESKPOINTS_INGEST'),
+    })
+    .prefault({}),
+  redis: z.object({ url: z.string().optional().describe('e.g. redis://127.0.0.1:6379; shared counters') }).prefault({}),
+});
+
+export type Config = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+
+/** Settings that may change while running; everything else needs a restart. */
+export const HOT_RELOADABLE_KEYS = ['logLevel', 'ingest.retryAfterSeconds', 'ingest.excerptMaxChars', 'retentionDays'] as const;

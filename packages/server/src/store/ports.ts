@@ -1,0 +1,132 @@
+/**
+ * Storage and transport ports. Domain code depends only on these interfaces; adapters
+ * (DuckDB, ClickHouse, PostgreSQL, NATS, in-process) implement them and each passes the
+ * shared contract suites in `contract/`. Only `app.ts` constructs adapters.
+ *
+ * Units: times are epoch milliseconds, durations milliseconds, money USD.
+ */
+import type {
+  LlmCallListQuery,
+  LlmCallPage,
+  Span,
+  SummaryQuery,
+  SummaryResult,
+  TelemetryBatch,
+} from '@reskpoints/core';
+
+export interface AppendResult {
+  /** Calls newly stored by this append. */
+  llmCallsInserted: number;
+  /** Calls skipped because (projectId, id) was already stored — retried batches. */
+  llmCallDuplicates: number;
+  spansInserted: number;
+  spanDuplicates: number;
+  /** Ids (per project) of the calls this append newly stored, for the live stream. */
+  insertedLlmCallKeys: Array<{ projectId: string; id: string }>;
+}
+
+export interface SpanListQuery {
+  projectId: string;
+  fromMs: number;
+  toMs: number;
+  traceId?: string;
+  serviceName?: string;
+  /** 1..1000 */
+  limit: number;
+}
+
+/**
+ * Append-mostly telemetry. `appendBatch` is atomic and durable when it resolves: either
+ * every event of the batch is committed or none is (the promise rejects). Appending the
+ * same (projectId, id) twice stores it once: an LLM call's identity is (projectId, id), a
+ * span's is (projectId, traceId, spanId). Two events with the same identity are assumed to
+ * be the same event (same start time), which lets adapters check duplicates by time range.
+ */
+export interface TelemetryStore {
+  /** Creates or upgrades the schema; safe to call concurrently from several nodes. */
+  migrate(): Promise<void>;
+  appendBatch(batch: TelemetryBatch): Promise<AppendResult>;
+  /** Newest first (startTimeMs desc, id desc). */
+  listLlmCalls(query: LlmCallListQuery): Promise<LlmCallPage>;
+  summarize(query: SummaryQuery): Promise<SummaryResult>;
+  listSpans(query: SpanListQuery): Promise<Span[]>;
+  /** Deletes calls and spans that started before `beforeMs`; returns how many rows went. */
+  deleteBefore(beforeMs: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface Project {
+  id: string;
+  name: string;
+  createdAtMs: number;
+}
+
+export interface ApiKeyRecord {
+  id: string;
+  projectId: string;
+  name: string;
+  /** Hex SHA-256 of the full key; the key itself is never stored. */
+  keyHash: string;
+  /** First characters of the key, shown in listings to tell keys apart. */
+  prefix: string;
+  createdAtMs: number;
+  revokedAtMs: number | null;
+}
+
+/** Small, transactional state: projects, keys, settings; later rules, budgets, incidents. */
+export interface StateStore {
+  /** Creates or upgrades the schema; safe to call concurrently from several nodes. */
+  migrate(): Promise<void>;
+  /** Returns false when a project with that id exists already. */
+  createProject(project: Project): Promise<boolean>;
+  getProject(id: string): Promise<Project | null>;
+  listProjects(): Promise<Project[]>;
+  createApiKey(key: ApiKeyRecord): Promise<void>;
+  /** The active (not revoked) key with that hash, or null. */
+  findApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | null>;
+  listApiKeys(projectId: string): Promise<ApiKeyRecord[]>;
+  /** Returns false when no such active key exists. */
+  revokeApiKey(id: string, atMs: number): Promise<boolean>;
+  getSetting(key: string): Promise<string | null>;
+  /** Writes only when the key is absent; returns the value now stored (first writer wins). */
+  setSettingIfAbsent(key: string, value: string): Promise<string>;
+  setSetting(key: string, value: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Where the pipeline commits a group of events. Embedded mode commits straight to the
+ * TelemetryStore; an ingest node in cluster mode publishes to the durable bus instead.
+ * Resolving means durable.
+ */
+export interface BatchSink {
+  commit(batch: TelemetryBatch): Promise<AppendResult>;
+}
+
+/** A message taken from the ingest log; ack only after its effects are durable. */
+export interface BusMessage {
+  /** Stable id for dedup (the publisher's message id). */
+  id: string;
+  batch: TelemetryBatch;
+  /** How many times this message was delivered (1 = first time). */
+  deliveryCount: number;
+  ack(): Promise<void>;
+  /** Ask for redelivery after `delayMs`. */
+  nak(delayMs?: number): Promise<void>;
+}
+
+/** The durable ingest log between ingest nodes and workers. */
+export interface IngestBus {
+  /** Resolves once the log has durably stored the batch; `id` dedups retried publishes. */
+  publish(id: string, batch: TelemetryBatch): Promise<void>;
+  /** Pulls up to `max` messages, waiting at most `waitMs` for the first. */
+  pull(max: number, waitMs: number): Promise<BusMessage[]>;
+  close(): Promise<void>;
+}
+
+/** Mutual exclusion for work that must run once in a cluster. */
+export interface LeaderLease {
+  /** Tries to take or renew the lease; returns the fencing token when held, else null. */
+  tryAcquire(): Promise<number | null>;
+  release(): Promise<void>;
+}
