@@ -46,9 +46,14 @@ export interface TelemetryStore {
   /** Creates or upgrades the schema; safe to call concurrently from several nodes. */
   migrate(): Promise<void>;
   appendBatch(batch: TelemetryBatch): Promise<AppendResult>;
-  /** Newest first (startTimeMs desc, id desc). */
+  /**
+   * Newest first (startTimeMs desc, id desc), fromMs <= startTimeMs < toMs. The cursor is the
+   * one in `llm-call-cursor.ts`; an unparseable cursor rejects with `InvalidCursorError`
+   * (callers validate with `parseLlmCallCursor` first). `nextCursor` is null on the last page.
+   */
   listLlmCalls(query: LlmCallListQuery): Promise<LlmCallPage>;
   summarize(query: SummaryQuery): Promise<SummaryResult>;
+  /** Spans with fromMs <= startTimeMs < toMs, oldest first (startTimeMs asc, spanId asc), at most `limit`. */
   listSpans(query: SpanListQuery): Promise<Span[]>;
   /** Deletes calls and spans that started before `beforeMs`; returns how many rows went. */
   deleteBefore(beforeMs: number): Promise<number>;

@@ -1,0 +1,816 @@
+/**
+ * The TelemetryStore contract: one suite that every implementation (DuckDB, ClickHouse, …)
+ * runs. An adapter test calls `describeTelemetryStoreContract` with a factory that opens an
+ * empty store; tests an adapter cannot pass are skipped by name, each with its reason.
+ *
+ * Reference numbers are computed in TypeScript from the inserted data. Exact summaries must
+ * match within 1% (percentiles: within the neighbours of the interpolated rank), rollup
+ * summaries (precision 'rollup') within 3%; counts and token sums must match exactly.
+ */
+import type { LlmCall, LlmCallFilter, Span, SummaryDimension, SummaryQuery, SummaryRow } from '@reskpoints/core';
+import { afterEach, beforeEach, describe, expect } from 'vitest';
+import { parseLlmCallCursor } from '../llm-call-cursor.js';
+import type { TelemetryStore } from '../ports.js';
+import { type ContractOptions, contractTest } from './contract-options.js';
+import {
+  BASE_MS,
+  DAY_MS,
+  expectedSummary,
+  generateCalls,
+  groupKey,
+  HOUR_MS,
+  makeLlmCall,
+  makeSpan,
+  matchesFilter,
+  quantileBounds,
+} from './fixtures.js';
+
+export interface OpenedTelemetryStore {
+  store: TelemetryStore;
+  /** Closes the store and frees whatever `open` created (temp files, databases). */
+  close: () => Promise<void>;
+}
+
+export type { ContractOptions } from './contract-options.js';
+
+/**
+ * @param name shown in the test report, e.g. 'DuckDbTelemetryStore (memory)'
+ * @param open returns a store over empty storage; the suite calls `migrate()` itself
+ */
+export function describeTelemetryStoreContract(
+  name: string,
+  open: () => Promise<OpenedTelemetryStore>,
+  options: ContractOptions = {},
+): void {
+  const test = contractTest(options);
+
+  describe(`TelemetryStore contract: ${name}`, () => {
+    let opened: OpenedTelemetryStore | undefined;
+    let store: TelemetryStore;
+
+    beforeEach(async () => {
+      opened = await open();
+      store = opened.store;
+      await store.migrate();
+    });
+    afterEach(async () => {
+      await opened?.close();
+      opened = undefined;
+    });
+
+    const allCalls = async (filter: LlmCallFilter = {}, fromMs = 0, toMs = BASE_MS + 400 * DAY_MS) => {
+      const out: LlmCall[] = [];
+      let cursor: string | undefined;
+      for (let page = 0; page < 10_000; page++) {
+        const res = await store.listLlmCalls({ fromMs, toMs, filter, limit: 1000, ...(cursor ? { cursor } : {}) });
+        out.push(...res.items);
+        if (res.nextCursor === null) return out;
+        cursor = res.nextCursor;
+      }
+      throw new Error('pagination did not end');
+    };
+
+    const byNewest = (a: LlmCall, b: LlmCall) =>
+      b.startTimeMs - a.startTimeMs || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+
+    const checkSummary = async (calls: LlmCall[], q: SummaryQuery, expectPrecision?: 'exact' | 'rollup') => {
+      const res = await store.summarize(q);
+      if (expectPrecision) expect(res.precision).toBe(expectPrecision);
+      const tol = res.precision === 'exact' ? 0.01 : 0.03;
+      const expected = expectedSummary(calls, q);
+      const seen = new Set<string>();
+      for (const row of res.rows) {
+        const key = groupKey(row.bucketStartMs, row.group, q.groupBy);
+        const e = expected.get(key);
+        expect(e, `unexpected row ${key}`).toBeDefined();
+        if (!e) continue;
+        expect(seen.has(key), `row ${key} returned twice`).toBe(false);
+        seen.add(key);
+        expect(Object.keys(row.group).sort()).toEqual([...q.groupBy].sort());
+        expect(row.requests, key).toBe(e.requests);
+        expect(row.errors, key).toBe(e.errors);
+        expect(row.errorRate, key).toBeCloseTo(e.errors / e.requests, 9);
+        expect(row.inputTokens, key).toBe(e.inputTokens);
+        expect(row.outputTokens, key).toBe(e.outputTokens);
+        expect(row.cacheReadTokens, key).toBe(e.cacheReadTokens);
+        expect(row.cacheWriteTokens, key).toBe(e.cacheWriteTokens);
+        expect(row.reasoningTokens, key).toBe(e.reasoningTokens);
+        expect(row.totalTokens, key).toBe(e.totalTokens);
+        expect(row.costUsd, key).toBeCloseTo(e.costUsd, 9);
+        expect(row.unpricedRequests, key).toBe(e.unpricedRequests);
+        const percentiles: Array<[keyof SummaryRow, number[], number]> = [
+          ['latencyP50Ms', e.latencies, 0.5],
+          ['latencyP95Ms', e.latencies, 0.95],
+          ['latencyP99Ms', e.latencies, 0.99],
+          ['ttftP95Ms', e.ttfts, 0.95],
+        ];
+        for (const [field, values, p] of percentiles) {
+          const actual = row[field] as number | null;
+          if (values.length === 0) {
+            expect(actual, `${key} ${field}`).toBeNull();
+            continue;
+          }
+          const { low, high } = quantileBounds(values, p, tol);
+          expect(actual, `${key} ${field}`).not.toBeNull();
+          expect(actual as number, `${key} ${field}`).toBeGreaterThanOrEqual(low);
+          expect(actual as number, `${key} ${field}`).toBeLessThanOrEqual(high);
+        }
+      }
+      expect(seen.size, 'number of rows').toBe(expected.size);
+      return res;
+    };
+
+    // --- append and read back -------------------------------------------------------------
+
+    test('reads back every field of a call exactly', async () => {
+      const full = makeLlmCall({
+        id: 'call-full',
+        projectId: 'prj_a',
+        environment: 'staging',
+        source: 'otlp',
+        traceId: '0af7651916cd43dd8448eb211c80319c',
+        spanId: 'b7ad6b7169203331',
+        parentSpanId: '00f067aa0ba902b7',
+        serviceName: 'chat-api',
+        provider: 'anthropic',
+        model: 'claude-sonnet-4-20250514',
+        requestModel: 'claude-sonnet-4',
+        operation: 'chat',
+        startTimeMs: BASE_MS + 123_456,
+        latencyMs: 1234.567,
+        ttftMs: 87.25,
+        status: 'error',
+        errorType: 'overloaded_error',
+        errorMessage: 'Overloaded, "retry" later\nline two — ünïcödé 🚀',
+        userId: 'user-42',
+        sessionId: 'sess-7',
+        tags: ['beta', 'eu', 'tag with space'],
+        metadata: { feature: 'summarise', 'quote"key': "it's", empty: '' },
+        usageRaw: {
+          semantics: 'input-excludes-cached',
+          inputTokens: 1000,
+          outputTokens: 250,
+          cacheReadTokens: 4000,
+          cacheWriteTokens: 300,
+          reasoningTokens: 50,
+          totalTokens: 1250,
+        },
+        usage: {
+          inputTokens: 5300,
+          outputTokens: 250,
+          cacheReadTokens: 4000,
+          cacheWriteTokens: 300,
+          reasoningTokens: 50,
+          totalTokens: 5550,
+        },
+        costUsd: 0.012345678,
+        promptExcerpt: 'Summarise this: <doc>…</doc>',
+        responseExcerpt: "Here's the summary",
+        ingestedAtMs: BASE_MS + 200_000,
+      });
+      const sparse = makeLlmCall({
+        id: 'call-sparse',
+        projectId: 'prj_a',
+        startTimeMs: BASE_MS + 1,
+        latencyMs: 0,
+        usageRaw: {
+          semantics: 'input-includes-cached',
+          inputTokens: null,
+          outputTokens: null,
+          cacheReadTokens: null,
+          cacheWriteTokens: null,
+          reasoningTokens: null,
+          totalTokens: null,
+        },
+        usage: {
+          inputTokens: 0,
+          outputTokens: 0,
+          cacheReadTokens: 0,
+          cacheWriteTokens: 0,
+          reasoningTokens: 0,
+          totalTokens: 0,
+        },
+      });
+      const big = makeLlmCall({
+        id: 'call-big-numbers',
+        projectId: 'prj_a',
+        startTimeMs: BASE_MS + 2,
+        usageRaw: {
+          semantics: 'input-includes-cached',
+          inputTokens: 900_000_000_000,
+          outputTokens: 1,
+          cacheReadTokens: 0,
+          cacheWriteTokens: 0,
+          reasoningTokens: 0,
+          totalTokens: 900_000_000_001,
+        },
+        usage: {
+          inputTokens: 900_000_000_000,
+          outputTokens: 1,
+          cacheReadTokens: 0,
+          cacheWriteTokens: 0,
+          reasoningTokens: 0,
+          totalTokens: 900_000_000_001,
+        },
+        costUsd: 0,
+      });
+      const res = await store.appendBatch({ llmCalls: [full, sparse, big], spans: [] });
+      expect(res.llmCallsInserted).toBe(3);
+      expect(res.llmCallDuplicates).toBe(0);
+      const got = await allCalls();
+      expect(got).toEqual([full, big, sparse]);
+    });
+
+    test('reads back every field of a span exactly', async () => {
+      const span = makeSpan({
+        projectId: 'prj_a',
+        traceId: '0af7651916cd43dd8448eb211c80319c',
+        spanId: 'b7ad6b7169203331',
+        parentSpanId: '00f067aa0ba902b7',
+        serviceName: 'checkout',
+        name: 'SELECT orders',
+        kind: 'client',
+        startTimeMs: BASE_MS + 5000,
+        durationMs: 3.75,
+        statusCode: 'error',
+        statusMessage: 'timeout "db"',
+        attributes: { 'db.system': 'postgresql', 'db.rows': 12, retried: true, ratio: 0.5 },
+        ingestedAtMs: BASE_MS + 6000,
+      });
+      const bare = makeSpan({
+        projectId: 'prj_a',
+        traceId: 't2',
+        spanId: 's2',
+        serviceName: null,
+        startTimeMs: BASE_MS,
+      });
+      const res = await store.appendBatch({ llmCalls: [], spans: [span, bare] });
+      expect(res.spansInserted).toBe(2);
+      expect(res.spanDuplicates).toBe(0);
+      const got = await store.listSpans({ projectId: 'prj_a', fromMs: BASE_MS, toMs: BASE_MS + HOUR_MS, limit: 100 });
+      expect(got).toEqual([bare, span]);
+    });
+
+    test('append result lists the inserted keys', async () => {
+      const calls = [1, 2, 3].map((i) => makeLlmCall({ id: `k${i}`, projectId: i === 3 ? 'prj_b' : 'prj_a' }));
+      const res = await store.appendBatch({ llmCalls: calls, spans: [] });
+      expect(res.llmCallsInserted).toBe(3);
+      expect([...res.insertedLlmCallKeys].sort((a, b) => a.id.localeCompare(b.id))).toEqual([
+        { projectId: 'prj_a', id: 'k1' },
+        { projectId: 'prj_a', id: 'k2' },
+        { projectId: 'prj_b', id: 'k3' },
+      ]);
+    });
+
+    test('an empty batch is a no-op', async () => {
+      const res = await store.appendBatch({ llmCalls: [], spans: [] });
+      expect(res).toEqual({
+        llmCallsInserted: 0,
+        llmCallDuplicates: 0,
+        spansInserted: 0,
+        spanDuplicates: 0,
+        insertedLlmCallKeys: [],
+      });
+    });
+
+    // --- idempotency ------------------------------------------------------------------------
+
+    test('appending the same batch twice stores it once', async () => {
+      const calls = generateCalls(300, { seed: 1 });
+      const spans = [1, 2, 3].map((i) => makeSpan({ traceId: 'tr', spanId: `s${i}`, startTimeMs: BASE_MS + i }));
+      const first = await store.appendBatch({ llmCalls: calls, spans });
+      expect(first.llmCallsInserted).toBe(300);
+      expect(first.spansInserted).toBe(3);
+      const second = await store.appendBatch({ llmCalls: calls, spans });
+      expect(second).toEqual({
+        llmCallsInserted: 0,
+        llmCallDuplicates: 300,
+        spansInserted: 0,
+        spanDuplicates: 3,
+        insertedLlmCallKeys: [],
+      });
+      expect((await allCalls()).length).toBe(300);
+      const spansBack = await store.listSpans({
+        projectId: 'prj_contract',
+        fromMs: 0,
+        toMs: BASE_MS + DAY_MS,
+        limit: 1000,
+      });
+      expect(spansBack.length).toBe(3);
+      // Summaries, whichever way they are computed, must not count the retry either.
+      await checkSummary(calls, {
+        fromMs: BASE_MS,
+        toMs: BASE_MS + 6 * HOUR_MS,
+        filter: {},
+        groupBy: ['model'],
+        intervalMs: HOUR_MS,
+      });
+      await checkSummary(calls, {
+        fromMs: BASE_MS,
+        toMs: BASE_MS + 6 * HOUR_MS,
+        filter: {},
+        groupBy: ['user'],
+        intervalMs: null,
+      });
+    });
+
+    test('duplicates inside one batch are stored once', async () => {
+      const a = makeLlmCall({ id: 'dup', projectId: 'prj_a', startTimeMs: BASE_MS + 10 });
+      const b = makeLlmCall({ id: 'other', projectId: 'prj_a', startTimeMs: BASE_MS + 20 });
+      const sameIdOtherProject = makeLlmCall({ id: 'dup', projectId: 'prj_b', startTimeMs: BASE_MS + 10 });
+      const span = makeSpan({ traceId: 't', spanId: 's', startTimeMs: BASE_MS });
+      const res = await store.appendBatch({ llmCalls: [a, b, a, sameIdOtherProject, a], spans: [span, span] });
+      expect(res.llmCallsInserted).toBe(3);
+      expect(res.llmCallDuplicates).toBe(2);
+      expect(res.spansInserted).toBe(1);
+      expect(res.spanDuplicates).toBe(1);
+      expect(res.insertedLlmCallKeys.length).toBe(3);
+      const got = await allCalls();
+      expect(got.map((c) => `${c.projectId}/${c.id}`).sort()).toEqual(['prj_a/dup', 'prj_a/other', 'prj_b/dup']);
+      const s = await store.summarize({
+        fromMs: BASE_MS,
+        toMs: BASE_MS + HOUR_MS,
+        filter: {},
+        groupBy: [],
+        intervalMs: null,
+      });
+      expect(s.rows.map((r) => r.requests)).toEqual([3]);
+    });
+
+    test('duplicates across batches mixed with new events store only the new ones', async () => {
+      const calls = generateCalls(200, { seed: 2 });
+      await store.appendBatch({ llmCalls: calls.slice(0, 120), spans: [] });
+      const res = await store.appendBatch({ llmCalls: calls.slice(80, 200), spans: [] });
+      expect(res.llmCallsInserted).toBe(80);
+      expect(res.llmCallDuplicates).toBe(40);
+      expect(res.insertedLlmCallKeys.map((k) => k.id).sort()).toEqual(
+        calls
+          .slice(120)
+          .map((c) => c.id)
+          .sort(),
+      );
+      const got = await allCalls();
+      expect(got).toEqual([...calls].sort(byNewest));
+      await checkSummary(calls, {
+        fromMs: BASE_MS,
+        toMs: BASE_MS + 6 * HOUR_MS,
+        filter: {},
+        groupBy: ['model'],
+        intervalMs: HOUR_MS,
+      });
+      await checkSummary(calls, {
+        fromMs: BASE_MS,
+        toMs: BASE_MS + 6 * HOUR_MS,
+        filter: {},
+        groupBy: ['user'],
+        intervalMs: null,
+      });
+    });
+
+    test('concurrent appends of overlapping batches store each call once', async () => {
+      const calls = generateCalls(400, { seed: 3 });
+      const results = await Promise.all([
+        store.appendBatch({ llmCalls: calls.slice(0, 250), spans: [] }),
+        store.appendBatch({ llmCalls: calls.slice(150, 400), spans: [] }),
+        store.appendBatch({ llmCalls: calls.slice(100, 300), spans: [] }),
+      ]);
+      expect(results.reduce((n, r) => n + r.llmCallsInserted, 0)).toBe(400);
+      expect(results.reduce((n, r) => n + r.llmCallDuplicates, 0)).toBe(300);
+      expect((await allCalls()).length).toBe(400);
+    });
+
+    // --- atomicity --------------------------------------------------------------------------
+
+    test('readers never see part of a batch', async () => {
+      const batchSize = 500;
+      const batches = [0, 1, 2, 3, 4, 5].map((b) => generateCalls(batchSize, { seed: 100 + b, idPrefix: `b${b}` }));
+      let done = false;
+      const observed: number[] = [];
+      const reader = (async () => {
+        while (!done) {
+          const s = await store.summarize({
+            fromMs: 0,
+            toMs: BASE_MS + DAY_MS,
+            filter: {},
+            groupBy: [],
+            intervalMs: null,
+          });
+          observed.push(s.rows[0]?.requests ?? 0);
+        }
+      })();
+      for (const b of batches) await store.appendBatch({ llmCalls: b, spans: [] });
+      done = true;
+      await reader;
+      for (const n of observed) expect(n % batchSize).toBe(0);
+    });
+
+    // --- filters ----------------------------------------------------------------------------
+
+    const filterCases: Array<[string, LlmCallFilter]> = [
+      ['projectIds', { projectIds: ['prj_b'] }],
+      ['environments', { environments: ['staging'] }],
+      ['providers', { providers: ['anthropic'] }],
+      ['models', { models: ['gpt-4o', 'claude-sonnet-4'] }],
+      ['operations', { operations: ['embeddings'] }],
+      ['statuses', { statuses: ['error'] }],
+      ['userIds', { userIds: ['user-3', 'user-7'] }],
+      ['sessionIds', { sessionIds: ['sess-1', 'sess-2', 'sess-3'] }],
+      ['services', { services: ['search-api'] }],
+      ['tags (every listed tag)', { tags: ['beta', 'eu'] }],
+      ['traceId', { traceId: 'trace-5' }],
+      ['combined', { projectIds: ['prj_a'], models: ['gpt-4o'], statuses: ['ok'], tags: ['beta'] }],
+    ];
+    for (const [label, filter] of filterCases) {
+      test(`filter ${label} narrows list and summary`, async () => {
+        const calls = generateCalls(600, { seed: 7 });
+        await store.appendBatch({ llmCalls: calls, spans: [] });
+        const expected = calls.filter((c) => matchesFilter(c, filter)).sort(byNewest);
+        expect(expected.length).toBeGreaterThan(0);
+        expect(expected.length).toBeLessThan(calls.length);
+        expect(await allCalls(filter)).toEqual(expected);
+        const range = { fromMs: BASE_MS, toMs: BASE_MS + 6 * HOUR_MS };
+        await checkSummary(calls, { ...range, filter, groupBy: ['model'], intervalMs: HOUR_MS });
+        await checkSummary(calls, { ...range, filter, groupBy: ['user'], intervalMs: null });
+      });
+    }
+
+    test('an empty filter list matches nothing', async () => {
+      await store.appendBatch({ llmCalls: generateCalls(50, { seed: 8 }), spans: [] });
+      expect(await allCalls({ models: [] })).toEqual([]);
+    });
+
+    // --- pagination -------------------------------------------------------------------------
+
+    test('paginates through many pages without gaps or repeats', async () => {
+      // Many calls share a start time, so the id must break ties in the keyset.
+      const calls: LlmCall[] = [];
+      for (let i = 0; i < 257; i++) {
+        calls.push(makeLlmCall({ id: `p-${(i * 7919) % 1000}`, startTimeMs: BASE_MS + Math.floor(i / 10) * 1000 }));
+      }
+      await store.appendBatch({ llmCalls: calls, spans: [] });
+      const expected = [...calls].sort(byNewest).map((c) => c.id);
+      for (const limit of [1, 7, 50, 257, 1000]) {
+        const got: string[] = [];
+        let cursor: string | undefined;
+        let pages = 0;
+        for (;;) {
+          const page = await store.listLlmCalls({
+            fromMs: BASE_MS,
+            toMs: BASE_MS + DAY_MS,
+            filter: {},
+            limit,
+            ...(cursor ? { cursor } : {}),
+          });
+          pages++;
+          expect(page.items.length).toBeLessThanOrEqual(limit);
+          got.push(...page.items.map((c) => c.id));
+          if (page.nextCursor === null) break;
+          expect(page.items.length).toBe(limit);
+          cursor = page.nextCursor;
+          expect(pages).toBeLessThan(400);
+        }
+        expect(got).toEqual(expected);
+        expect(pages).toBe(Math.ceil(257 / limit));
+      }
+    });
+
+    test('an invalid cursor is reported, not crashed on', async () => {
+      await store.appendBatch({ llmCalls: [makeLlmCall({ id: 'x' })], spans: [] });
+      for (const bad of ['', 'not-a-cursor', '!!!', 'eyJ4IjoxfQ', Buffer.from('[1,"a","b"]').toString('base64url')]) {
+        expect(parseLlmCallCursor(bad).ok).toBe(false);
+        await expect(
+          store.listLlmCalls({ fromMs: 0, toMs: BASE_MS + DAY_MS, filter: {}, limit: 10, cursor: bad }),
+        ).rejects.toThrow();
+      }
+      const page = await store.listLlmCalls({ fromMs: 0, toMs: BASE_MS + DAY_MS, filter: {}, limit: 10 });
+      expect(page.items.length).toBe(1);
+    });
+
+    // --- time ranges ------------------------------------------------------------------------
+
+    test('time range includes from and excludes to', async () => {
+      const fromMs = BASE_MS + 30 * 60_000;
+      const toMs = BASE_MS + 90 * 60_000;
+      const calls = [fromMs - 1, fromMs, fromMs + 1, toMs - 1, toMs, toMs + 1].map((t, i) =>
+        makeLlmCall({ id: `edge-${i}`, startTimeMs: t, userId: 'u' }),
+      );
+      await store.appendBatch({ llmCalls: calls, spans: [] });
+      const page = await store.listLlmCalls({ fromMs, toMs, filter: {}, limit: 100 });
+      expect(page.items.map((c) => c.id)).toEqual(['edge-3', 'edge-2', 'edge-1']);
+      await checkSummary(calls, { fromMs, toMs, filter: {}, groupBy: [], intervalMs: null });
+      await checkSummary(calls, { fromMs, toMs, filter: {}, groupBy: ['model'], intervalMs: HOUR_MS });
+      await checkSummary(calls, { fromMs, toMs, filter: {}, groupBy: ['user'], intervalMs: 60_000 });
+      const spans = [fromMs - 1, fromMs, toMs - 1, toMs].map((t, i) =>
+        makeSpan({ traceId: 'edge', spanId: `s${i}`, startTimeMs: t }),
+      );
+      await store.appendBatch({ llmCalls: [], spans });
+      const got = await store.listSpans({ projectId: 'prj_contract', fromMs, toMs, limit: 100 });
+      expect(got.map((s) => s.spanId).sort()).toEqual(['s1', 's2']);
+    });
+
+    // --- summaries --------------------------------------------------------------------------
+
+    test('summary by user over the range matches the data', async () => {
+      const calls = generateCalls(3000, { seed: 11 });
+      await store.appendBatch({ llmCalls: calls, spans: [] });
+      const res = await checkSummary(calls, {
+        fromMs: BASE_MS,
+        toMs: BASE_MS + 6 * HOUR_MS,
+        filter: {},
+        groupBy: ['user'],
+        intervalMs: null,
+      });
+      expect(res.rows.every((r) => r.bucketStartMs === BASE_MS)).toBe(true);
+      expect(res.rows.some((r) => r.group.user === null)).toBe(true);
+    });
+
+    test('summary by model per hour matches the data', async () => {
+      const calls = generateCalls(3000, { seed: 12 });
+      await store.appendBatch({ llmCalls: calls, spans: [] });
+      await checkSummary(calls, {
+        fromMs: BASE_MS,
+        toMs: BASE_MS + 6 * HOUR_MS,
+        filter: {},
+        groupBy: ['model'],
+        intervalMs: HOUR_MS,
+      });
+      await checkSummary(calls, {
+        fromMs: BASE_MS,
+        toMs: BASE_MS + DAY_MS,
+        filter: { projectIds: ['prj_a'], environments: ['production'] },
+        groupBy: ['provider', 'model', 'status'],
+        intervalMs: 2 * HOUR_MS,
+      });
+    });
+
+    test('summary totals without grouping', async () => {
+      const calls = generateCalls(1500, { seed: 13 });
+      await store.appendBatch({ llmCalls: calls, spans: [] });
+      await checkSummary(calls, {
+        fromMs: BASE_MS,
+        toMs: BASE_MS + 6 * HOUR_MS,
+        filter: {},
+        groupBy: [],
+        intervalMs: null,
+      });
+      await checkSummary(calls, {
+        fromMs: BASE_MS,
+        toMs: BASE_MS + DAY_MS,
+        filter: {},
+        groupBy: [],
+        intervalMs: DAY_MS,
+      });
+    });
+
+    test('summary over every dimension', async () => {
+      const calls = generateCalls(1500, { seed: 14 });
+      await store.appendBatch({ llmCalls: calls, spans: [] });
+      const dims: SummaryDimension[] = [
+        'project',
+        'environment',
+        'provider',
+        'model',
+        'operation',
+        'status',
+        'user',
+        'session',
+        'service',
+      ];
+      for (const d of dims) {
+        await checkSummary(calls, {
+          fromMs: BASE_MS,
+          toMs: BASE_MS + 6 * HOUR_MS,
+          filter: {},
+          groupBy: [d],
+          intervalMs: null,
+        });
+      }
+      await checkSummary(calls, {
+        fromMs: BASE_MS,
+        toMs: BASE_MS + 6 * HOUR_MS,
+        filter: {},
+        groupBy: ['service', 'project'],
+        intervalMs: 3 * HOUR_MS,
+      });
+    });
+
+    test('summary with a range not aligned to hours stays correct', async () => {
+      const calls = generateCalls(2000, { seed: 15 });
+      await store.appendBatch({ llmCalls: calls, spans: [] });
+      const fromMs = BASE_MS + 37 * 60_000 + 123;
+      const toMs = BASE_MS + 4 * HOUR_MS + 11 * 60_000;
+      await checkSummary(calls, { fromMs, toMs, filter: {}, groupBy: ['model'], intervalMs: HOUR_MS });
+      await checkSummary(calls, { fromMs, toMs, filter: {}, groupBy: ['model'], intervalMs: null });
+      await checkSummary(calls, { fromMs, toMs, filter: {}, groupBy: ['model'], intervalMs: 15 * 60_000 });
+    });
+
+    test('summary buckets are aligned to the epoch', async () => {
+      const calls = generateCalls(1000, { seed: 16, hours: 30 });
+      await store.appendBatch({ llmCalls: calls, spans: [] });
+      const res = await checkSummary(calls, {
+        fromMs: BASE_MS + 5 * HOUR_MS,
+        toMs: BASE_MS + 30 * HOUR_MS,
+        filter: {},
+        groupBy: [],
+        intervalMs: 7 * HOUR_MS,
+      });
+      for (const r of res.rows) expect(r.bucketStartMs % (7 * HOUR_MS)).toBe(0);
+      const buckets = res.rows.map((r) => r.bucketStartMs);
+      expect(buckets).toEqual([...buckets].sort((a, b) => a - b));
+    });
+
+    test('summary rows are ordered by bucket then requests', async () => {
+      const calls = generateCalls(1500, { seed: 17 });
+      await store.appendBatch({ llmCalls: calls, spans: [] });
+      const res = await store.summarize({
+        fromMs: BASE_MS,
+        toMs: BASE_MS + 6 * HOUR_MS,
+        filter: {},
+        groupBy: ['user'],
+        intervalMs: HOUR_MS,
+      });
+      for (let i = 1; i < res.rows.length; i++) {
+        const a = res.rows[i - 1]!;
+        const b = res.rows[i]!;
+        expect(a.bucketStartMs).toBeLessThanOrEqual(b.bucketStartMs);
+        if (a.bucketStartMs === b.bucketStartMs) expect(a.requests).toBeGreaterThanOrEqual(b.requests);
+      }
+    });
+
+    const topNCases: Array<[string, SummaryQuery['orderBy'] & string, SummaryDimension[], number | null]> = [
+      ['users by requests', 'requests', ['user'], null],
+      ['users by costUsd', 'costUsd', ['user'], null],
+      ['models by totalTokens per hour', 'totalTokens', ['model'], HOUR_MS],
+      ['users by errors per hour', 'errors', ['user'], HOUR_MS],
+    ];
+    for (const [label, orderBy, groupBy, intervalMs] of topNCases) {
+      test(`orderBy + limit: top ${label}`, async () => {
+        const calls = generateCalls(3000, { seed: 18 });
+        await store.appendBatch({ llmCalls: calls, spans: [] });
+        const limit = 2;
+        const q: SummaryQuery = {
+          fromMs: BASE_MS,
+          toMs: BASE_MS + 6 * HOUR_MS,
+          filter: {},
+          groupBy,
+          intervalMs,
+          orderBy,
+          limit,
+        };
+        const res = await store.summarize(q);
+        const expected = [...expectedSummary(calls, { ...q, orderBy: undefined, limit: undefined }).values()];
+        const buckets = [...new Set(expected.map((e) => e.bucketStartMs))].sort((a, b) => a - b);
+        const rowsByBucket = buckets.map((b) => res.rows.filter((r) => r.bucketStartMs === b));
+        expect(res.rows.length).toBe(rowsByBucket.reduce((n, r) => n + r.length, 0));
+        buckets.forEach((bucket, i) => {
+          const rows = rowsByBucket[i]!;
+          const want = expected
+            .filter((e) => e.bucketStartMs === bucket)
+            .map((e) => e[orderBy as 'requests' | 'costUsd' | 'totalTokens' | 'errors'])
+            .sort((a, b) => b - a)
+            .slice(0, limit);
+          const gotValues = rows.map((r) => r[orderBy]);
+          // Ties at the cut may pick either group, so compare the ordered metric values.
+          expect(gotValues.length).toBe(want.length);
+          gotValues.forEach((v, j) => {
+            expect(v).toBeCloseTo(want[j]!, 9);
+          });
+          for (const r of rows) {
+            const e = expected.find(
+              (x) => groupKey(x.bucketStartMs, x.group, groupBy) === groupKey(r.bucketStartMs, r.group, groupBy),
+            );
+            expect(e).toBeDefined();
+            expect(r.requests).toBe(e!.requests);
+          }
+        });
+        const bucketOrder = res.rows.map((r) => r.bucketStartMs);
+        expect(bucketOrder).toEqual([...bucketOrder].sort((a, b) => a - b));
+      });
+    }
+
+    test('orderBy latencyP95Ms puts the slowest group first', async () => {
+      const calls = generateCalls(1000, { seed: 19 });
+      await store.appendBatch({ llmCalls: calls, spans: [] });
+      const res = await store.summarize({
+        fromMs: BASE_MS,
+        toMs: BASE_MS + 6 * HOUR_MS,
+        filter: {},
+        groupBy: ['user'],
+        intervalMs: null,
+        orderBy: 'latencyP95Ms',
+        limit: 5,
+      });
+      expect(res.rows.length).toBe(5);
+      const values = res.rows.map((r) => r.latencyP95Ms ?? 0);
+      expect(values).toEqual([...values].sort((a, b) => b - a));
+    });
+
+    test('summary of no data is empty', async () => {
+      const q = { fromMs: BASE_MS, toMs: BASE_MS + DAY_MS, filter: {}, intervalMs: null };
+      expect((await store.summarize({ ...q, groupBy: [] })).rows).toEqual([]);
+      expect((await store.summarize({ ...q, groupBy: ['model'], intervalMs: HOUR_MS })).rows).toEqual([]);
+      await store.appendBatch({ llmCalls: generateCalls(100, { seed: 20 }), spans: [] });
+      expect((await store.summarize({ ...q, groupBy: ['user'], filter: { models: ['no-such-model'] } })).rows).toEqual(
+        [],
+      );
+      expect(
+        (await store.summarize({ ...q, fromMs: BASE_MS + 10 * DAY_MS, toMs: BASE_MS + 11 * DAY_MS, groupBy: [] })).rows,
+      ).toEqual([]);
+    });
+
+    test('lists of an empty store are empty', async () => {
+      expect(await store.listLlmCalls({ fromMs: 0, toMs: BASE_MS + DAY_MS, filter: {}, limit: 10 })).toEqual({
+        items: [],
+        nextCursor: null,
+      });
+      expect(
+        await store.listSpans({ projectId: 'prj_contract', fromMs: 0, toMs: BASE_MS + DAY_MS, limit: 10 }),
+      ).toEqual([]);
+      expect(await store.deleteBefore(BASE_MS + DAY_MS)).toBe(0);
+    });
+
+    // --- spans ------------------------------------------------------------------------------
+
+    test('listSpans filters by project, trace, service and limit', async () => {
+      const spans: Span[] = [];
+      for (let i = 0; i < 60; i++) {
+        spans.push(
+          makeSpan({
+            projectId: i % 3 === 0 ? 'prj_b' : 'prj_a',
+            traceId: `t${i % 4}`,
+            spanId: `s${i}`,
+            serviceName: i % 2 === 0 ? 'api' : 'worker',
+            startTimeMs: BASE_MS + i * 1000,
+          }),
+        );
+      }
+      await store.appendBatch({ llmCalls: [], spans });
+      const q = { projectId: 'prj_a', fromMs: BASE_MS, toMs: BASE_MS + HOUR_MS, limit: 1000 };
+      const sorted = (xs: Span[]) => xs.map((s) => s.spanId).sort();
+      expect(sorted(await store.listSpans(q))).toEqual(sorted(spans.filter((s) => s.projectId === 'prj_a')));
+      expect(sorted(await store.listSpans({ ...q, traceId: 't1' }))).toEqual(
+        sorted(spans.filter((s) => s.projectId === 'prj_a' && s.traceId === 't1')),
+      );
+      expect(sorted(await store.listSpans({ ...q, serviceName: 'worker' }))).toEqual(
+        sorted(spans.filter((s) => s.projectId === 'prj_a' && s.serviceName === 'worker')),
+      );
+      const limited = await store.listSpans({ ...q, limit: 5 });
+      expect(limited.length).toBe(5);
+      const starts = (await store.listSpans(q)).map((s) => s.startTimeMs);
+      expect(starts).toEqual([...starts].sort((a, b) => a - b));
+    });
+
+    test('span identity is (project, trace, span)', async () => {
+      const a = makeSpan({ projectId: 'prj_a', traceId: 't', spanId: 's' });
+      const otherTrace = makeSpan({ projectId: 'prj_a', traceId: 't2', spanId: 's' });
+      const otherProject = makeSpan({ projectId: 'prj_b', traceId: 't', spanId: 's' });
+      const res = await store.appendBatch({ llmCalls: [], spans: [a, otherTrace, otherProject] });
+      expect(res.spansInserted).toBe(3);
+      const again = await store.appendBatch({ llmCalls: [], spans: [a, otherTrace, otherProject] });
+      expect(again.spansInserted).toBe(0);
+      expect(again.spanDuplicates).toBe(3);
+    });
+
+    // --- retention --------------------------------------------------------------------------
+
+    test('deleteBefore removes older calls and spans and keeps summaries consistent', async () => {
+      const calls = generateCalls(2000, { seed: 21, hours: 10 });
+      const spans = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((h) =>
+        makeSpan({ traceId: 'ret', spanId: `s${h}`, startTimeMs: BASE_MS + h * HOUR_MS + 1 }),
+      );
+      await store.appendBatch({ llmCalls: calls, spans });
+      // Not aligned to an hour: the hour that straddles the cut must be partly kept.
+      const cutMs = BASE_MS + 4 * HOUR_MS + 20 * 60_000;
+      const removedCalls = calls.filter((c) => c.startTimeMs < cutMs).length;
+      const removed = await store.deleteBefore(cutMs);
+      expect(removed).toBe(removedCalls + 5);
+      const kept = calls.filter((c) => c.startTimeMs >= cutMs);
+      expect(await allCalls()).toEqual([...kept].sort(byNewest));
+      const spansLeft = await store.listSpans({
+        projectId: 'prj_contract',
+        fromMs: 0,
+        toMs: BASE_MS + DAY_MS,
+        limit: 100,
+      });
+      expect(spansLeft.map((s) => s.spanId).sort()).toEqual(['s5', 's6', 's7', 's8', 's9']);
+      const range = { fromMs: BASE_MS, toMs: BASE_MS + 10 * HOUR_MS, filter: {} };
+      await checkSummary(kept, { ...range, groupBy: ['model'], intervalMs: HOUR_MS });
+      await checkSummary(kept, { ...range, groupBy: [], intervalMs: null });
+      await checkSummary(kept, { ...range, groupBy: ['user'], intervalMs: null });
+      expect(await store.deleteBefore(cutMs)).toBe(0);
+      // A call deleted by retention and sent again is stored again.
+      const old = calls.find((c) => c.startTimeMs < cutMs)!;
+      const again = await store.appendBatch({ llmCalls: [old], spans: [] });
+      expect(again.llmCallsInserted).toBe(1);
+    });
+
+    // --- migrations -------------------------------------------------------------------------
+
+    test('migrate is idempotent', async () => {
+      await store.appendBatch({ llmCalls: [makeLlmCall({ id: 'm1' })], spans: [] });
+      await store.migrate();
+      await store.migrate();
+      expect((await allCalls()).map((c) => c.id)).toEqual(['m1']);
+    });
+  });
+}
