@@ -13,16 +13,38 @@ export const configSchema = z.object({
     .enum(['all', 'ingest', 'worker', 'api'])
     .default('all')
     .describe('all = embedded single process; ingest/worker/api for cluster mode'),
-  adminToken: z.string().min(16).optional().describe('Admin bearer token; generated and printed on first start if absent'),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('hot-reloadable'),
+  adminToken: z
+    .string()
+    .min(16)
+    .optional()
+    .describe('Admin bearer token; generated and printed on first start if absent'),
+  logLevel: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info')
+    .describe('Log verbosity'),
   ingest: z
     .object({
-      maxBodyBytes: z.number().int().min(1024).default(16 * 1024 * 1024).describe('Largest accepted request body (after decompression)'),
-      queueMaxEvents: z.number().int().min(1).default(200_000).describe('Events waiting for commit before ingest answers 429'),
+      maxBodyBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .default(16 * 1024 * 1024)
+        .describe('Largest accepted request body (after decompression)'),
+      queueMaxEvents: z
+        .number()
+        .int()
+        .min(1)
+        .default(200_000)
+        .describe('Events waiting for commit before ingest answers 429'),
       maxBatchEvents: z.number().int().min(1).default(20_000).describe('Most events committed in one group commit'),
-      flushIntervalMs: z.number().int().min(0).default(2).describe('How long a commit waits for more events to join it'),
-      retryAfterSeconds: z.number().int().min(1).default(1).describe('Retry-After sent with 429; hot-reloadable'),
-      excerptMaxChars: z.number().int().min(0).default(2000).describe('Cap on stored prompt/response excerpts; hot-reloadable'),
+      flushIntervalMs: z
+        .number()
+        .int()
+        .min(0)
+        .default(2)
+        .describe('How long a commit waits for more events to join it'),
+      retryAfterSeconds: z.number().int().min(1).default(1).describe('Retry-After sent with 429'),
+      excerptMaxChars: z.number().int().min(0).default(2000).describe('Cap on stored prompt/response excerpts'),
     })
     .prefault({}),
   query: z
@@ -31,22 +53,27 @@ export const configSchema = z.object({
       maxBuckets: z.number().int().min(1).default(5000).describe('Most time buckets a summary may return'),
     })
     .prefault({}),
-  retentionDays: z.number().int().min(1).default(90).describe('Telemetry older than this is deleted; hot-reloadable'),
+  retentionDays: z.number().int().min(1).default(90).describe('Telemetry older than this is deleted'),
   clickhouse: z
     .object({
       url: z.string().url().optional().describe('e.g. http://127.0.0.1:8123; set to use ClickHouse for telemetry'),
-      database: z.string().default('reskpoints'),
-      username: z.string().default('default'),
-      password: z.string().default(''),
+      database: z.string().default('reskpoints').describe('ClickHouse database for telemetry tables'),
+      username: z.string().default('default').describe('ClickHouse user'),
+      password: z.string().default('').describe('ClickHouse password'),
     })
     .prefault({}),
   postgres: z
-    .object({ url: z.string().optional().describe('e.g. postgres://postgres@127.0.0.1:5432/reskpoints; set to use PostgreSQL for state') })
+    .object({
+      url: z
+        .string()
+        .optional()
+        .describe('e.g. postgres://postgres@127.0.0.1:5432/reskpoints; set to use PostgreSQL for state'),
+    })
     .prefault({}),
   nats: z
     .object({
       url: z.string().optional().describe('e.g. nats://127.0.0.1:4222; set to use JetStream as the ingest log'),
-      stream: z.string().default('RESKPOINTS_INGEST'),
+      stream: z.string().default('RESKPOINTS_INGEST').describe('JetStream stream that carries ingested events'),
     })
     .prefault({}),
   redis: z.object({ url: z.string().optional().describe('e.g. redis://127.0.0.1:6379; shared counters') }).prefault({}),
@@ -56,4 +83,9 @@ export type Config = z.output<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
 
 /** Settings that may change while running; everything else needs a restart. */
-export const HOT_RELOADABLE_KEYS = ['logLevel', 'ingest.retryAfterSeconds', 'ingest.excerptMaxChars', 'retentionDays'] as const;
+export const HOT_RELOADABLE_KEYS = [
+  'logLevel',
+  'ingest.retryAfterSeconds',
+  'ingest.excerptMaxChars',
+  'retentionDays',
+] as const;
