@@ -1,0 +1,141 @@
+/**
+ * ClickHouseTelemetryStore against the ClickHouse on loopback (scripts/cluster-services.sh
+ * starts it). Every opened store gets its own database, dropped afterwards.
+ */
+import { randomHex } from '@reskpoints/core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BASE_MS, DAY_MS, generateCalls, HOUR_MS, makeLlmCall, makeSpan } from '../contract/fixtures.js';
+import { describeTelemetryStoreContract } from '../contract/telemetry-store.contract.js';
+import { ClickHouseTelemetryStore, type ClickHouseTelemetryStoreOptions } from './clickhouse-telemetry-store.js';
+import { LLM_CALL_SPEC, SPAN_SPEC } from './rows.js';
+
+const URL = 'http://127.0.0.1:8123';
+
+function options(): ClickHouseTelemetryStoreOptions {
+  return { url: URL, database: `rp_test_${randomHex(6)}`, username: 'default', password: '' };
+}
+
+describeTelemetryStoreContract('ClickHouseTelemetryStore', async () => {
+  const store = new ClickHouseTelemetryStore(options());
+  return {
+    store,
+    close: async () => {
+      await store.dropDatabase();
+      await store.close();
+    },
+  };
+});
+
+describe('ClickHouseTelemetryStore specifics', () => {
+  const opened: ClickHouseTelemetryStore[] = [];
+  const open = (o: Partial<ClickHouseTelemetryStoreOptions> = {}) => {
+    const s = new ClickHouseTelemetryStore({ ...options(), ...o });
+    opened.push(s);
+    return s;
+  };
+  afterAll(async () => {
+    for (const s of opened) {
+      await s.dropDatabase();
+      await s.close();
+    }
+  });
+
+  it('several nodes migrating the same database at once all succeed', async () => {
+    const first = open();
+    const database = (first as unknown as { db: string }).db;
+    const nodes = [first, open({ database }), open({ database }), open({ database })];
+    await Promise.all(nodes.map((n) => n.migrate()));
+    for (const n of nodes) expect(await n.schemaVersion()).toBe(1);
+    const res = await nodes[1]!.appendBatch({ llmCalls: [makeLlmCall({ id: 'a' })], spans: [] });
+    expect(res.llmCallsInserted).toBe(1);
+    // Another node sees the row and treats a redelivered batch as duplicate.
+    const again = await nodes[2]!.appendBatch({ llmCalls: [makeLlmCall({ id: 'a' })], spans: [] });
+    expect(again.llmCallDuplicates).toBe(1);
+  });
+
+  it('a batch spanning more days than one INSERT may touch is stored whole', async () => {
+    // Small limit so the test stays fast; every part of a wide table costs ~60 ms on 18.16.
+    const store = open({ maxPartitionsPerInsert: 4 });
+    await store.migrate();
+    const calls = Array.from({ length: 30 }, (_, i) =>
+      makeLlmCall({ id: `d${i}`, startTimeMs: BASE_MS + (i % 10) * DAY_MS + i }),
+    );
+    const res = await store.appendBatch({ llmCalls: calls, spans: [] });
+    expect(res.llmCallsInserted).toBe(30);
+    const page = await store.listLlmCalls({ fromMs: 0, toMs: BASE_MS + 200 * DAY_MS, filter: {}, limit: 1000 });
+    expect(page.items.length).toBe(30);
+    expect((await store.appendBatch({ llmCalls: calls, spans: [] })).llmCallDuplicates).toBe(30);
+    // A cut on a day boundary drops whole partitions only.
+    expect(await store.deleteBefore(BASE_MS + 6 * DAY_MS)).toBe(18);
+    const left = await store.listLlmCalls({ fromMs: 0, toMs: BASE_MS + 200 * DAY_MS, filter: {}, limit: 1000 });
+    expect(left.items.length).toBe(12);
+  });
+
+  it('large batches: dedup lookups are chunked below max_query_size', async () => {
+    const store = open({ dedupLookupChunk: 500 });
+    await store.migrate();
+    const calls = generateCalls(6000, { seed: 5, idPrefix: 'a-rather-long-identifier-prefix-to-grow-the-query-text' });
+    expect((await store.appendBatch({ llmCalls: calls, spans: [] })).llmCallsInserted).toBe(6000);
+    const again = await store.appendBatch({ llmCalls: calls, spans: [] });
+    expect(again.llmCallsInserted).toBe(0);
+    expect(again.llmCallDuplicates).toBe(6000);
+  });
+
+  it('string values with quotes and backslashes survive filters', async () => {
+    const store = open();
+    await store.migrate();
+    const odd = "it's a \\ 'model' \n with newline";
+    await store.appendBatch({
+      llmCalls: [makeLlmCall({ id: "id'1\\", model: odd }), makeLlmCall({ id: 'plain', startTimeMs: BASE_MS + 1 })],
+      spans: [makeSpan({ traceId: "t'1", spanId: 's\\1' })],
+    });
+    const page = await store.listLlmCalls({ fromMs: 0, toMs: BASE_MS + HOUR_MS, filter: { models: [odd] }, limit: 10 });
+    expect(page.items.map((c) => c.id)).toEqual(["id'1\\"]);
+    const spans = await store.listSpans({
+      projectId: 'prj_contract',
+      traceId: "t'1",
+      fromMs: 0,
+      toMs: BASE_MS + HOUR_MS,
+      limit: 10,
+    });
+    expect(spans.map((s) => s.spanId)).toEqual(['s\\1']);
+  });
+
+  it('the RowBinary column specs match the migrated tables', async () => {
+    const store = open();
+    await store.migrate();
+    const database = (store as unknown as { db: string }).db;
+    const res = await fetch(
+      `${URL}/?query=${encodeURIComponent(`SELECT table, name, type FROM system.columns WHERE database = '${database}' FORMAT JSONEachRow`)}`,
+    );
+    const rows = (await res.text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { table: string; name: string; type: string });
+    const columnsOf = (table: string) => rows.filter((r) => r.table === table).map((r) => [r.name, r.type]);
+    expect(columnsOf('llm_calls')).toEqual(LLM_CALL_SPEC.map(([n, t]) => [n, t]));
+    expect(columnsOf('spans')).toEqual(SPAN_SPEC.map(([n, t]) => [n, t]));
+  });
+
+  it('floats read back bit for bit', async () => {
+    const store = open();
+    await store.migrate();
+    const values = [16.952, 0.1 + 0.2, 1e-12, 123456.789012345, Number.MIN_VALUE, 2 ** 52 + 0.5];
+    await store.appendBatch({
+      llmCalls: values.map((v, i) =>
+        makeLlmCall({ id: `f${i}`, startTimeMs: BASE_MS + i, latencyMs: v, costUsd: v, ttftMs: v }),
+      ),
+      spans: [],
+    });
+    const page = await store.listLlmCalls({ fromMs: 0, toMs: BASE_MS + HOUR_MS, filter: {}, limit: 100 });
+    const byId = new Map(page.items.map((c) => [c.id, c]));
+    values.forEach((v, i) => {
+      const c = byId.get(`f${i}`);
+      expect([c?.latencyMs, c?.costUsd, c?.ttftMs]).toEqual([v, v, v]);
+    });
+  });
+
+  it('rejects a database name that is not a plain identifier', () => {
+    expect(() => new ClickHouseTelemetryStore({ url: URL, database: 'x; DROP TABLE y' })).toThrow(/identifier/);
+  });
+});

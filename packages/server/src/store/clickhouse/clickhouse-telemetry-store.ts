@@ -1,0 +1,514 @@
+/**
+ * TelemetryStore on ClickHouse over HTTP (`@clickhouse/client`), for cluster mode.
+ *
+ * Works on ClickHouse 18.16 (what Debian 12 ships) and current releases; see schema.ts for
+ * the type choices and docs/cluster.md for the idempotency argument. In short:
+ * - `appendBatch` looks up which identities of the batch are already stored (within the
+ *   batch's time range, using the sorting key) and inserts only the others. Appends through
+ *   one store instance are serialised, so overlapping concurrent appends cannot both miss
+ *   each other's rows. A worker that crashed after inserting and before acking gets its
+ *   batch redelivered, and the retry stores nothing twice.
+ * - Each INSERT becomes visible atomically per partition (UTC day). A batch spanning several
+ *   days is written as one part per day; if a node dies between them, the redelivered batch
+ *   writes the missing ones.
+ * - Retention drops whole day partitions and uses one DELETE mutation only when the cut
+ *   falls inside a day that still holds older rows.
+ */
+import { Readable } from 'node:stream';
+import { type ClickHouseClient, ClickHouseLogLevel, createClient, drainStream } from '@clickhouse/client';
+import type {
+  LlmCall,
+  LlmCallFilter,
+  LlmCallListQuery,
+  LlmCallPage,
+  Span,
+  SummaryQuery,
+  SummaryResult,
+  SummaryRow,
+} from '@reskpoints/core';
+import { decodeLlmCallCursorOrThrow, encodeLlmCallCursor } from '../llm-call-cursor.js';
+import type { AppendResult, SpanListQuery, TelemetryStore } from '../ports.js';
+import { type ColumnSpec, encodeRowBinary } from './row-binary.js';
+import {
+  LLM_CALL_COLUMNS,
+  LLM_CALL_SPEC,
+  type LlmCallRow,
+  llmCallToRow,
+  num,
+  numOrNull,
+  rowToLlmCall,
+  rowToSpan,
+  SPAN_COLUMNS,
+  SPAN_SPEC,
+  type SpanRow,
+  spanToRow,
+} from './rows.js';
+import { CLICKHOUSE_MIGRATIONS, DAY_MS, MIGRATIONS_TABLE, migrationsTableDdl } from './schema.js';
+import { identifier, inList, int, str, strArray } from './sql.js';
+
+export interface ClickHouseTelemetryStoreOptions {
+  /** HTTP endpoint, e.g. `http://127.0.0.1:8123`. */
+  url: string;
+  /** Database holding the tables; created by `migrate()`. Plain identifier. Default `reskpoints`. */
+  database?: string;
+  /** Default `default`. */
+  username?: string;
+  /** Default empty. */
+  password?: string;
+  /** Per-request timeout in milliseconds. Default 300_000 (inserts of large batches, mutations). */
+  requestTimeoutMs?: number;
+  /** Most sockets kept open to the server. Default 10. */
+  maxOpenConnections?: number;
+  /**
+   * Identities per duplicate lookup query; keeps the query text under ClickHouse's
+   * `max_query_size` limit. Default 2000.
+   */
+  dedupLookupChunk?: number;
+  /**
+   * Most day partitions one INSERT touches. Current ClickHouse refuses an INSERT that
+   * touches more than `max_partitions_per_insert_block` (100) partitions. Default 90.
+   */
+  maxPartitionsPerInsert?: number;
+  /**
+   * How long `deleteBefore` waits for a DELETE mutation to finish, in milliseconds.
+   * Default 600_000.
+   */
+  mutationTimeoutMs?: number;
+}
+
+/** `max_query_size` sent with lookups that inline many identities (the default is 256 KiB). */
+const LOOKUP_MAX_QUERY_BYTES = 16 * 1024 * 1024;
+
+const DIMENSION_COLUMNS = {
+  project: 'project_id',
+  environment: 'environment',
+  provider: 'provider',
+  model: 'model',
+  operation: 'operation',
+  status: 'status',
+  user: 'user_id',
+  session: 'session_id',
+  service: 'service_name',
+} as const;
+
+const ORDER_EXPRESSIONS = {
+  requests: 'requests',
+  errors: 'errors',
+  totalTokens: 's_total_tokens',
+  costUsd: 's_cost_usd',
+  latencyP95Ms: 'latency_q[2]',
+} as const;
+
+export class ClickHouseTelemetryStore implements TelemetryStore {
+  private readonly client: ClickHouseClient;
+  private readonly db: string;
+  private readonly calls: string;
+  private readonly spans: string;
+  private readonly dedupLookupChunk: number;
+  private readonly mutationTimeoutMs: number;
+  private readonly maxPartitionsPerInsert: number;
+  /** Serialises appends of this instance: the duplicate lookup and the insert are one step. */
+  private appendTail: Promise<unknown> = Promise.resolve();
+
+  constructor(options: ClickHouseTelemetryStoreOptions) {
+    this.db = options.database ?? 'reskpoints';
+    // Validates the name once; every statement below uses the quoted form.
+    const db = identifier(this.db);
+    this.calls = `${db}.llm_calls`;
+    this.spans = `${db}.spans`;
+    this.dedupLookupChunk = options.dedupLookupChunk ?? 2000;
+    this.mutationTimeoutMs = options.mutationTimeoutMs ?? 600_000;
+    this.maxPartitionsPerInsert = Math.max(1, options.maxPartitionsPerInsert ?? 90);
+    this.client = createClient({
+      url: options.url,
+      username: options.username ?? 'default',
+      password: options.password ?? '',
+      request_timeout: options.requestTimeoutMs ?? 300_000,
+      max_open_connections: options.maxOpenConnections ?? 10,
+      application: 'reskpoints',
+      // Errors reach the caller as rejections; the client's own logging would print them twice.
+      log: { level: ClickHouseLogLevel.OFF },
+    });
+  }
+
+  async migrate(): Promise<void> {
+    await this.ddl(`CREATE DATABASE IF NOT EXISTS ${identifier(this.db)}`);
+    await this.ddl(migrationsTableDdl(this.db));
+    const current = await this.schemaVersion();
+    for (const m of CLICKHOUSE_MIGRATIONS) {
+      if (m.version <= current) continue;
+      for (const statement of m.statements(this.db)) await this.ddl(statement);
+      await this.client.insert({
+        table: `${identifier(this.db)}.${MIGRATIONS_TABLE}`,
+        values: [{ version: m.version, name: m.name, applied_at_ms: Date.now() }],
+        format: 'JSONEachRow',
+      });
+    }
+  }
+
+  /** Highest applied migration version, 0 before the first. */
+  async schemaVersion(): Promise<number> {
+    const rows = await this.select<{ v: unknown }>(
+      `SELECT max(version) AS v FROM ${identifier(this.db)}.${MIGRATIONS_TABLE}`,
+    );
+    return rows.length === 0 ? 0 : num(rows[0]?.v ?? 0);
+  }
+
+  appendBatch(batch: { llmCalls: LlmCall[]; spans: Span[] }): Promise<AppendResult> {
+    const run = this.appendTail.then(() => this.appendNow(batch));
+    // The queue continues whether this append succeeded or not.
+    this.appendTail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async appendNow(batch: { llmCalls: LlmCall[]; spans: Span[] }): Promise<AppendResult> {
+    // Duplicates inside the batch: the first occurrence wins.
+    const callKey = (c: LlmCall) => `${c.projectId}\u0000${c.id}`;
+    const spanKey = (s: Span) => `${s.projectId}\u0000${s.traceId}\u0000${s.spanId}`;
+    const uniqueCalls = uniqueBy(batch.llmCalls, callKey);
+    const uniqueSpans = uniqueBy(batch.spans, spanKey);
+
+    const storedCalls = await this.storedCallKeys(uniqueCalls);
+    const storedSpans = await this.storedSpanKeys(uniqueSpans);
+    const newCalls = uniqueCalls.filter((c) => !storedCalls.has(callKey(c)));
+    const newSpans = uniqueSpans.filter((s) => !storedSpans.has(spanKey(s)));
+
+    await this.insertByPartition(this.calls, newCalls.map(llmCallToRow), LLM_CALL_SPEC);
+    await this.insertByPartition(this.spans, newSpans.map(spanToRow), SPAN_SPEC);
+    return {
+      llmCallsInserted: newCalls.length,
+      llmCallDuplicates: batch.llmCalls.length - newCalls.length,
+      spansInserted: newSpans.length,
+      spanDuplicates: batch.spans.length - newSpans.length,
+      insertedLlmCallKeys: newCalls.map((c) => ({ projectId: c.projectId, id: c.id })),
+    };
+  }
+
+  /**
+   * Identities of `calls` already stored. An event's identity fixes its start time (see the
+   * port), so the lookup is narrowed to the batch's time range and uses the sorting key.
+   */
+  private async storedCallKeys(calls: LlmCall[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (const chunk of chunks(calls, this.dedupLookupChunk)) {
+      const times = chunk.map((c) => Math.trunc(c.startTimeMs));
+      const rows = await this.select<{ project_id: string; id: string }>(
+        `SELECT project_id, id FROM ${this.calls}
+         WHERE start_time_ms >= ${int(Math.min(...times))} AND start_time_ms <= ${int(Math.max(...times))}
+           AND ${inList('project_id', distinct(chunk.map((c) => c.projectId)))}
+           AND ${inList('id', distinct(chunk.map((c) => c.id)))}`,
+        { max_query_size: String(LOOKUP_MAX_QUERY_BYTES) },
+      );
+      for (const r of rows) found.add(`${r.project_id}\u0000${r.id}`);
+    }
+    return found;
+  }
+
+  private async storedSpanKeys(spans: Span[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (const chunk of chunks(spans, this.dedupLookupChunk)) {
+      const times = chunk.map((s) => Math.trunc(s.startTimeMs));
+      const rows = await this.select<{ project_id: string; trace_id: string; span_id: string }>(
+        `SELECT project_id, trace_id, span_id FROM ${this.spans}
+         WHERE start_time_ms >= ${int(Math.min(...times))} AND start_time_ms <= ${int(Math.max(...times))}
+           AND ${inList('project_id', distinct(chunk.map((s) => s.projectId)))}
+           AND ${inList('trace_id', distinct(chunk.map((s) => s.traceId)))}
+           AND ${inList('span_id', distinct(chunk.map((s) => s.spanId)))}`,
+        { max_query_size: String(LOOKUP_MAX_QUERY_BYTES) },
+      );
+      for (const r of rows) found.add(`${r.project_id}\u0000${r.trace_id}\u0000${r.span_id}`);
+    }
+    return found;
+  }
+
+  /**
+   * One INSERT per group of at most `maxPartitionsPerInsert` day partitions, rows sorted by
+   * day so that each group is contiguous.
+   */
+  private async insertByPartition<R extends { start_time_ms: number }>(
+    table: string,
+    rows: R[],
+    columns: ColumnSpec<R>,
+  ): Promise<void> {
+    if (rows.length === 0) return;
+    const day = (r: R) => Math.floor(r.start_time_ms / DAY_MS);
+    const sorted = [...rows].sort((a, b) => day(a) - day(b));
+    let start = 0;
+    while (start < sorted.length) {
+      let end = start;
+      let days = 0;
+      let lastDay = Number.NaN;
+      while (end < sorted.length) {
+        const d = day(sorted[end] as R);
+        if (d !== lastDay) {
+          if (days === this.maxPartitionsPerInsert) break;
+          days++;
+          lastDay = d;
+        }
+        end++;
+      }
+      await this.insertRowBinary(table, columns, sorted.slice(start, end));
+      start = end;
+    }
+  }
+
+  async listLlmCalls(query: LlmCallListQuery): Promise<LlmCallPage> {
+    const conditions = [timeRange(query.fromMs, query.toMs), ...filterConditions(query.filter)];
+    if (query.cursor !== undefined) {
+      const c = decodeLlmCallCursorOrThrow(query.cursor);
+      conditions.push(
+        `(start_time_ms < ${int(c.startTimeMs)} OR (start_time_ms = ${int(c.startTimeMs)} AND id < ${str(c.id)}))`,
+      );
+    }
+    const limit = clampLimit(query.limit);
+    const rows = await this.select<Record<keyof LlmCallRow, unknown>>(
+      `SELECT ${LLM_CALL_COLUMNS.join(', ')} FROM ${this.calls}
+       WHERE ${conditions.join(' AND ')}
+       ORDER BY start_time_ms DESC, id DESC
+       LIMIT ${int(limit + 1)}`,
+    );
+    const items = rows.slice(0, limit).map(rowToLlmCall);
+    const last = items[items.length - 1];
+    return {
+      items,
+      nextCursor:
+        rows.length > limit && last ? encodeLlmCallCursor({ startTimeMs: last.startTimeMs, id: last.id }) : null,
+    };
+  }
+
+  async summarize(q: SummaryQuery): Promise<SummaryResult> {
+    // Grouping by a constant alone is an aggregation without GROUP BY to ClickHouse, which
+    // returns one all-zero row over no data; HAVING removes it.
+    const bucket =
+      q.intervalMs === null ? int(q.fromMs) : `intDiv(start_time_ms, ${int(q.intervalMs)}) * ${int(q.intervalMs)}`;
+    const groupCols = q.groupBy.map((d, i) => `${DIMENSION_COLUMNS[d]} AS g${i}`);
+    const groupAliases = q.groupBy.map((_, i) => `g${i}`);
+    const order = ORDER_EXPRESSIONS[q.orderBy ?? 'requests'];
+    const limitBy = q.limit !== undefined ? `LIMIT ${int(Math.max(0, q.limit))} BY bucket` : '';
+    const rows = await this.select<Record<string, unknown>>(
+      `SELECT
+         ${bucket} AS bucket,
+         ${[...groupCols, ''].join(', ')}
+         count() AS requests,
+         countIf(status = 'error') AS errors,
+         sum(input_tokens) AS s_input_tokens,
+         sum(output_tokens) AS s_output_tokens,
+         sum(cache_read_tokens) AS s_cache_read_tokens,
+         sum(cache_write_tokens) AS s_cache_write_tokens,
+         sum(reasoning_tokens) AS s_reasoning_tokens,
+         sum(total_tokens) AS s_total_tokens,
+         sum(ifNull(cost_usd, 0)) AS s_cost_usd,
+         countIf(isNull(cost_usd)) AS unpriced,
+         quantilesExact(0.5, 0.95, 0.99)(latency_ms) AS latency_q,
+         quantileExact(0.95)(ttft_ms) AS ttft_p95,
+         count(ttft_ms) AS ttft_count
+       FROM ${this.calls}
+       WHERE ${[timeRange(q.fromMs, q.toMs), ...filterConditions(q.filter)].join(' AND ')}
+       GROUP BY ${['bucket', ...groupAliases].join(', ')}
+       HAVING requests > 0
+       ORDER BY ${['bucket ASC', `${order} DESC`, ...groupAliases].join(', ')}
+       ${limitBy}`,
+    );
+    return {
+      precision: 'exact',
+      rows: rows.map((r): SummaryRow => {
+        const group: SummaryRow['group'] = {};
+        q.groupBy.forEach((d, i) => {
+          group[d] = (r[`g${i}`] as string | null) ?? null;
+        });
+        const requests = num(r.requests);
+        const errors = num(r.errors);
+        const latency = (r.latency_q as unknown[]).map(num);
+        return {
+          bucketStartMs: num(r.bucket),
+          group,
+          requests,
+          errors,
+          errorRate: requests === 0 ? 0 : errors / requests,
+          inputTokens: num(r.s_input_tokens),
+          outputTokens: num(r.s_output_tokens),
+          cacheReadTokens: num(r.s_cache_read_tokens),
+          cacheWriteTokens: num(r.s_cache_write_tokens),
+          reasoningTokens: num(r.s_reasoning_tokens),
+          totalTokens: num(r.s_total_tokens),
+          costUsd: num(r.s_cost_usd),
+          unpricedRequests: num(r.unpriced),
+          latencyP50Ms: latency[0] ?? null,
+          latencyP95Ms: latency[1] ?? null,
+          latencyP99Ms: latency[2] ?? null,
+          // quantileExact over no values gives 0 on some versions, so the count decides.
+          ttftP95Ms: num(r.ttft_count) === 0 ? null : numOrNull(r.ttft_p95),
+        };
+      }),
+    };
+  }
+
+  async listSpans(query: SpanListQuery): Promise<Span[]> {
+    const conditions = [`project_id = ${str(query.projectId)}`, timeRange(query.fromMs, query.toMs)];
+    if (query.traceId !== undefined) conditions.push(`trace_id = ${str(query.traceId)}`);
+    if (query.serviceName !== undefined) conditions.push(`service_name = ${str(query.serviceName)}`);
+    const rows = await this.select<Record<keyof SpanRow, unknown>>(
+      `SELECT ${SPAN_COLUMNS.join(', ')} FROM ${this.spans}
+       WHERE ${conditions.join(' AND ')}
+       ORDER BY start_time_ms ASC, trace_id ASC, span_id ASC
+       LIMIT ${int(clampLimit(query.limit))}`,
+    );
+    return rows.map(rowToSpan);
+  }
+
+  async deleteBefore(beforeMs: number): Promise<number> {
+    const cut = Math.trunc(beforeMs);
+    let removed = 0;
+    for (const table of [this.calls, this.spans]) removed += await this.deleteFrom(table, cut);
+    return removed;
+  }
+
+  /**
+   * Drops every day partition that lies wholly before the cut, then deletes what remains
+   * before it (rows of the day the cut falls in) with a mutation. ClickHouse 18.16 rewrites
+   * every part of the table for a mutation, so callers that can should cut at a UTC day
+   * boundary, which needs no mutation at all.
+   */
+  private async deleteFrom(table: string, cut: number): Promise<number> {
+    const counted = await this.select<{ n: unknown }>(
+      `SELECT count() AS n FROM ${table} WHERE start_time_ms < ${int(cut)}`,
+    );
+    const n = num(counted[0]?.n ?? 0);
+    if (n === 0) return 0;
+    const cutDay = Math.floor(cut / DAY_MS);
+    const [database, name] = table.split('.').map((s) => s.replaceAll('`', '')) as [string, string];
+    const partitions = await this.select<{ partition: string }>(
+      `SELECT DISTINCT partition FROM system.parts
+       WHERE database = ${str(database)} AND table = ${str(name)} AND active`,
+    );
+    for (const p of partitions) {
+      const day = Number(p.partition);
+      if (Number.isSafeInteger(day) && day < cutDay) await this.ddl(`ALTER TABLE ${table} DROP PARTITION ${int(day)}`);
+    }
+    const left = await this.select<{ n: unknown }>(
+      `SELECT count() AS n FROM ${table} WHERE start_time_ms < ${int(cut)}`,
+    );
+    if (num(left[0]?.n ?? 0) > 0) {
+      await this.ddl(`ALTER TABLE ${table} DELETE WHERE start_time_ms < ${int(cut)}`);
+      await this.waitForMutations(database, name);
+    }
+    return n;
+  }
+
+  /** 18.16 has no `mutations_sync`, so poll until every mutation of the table is done. */
+  private async waitForMutations(database: string, table: string): Promise<void> {
+    const deadline = Date.now() + this.mutationTimeoutMs;
+    let delayMs = 20;
+    for (;;) {
+      const rows = await this.select<{ n: unknown }>(
+        `SELECT count() AS n FROM system.mutations WHERE database = ${str(database)} AND table = ${str(table)} AND is_done = 0`,
+      );
+      if (num(rows[0]?.n ?? 0) === 0) return;
+      if (Date.now() > deadline)
+        throw new Error(`ClickHouse mutation on ${database}.${table} did not finish in ${this.mutationTimeoutMs} ms`);
+      await sleep(delayMs);
+      delayMs = Math.min(delayMs * 2, 1000);
+    }
+  }
+
+  /** Drops the whole database; for tests and for tearing down a deployment. */
+  async dropDatabase(): Promise<void> {
+    await this.client.command({ query: `DROP DATABASE IF EXISTS ${identifier(this.db)}` });
+  }
+
+  async close(): Promise<void> {
+    await this.appendTail;
+    await this.client.close();
+  }
+
+  private async insertRowBinary<R>(table: string, columns: ColumnSpec<R>, rows: R[]): Promise<void> {
+    const body = encodeRowBinary(columns, rows);
+    const result = await this.client.exec({
+      query: `INSERT INTO ${table} (${columns.map(([name]) => name).join(', ')}) FORMAT RowBinary`,
+      values: Readable.from([body]),
+    });
+    // The response body is empty for an INSERT; reading it returns the socket to the pool.
+    await drainStream(result.stream);
+  }
+
+  private async select<T>(query: string, settings?: Record<string, string>): Promise<T[]> {
+    const result = await this.client.query({
+      query,
+      format: 'JSONEachRow',
+      ...(settings ? { clickhouse_settings: settings } : {}),
+    });
+    return result.json<T>();
+  }
+
+  /**
+   * Runs an idempotent DDL statement. Nodes starting together race on CREATE … IF NOT
+   * EXISTS; old servers then report that the object exists or is being created, which is
+   * the outcome we wanted, so those errors are retried once the other node has finished.
+   */
+  private async ddl(statement: string): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.client.command({ query: statement });
+        return;
+      } catch (e) {
+        const message = e instanceof Error ? e.message : String(e);
+        const raced = /already exists|creating or attaching right now|is being (created|dropped)/i.test(message);
+        if (!raced || attempt >= 20) throw e;
+        await sleep(50 * (attempt + 1));
+      }
+    }
+  }
+}
+
+export function createClickHouseTelemetryStore(options: ClickHouseTelemetryStoreOptions): ClickHouseTelemetryStore {
+  return new ClickHouseTelemetryStore(options);
+}
+
+function timeRange(fromMs: number, toMs: number): string {
+  return `start_time_ms >= ${int(Math.trunc(fromMs))} AND start_time_ms < ${int(Math.ceil(toMs))}`;
+}
+
+function filterConditions(f: LlmCallFilter): string[] {
+  const out: string[] = [];
+  if (f.projectIds) out.push(inList('project_id', f.projectIds));
+  if (f.environments) out.push(inList('environment', f.environments));
+  if (f.providers) out.push(inList('provider', f.providers));
+  if (f.models) out.push(inList('model', f.models));
+  if (f.operations) out.push(inList('operation', f.operations));
+  if (f.statuses) out.push(inList('status', f.statuses));
+  // NULL IN (…) is false, so calls without a user/session/service never match a list.
+  if (f.userIds) out.push(inList('user_id', f.userIds));
+  if (f.sessionIds) out.push(inList('session_id', f.sessionIds));
+  if (f.services) out.push(inList('service_name', f.services));
+  if (f.tags && f.tags.length > 0) out.push(`hasAll(tags, ${strArray(f.tags)})`);
+  if (f.traceId !== undefined) out.push(`trace_id = ${str(f.traceId)}`);
+  return out;
+}
+
+function clampLimit(limit: number): number {
+  return Math.min(1000, Math.max(1, Math.trunc(limit)));
+}
+
+function uniqueBy<T>(items: T[], key: (t: T) => string): T[] {
+  const seen = new Set<string>();
+  const out: T[] = [];
+  for (const item of items) {
+    const k = key(item);
+    if (seen.has(k)) continue;
+    seen.add(k);
+    out.push(item);
+  }
+  return out;
+}
+
+function distinct(values: string[]): string[] {
+  return [...new Set(values)];
+}
+
+function* chunks<T>(items: T[], size: number): Generator<T[]> {
+  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,107 @@
+/**
+ * Versioned ClickHouse schema. Written for ClickHouse 18.16 (Debian 12) and current
+ * releases alike, hence:
+ * - times are Int64 epoch milliseconds (DateTime64 does not exist in 18.16);
+ * - no Nullable column in a sorting key, no LowCardinality (experimental in 18.16), no
+ *   JSON/Map types (metadata and attributes are JSON text), no query parameters;
+ * - partitions are UTC days computed as `intDiv(start_time_ms, 86400000)`, so retention
+ *   drops whole partitions and partition ids do not depend on the server's time zone.
+ *
+ * Every statement is idempotent (IF NOT EXISTS), so nodes that start together may all run
+ * the same migration; the version table only lets a node skip work already done. A future
+ * migration that cannot be written idempotently must check `system.columns` first.
+ */
+import { identifier } from './sql.js';
+
+export const DAY_MS = 86_400_000;
+
+export interface ClickHouseMigration {
+  version: number;
+  name: string;
+  statements: (db: string) => string[];
+}
+
+export const MIGRATIONS_TABLE = 'schema_migrations';
+
+/**
+ * Tables are ReplacingMergeTree with the event identity at the end of the sorting key.
+ * `appendBatch` already skips stored events; the engine is the backstop for the one case
+ * that check cannot see (two nodes inserting the same event at the same instant), which
+ * background merges then collapse. See docs/cluster.md.
+ */
+export const CLICKHOUSE_MIGRATIONS: ClickHouseMigration[] = [
+  {
+    version: 1,
+    name: 'llm_calls and spans',
+    statements: (db) => [
+      `CREATE TABLE IF NOT EXISTS ${identifier(db)}.llm_calls (
+        project_id String,
+        id String,
+        start_time_ms Int64,
+        environment String,
+        source String,
+        trace_id Nullable(String),
+        span_id Nullable(String),
+        parent_span_id Nullable(String),
+        service_name Nullable(String),
+        provider String,
+        model String,
+        request_model Nullable(String),
+        operation String,
+        latency_ms Float64,
+        ttft_ms Nullable(Float64),
+        status String,
+        error_type Nullable(String),
+        error_message Nullable(String),
+        user_id Nullable(String),
+        session_id Nullable(String),
+        tags Array(String),
+        metadata_json String,
+        usage_semantics String,
+        raw_input_tokens Nullable(Int64),
+        raw_output_tokens Nullable(Int64),
+        raw_cache_read_tokens Nullable(Int64),
+        raw_cache_write_tokens Nullable(Int64),
+        raw_reasoning_tokens Nullable(Int64),
+        raw_total_tokens Nullable(Int64),
+        input_tokens Int64,
+        output_tokens Int64,
+        cache_read_tokens Int64,
+        cache_write_tokens Int64,
+        reasoning_tokens Int64,
+        total_tokens Int64,
+        cost_usd Nullable(Float64),
+        prompt_excerpt Nullable(String),
+        response_excerpt Nullable(String),
+        ingested_at_ms Int64
+      ) ENGINE = ReplacingMergeTree
+      PARTITION BY intDiv(start_time_ms, ${DAY_MS})
+      ORDER BY (project_id, start_time_ms, id)`,
+      `CREATE TABLE IF NOT EXISTS ${identifier(db)}.spans (
+        project_id String,
+        trace_id String,
+        span_id String,
+        parent_span_id Nullable(String),
+        service_name Nullable(String),
+        name String,
+        kind String,
+        start_time_ms Int64,
+        duration_ms Float64,
+        status_code String,
+        status_message Nullable(String),
+        attributes_json String,
+        ingested_at_ms Int64
+      ) ENGINE = ReplacingMergeTree
+      PARTITION BY intDiv(start_time_ms, ${DAY_MS})
+      ORDER BY (project_id, start_time_ms, trace_id, span_id)`,
+    ],
+  },
+];
+
+export function migrationsTableDdl(db: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${identifier(db)}.${MIGRATIONS_TABLE} (
+    version UInt32,
+    name String,
+    applied_at_ms Int64
+  ) ENGINE = MergeTree ORDER BY version`;
+}
