@@ -106,6 +106,7 @@ function anyText(v: OtlpValue | undefined): string | null {
   if (v === undefined || v === null) return null;
   if (typeof v === 'string') return v === '' ? null : v;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (v instanceof Uint8Array) return toPlain(v) as string;
   return JSON.stringify(toPlain(v));
 }
 

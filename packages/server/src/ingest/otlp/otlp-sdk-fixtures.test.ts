@@ -2,7 +2,8 @@
  * Fixtures captured from the real OpenTelemetry JS SDK: spans are exported with the OTLP
  * protobuf and JSON exporters to a local HTTP server, and the recorded bodies are decoded.
  */
-import { type AddressInfo, createServer, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import {
   type Attributes,
