@@ -59,6 +59,8 @@ export interface DemoOptions {
   maxBatchCalls?: number;
   log?: (message: string) => void;
   fetch?: typeof fetch;
+  /** Aborting stops the demo, also during setup and backfill. */
+  signal?: AbortSignal;
 }
 
 export interface DemoStats {
@@ -147,6 +149,8 @@ export async function startDemo(options: DemoOptions): Promise<DemoHandle> {
   const admin = new ApiClient({ baseUrl: options.baseUrl, token: options.adminToken, fetch: options.fetch });
   const keysPath = join(options.dataDir, DEMO_KEYS_FILE);
   const abort = new AbortController();
+  if (options.signal?.aborted) abort.abort();
+  options.signal?.addEventListener('abort', () => abort.abort(), { once: true });
   const stats: DemoStats = {
     projects: {},
     keysCreated: 0,

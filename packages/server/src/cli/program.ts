@@ -1,0 +1,156 @@
+import { Command, CommanderError, Option } from 'commander';
+import { VERSION } from '../version.js';
+import { runConfigCheck } from './config-command.js';
+import type { CliIo } from './io.js';
+import { runCreateKey, runCreateProject, runListProjects } from './keys.js';
+import { FILTER_OPTIONS, type QueryKind, type QueryOptions, runQuery } from './query.js';
+import { runMigrate, runStart, type ServerFlags } from './server.js';
+
+export interface CliOutcome {
+  exitCode: number;
+  /** True when a server was started: the process lives on until a signal stops it. */
+  keepRunning: boolean;
+}
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+function serverOptions(cmd: Command): Command {
+  return cmd
+    .option('-p, --port <port>', 'HTTP port (0 picks a free one) [env RESKPOINTS_PORT, default 4318]')
+    .option('--host <host>', 'interface to listen on [env RESKPOINTS_HOST, default 127.0.0.1]')
+    .option('--data-dir <dir>', 'where embedded data lives [env RESKPOINTS_DATA_DIR, default ./data]')
+    .option('-c, --config <file>', 'YAML or JSON config file [env RESKPOINTS_CONFIG]')
+    .addOption(
+      new Option('--role <role>', 'process role [env RESKPOINTS_ROLE, default all]').choices([
+        'all',
+        'ingest',
+        'worker',
+        'api',
+      ]),
+    )
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent [env RESKPOINTS_LOG_LEVEL]');
+}
+
+function clientOptions(cmd: Command): Command {
+  return cmd
+    .option('--url <url>', 'server URL [env RESKPOINTS_URL, default http://127.0.0.1:4318]')
+    .option('--token <token>', 'bearer token [env RESKPOINTS_TOKEN or RESKPOINTS_ADMIN_TOKEN]')
+    .option('--data-dir <dir>', 'read the admin token a local server saved in <dir>/admin-token [default ./data]')
+    .option('--json', 'print the API response as JSON');
+}
+
+function queryCommand(
+  parent: Command,
+  kind: QueryKind,
+  run: (kind: QueryKind, o: QueryOptions) => Promise<void>,
+): Command {
+  // Created through the parent so that it inherits exitOverride and the output settings.
+  const cmd = parent
+    .command(kind)
+    .description(
+      kind === 'calls'
+        ? 'List LLM calls, newest first'
+        : 'Requests, errors, tokens, cost and latency per group (and per time bucket with --interval)',
+    );
+  clientOptions(cmd)
+    .option('--since <duration>', 'time range ending now, e.g. 30m, 24h, 7d (default 24h)')
+    .option('--from <time>', 'range start: RFC 3339, epoch ms, or a duration ago (2h)')
+    .option('--to <time>', 'range end (default now)')
+    .option('--limit <n>', kind === 'calls' ? 'calls per page, 1..1000 (default 20)' : 'groups to keep (per bucket)');
+  if (kind === 'summary') {
+    cmd
+      .option(
+        '--group-by <dims>',
+        'comma-separated: project,environment,provider,model,operation,status,user,session,service (default model)',
+      )
+      .option('--interval <duration>', 'bucket width, e.g. 5m, 1h, 1d')
+      .option('--order-by <metric>', 'requests|errors|totalTokens|costUsd|latencyP95Ms');
+  } else {
+    cmd.option('--cursor <cursor>', 'continue from a previous page').option('--trace-id <id>', 'calls of one trace');
+  }
+  for (const [option] of FILTER_OPTIONS) {
+    cmd.option(`--${option} <value>`, `only this ${option} (repeat or comma-separate for several)`, collect);
+  }
+  return cmd.action(async (o: QueryOptions) => run(kind, o));
+}
+
+/** The `reskpoints` command tree. `setExit` receives each action's exit status. */
+export function buildProgram(io: CliIo, setOutcome: (o: CliOutcome) => void): Command {
+  const program = new Command('reskpoints')
+    .description('ReskPoints: AI-operations platform for LLM applications')
+    .version(VERSION, '-V, --version', 'print the version')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    })
+    .showHelpAfterError('(run with --help for usage)')
+    .showSuggestionAfterError(true);
+
+  const done = (exitCode: number) => setOutcome({ exitCode, keepRunning: false });
+
+  serverOptions(program.command('start').description('Run the server'))
+    .option('--demo', 'also send realistic demo traffic to it')
+    .action(async (flags: ServerFlags) => {
+      const code = await runStart(flags, io);
+      setOutcome({ exitCode: code, keepRunning: code === 0 });
+    });
+
+  serverOptions(program.command('demo').description('Run the server with demo traffic (same as start --demo)')).action(
+    async (flags: ServerFlags) => {
+      const code = await runStart({ ...flags, demo: true }, io);
+      setOutcome({ exitCode: code, keepRunning: code === 0 });
+    },
+  );
+
+  serverOptions(program.command('migrate').description('Create or upgrade the database schemas, then exit')).action(
+    async (flags: ServerFlags) => done(await runMigrate(flags, io)),
+  );
+
+  const config = program.command('config').description('Inspect the configuration');
+  serverOptions(
+    config.command('check').description('Validate the configuration and show where each setting comes from'),
+  )
+    .option('--json', 'print as JSON')
+    .action((flags: ServerFlags & { json?: boolean }) => done(runConfigCheck(flags, io)));
+
+  const query = program.command('query').description('Query LLM calls and summaries from a running server');
+  const runQ = async (kind: QueryKind, o: QueryOptions) => done(await runQuery(kind, o, io));
+  queryCommand(query, 'calls', runQ);
+  queryCommand(query, 'summary', runQ);
+
+  const keys = program.command('keys').description('Manage projects and their ingest keys (admin token)');
+  clientOptions(
+    keys
+      .command('create-project')
+      .argument('<name>', 'project name')
+      .description('Create a project and its first ingest key'),
+  )
+    .option('--id <id>', 'project id (default: chosen by the server)')
+    .action(async (name: string, o) => done(await runCreateProject(name, o, io)));
+  clientOptions(keys.command('list').description('List projects')).action(async (o) =>
+    done(await runListProjects(o, io)),
+  );
+  clientOptions(
+    keys.command('create').argument('<projectId>', 'project id').description('Create another ingest key for a project'),
+  )
+    .option('--name <name>', 'a label for the key')
+    .action(async (projectId: string, o) => done(await runCreateKey(projectId, o, io)));
+
+  return program;
+}
+
+/** Parses `argv` (without the node and script paths) and runs the command. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<CliOutcome> {
+  let outcome: CliOutcome = { exitCode: 0, keepRunning: false };
+  const program = buildProgram(io, (o) => {
+    outcome = o;
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) return { exitCode: e.exitCode === 1 ? 2 : e.exitCode, keepRunning: false };
+    throw e;
+  }
+  return outcome;
+}
