@@ -4,7 +4,8 @@
  * store sees it. Clients treat it as opaque.
  *
  * A cursor names the last row of the previous page; the next page holds the rows strictly
- * after it in (startTimeMs desc, id desc) order.
+ * after it in (startTimeMs desc, id desc, projectId desc) order. The project id only breaks
+ * the tie between two projects that used the same event id at the same millisecond.
  */
 import { type AppError, err, ok, type Result, validationError } from '@reskpoints/core';
 
@@ -13,12 +14,24 @@ export interface LlmCallCursor {
   startTimeMs: number;
   /** Id of the last call on the previous page. */
   id: string;
+  /**
+   * Project of the last call on the previous page. Optional: a store that leaves it out
+   * orders by (startTimeMs, id) only.
+   */
+  projectId?: string;
 }
 
 const VERSION = 1;
 
 export function encodeLlmCallCursor(cursor: LlmCallCursor): string {
-  return Buffer.from(JSON.stringify([VERSION, cursor.startTimeMs, cursor.id]), 'utf8').toString('base64url');
+  return Buffer.from(
+    JSON.stringify(
+      cursor.projectId === undefined
+        ? [VERSION, cursor.startTimeMs, cursor.id]
+        : [VERSION, cursor.startTimeMs, cursor.id, cursor.projectId],
+    ),
+    'utf8',
+  ).toString('base64url');
 }
 
 /** Decodes a cursor from a client; a malformed one is an RP_VALIDATION error on field `cursor`. */
@@ -31,11 +44,13 @@ export function parseLlmCallCursor(cursor: string): Result<LlmCallCursor, AppErr
   } catch {
     return invalid();
   }
-  if (!Array.isArray(decoded) || decoded.length !== 3) return invalid();
-  const [version, startTimeMs, id] = decoded as unknown[];
+  if (!Array.isArray(decoded) || (decoded.length !== 3 && decoded.length !== 4)) return invalid();
+  const [version, startTimeMs, id, projectId] = decoded as unknown[];
   if (version !== VERSION || typeof startTimeMs !== 'number' || !Number.isSafeInteger(startTimeMs)) return invalid();
   if (typeof id !== 'string') return invalid();
-  return ok({ startTimeMs, id });
+  if (projectId === undefined) return ok({ startTimeMs, id });
+  if (typeof projectId !== 'string') return invalid();
+  return ok({ startTimeMs, id, projectId });
 }
 
 /**

@@ -47,7 +47,8 @@ export interface TelemetryStore {
   migrate(): Promise<void>;
   appendBatch(batch: TelemetryBatch): Promise<AppendResult>;
   /**
-   * Newest first (startTimeMs desc, id desc), fromMs <= startTimeMs < toMs. The cursor is the
+   * Newest first (startTimeMs desc, id desc; projectId desc breaks the tie between projects
+   * that used the same id at the same millisecond), fromMs <= startTimeMs < toMs. The cursor is the
    * one in `llm-call-cursor.ts`; an unparseable cursor rejects with `InvalidCursorError`
    * (callers validate with `parseLlmCallCursor` first). `nextCursor` is null on the last page.
    */

@@ -1,0 +1,247 @@
+/**
+ * Builds the SQL of `summarize`. The planner answers from the hourly/daily rollups when the
+ * question only involves rollup dimensions and hour-aligned times (precision 'rollup',
+ * percentiles from log histograms), and from raw calls otherwise (precision 'exact',
+ * interpolated quantiles).
+ */
+import type { LlmCallFilter, SummaryDimension, SummaryOrderField, SummaryQuery } from '@reskpoints/core';
+import { sqlString } from './duckdb-database.js';
+import { bucketValueSql } from './latency-histogram.js';
+
+export const HOUR_MS = 3_600_000;
+export const DAY_MS = 86_400_000;
+
+export const DIMENSION_COLUMN: Record<SummaryDimension, string> = {
+  project: 'project_id',
+  environment: 'environment',
+  provider: 'provider',
+  model: 'model',
+  operation: 'operation',
+  status: 'status',
+  user: 'user_id',
+  session: 'session_id',
+  service: 'service_name',
+};
+
+/** Dimensions that are columns of `llm_series`, hence available in rollups. */
+const ROLLUP_DIMENSIONS = new Set<SummaryDimension>([
+  'project',
+  'environment',
+  'provider',
+  'model',
+  'operation',
+  'status',
+]);
+
+const ROLLUP_FILTER_KEYS = new Set<keyof LlmCallFilter>([
+  'projectIds',
+  'environments',
+  'providers',
+  'models',
+  'operations',
+  'statuses',
+]);
+
+const FILTER_COLUMN: Record<Exclude<keyof LlmCallFilter, 'tags' | 'traceId'>, string> = {
+  projectIds: 'project_id',
+  environments: 'environment',
+  providers: 'provider',
+  models: 'model',
+  operations: 'operation',
+  statuses: 'status',
+  userIds: 'user_id',
+  sessionIds: 'session_id',
+  services: 'service_name',
+};
+
+export type SummaryPlan = { kind: 'rollup'; histogram: 'llm_hist_1h' | 'llm_hist_1d' } | { kind: 'exact' };
+
+export function planSummary(q: SummaryQuery): SummaryPlan {
+  const dims = q.groupBy.every((d) => ROLLUP_DIMENSIONS.has(d));
+  const filters = (Object.keys(q.filter) as Array<keyof LlmCallFilter>).every((k) => {
+    const v = q.filter[k];
+    if (v === undefined) return true;
+    if (k === 'tags') return (v as string[]).length === 0;
+    return ROLLUP_FILTER_KEYS.has(k);
+  });
+  const aligned = (unit: number) =>
+    q.fromMs % unit === 0 && q.toMs % unit === 0 && (q.intervalMs === null || q.intervalMs % unit === 0);
+  if (!dims || !filters || !aligned(HOUR_MS)) return { kind: 'exact' };
+  return { kind: 'rollup', histogram: aligned(DAY_MS) ? 'llm_hist_1d' : 'llm_hist_1h' };
+}
+
+function int(n: number, what: string): string {
+  if (!Number.isSafeInteger(n)) throw new Error(`${what} must be a safe integer, got ${n}`);
+  return String(n);
+}
+
+function inList(column: string, values: readonly string[]): string {
+  if (values.length === 0) return 'FALSE';
+  return `${column} IN (${values.map(sqlString).join(', ')})`;
+}
+
+/** WHERE conditions for a filter over a relation that has the llm_calls column names. */
+export function filterConditions(filter: LlmCallFilter, alias = ''): string[] {
+  const out: string[] = [];
+  for (const [key, column] of Object.entries(FILTER_COLUMN) as Array<[keyof typeof FILTER_COLUMN, string]>) {
+    const values = filter[key];
+    if (values !== undefined) out.push(inList(`${alias}${column}`, values as string[]));
+  }
+  if (filter.tags !== undefined && filter.tags.length > 0) {
+    out.push(`list_has_all(${alias}tags, [${filter.tags.map(sqlString).join(', ')}]::VARCHAR[])`);
+  }
+  if (filter.traceId !== undefined) out.push(`${alias}trace_id = ${sqlString(filter.traceId)}`);
+  return out;
+}
+
+function bucketExpr(column: string, q: SummaryQuery): string {
+  if (q.intervalMs === null) return `${int(q.fromMs, 'fromMs')}::BIGINT`;
+  const i = int(q.intervalMs, 'intervalMs');
+  return `(floor(${column} / ${i})::BIGINT * ${i})`;
+}
+
+const ORDER_COLUMN: Record<SummaryOrderField, string> = {
+  requests: 'requests',
+  errors: 'errors',
+  totalTokens: 'total_tokens',
+  costUsd: 'cost_usd',
+  latencyP95Ms: 'latency_p95_ms',
+};
+
+function groupAliases(q: SummaryQuery): string[] {
+  return q.groupBy.map((_, i) => `g${i}`);
+}
+
+/** Order within a bucket: the metric descending, then the group values for a stable result. */
+function withinBucketOrder(q: SummaryQuery): string {
+  const metric = ORDER_COLUMN[q.orderBy ?? 'requests'];
+  return [`${metric} DESC NULLS LAST`, ...groupAliases(q).map((g) => `${g} ASC NULLS FIRST`)].join(', ');
+}
+
+function limitClause(q: SummaryQuery): string {
+  if (q.limit === undefined) return '';
+  return `QUALIFY row_number() OVER (PARTITION BY bucket_start_ms ORDER BY ${withinBucketOrder(q)}) <= ${int(q.limit, 'limit')}`;
+}
+
+const SUM_COLUMNS = [
+  'input_tokens',
+  'output_tokens',
+  'cache_read_tokens',
+  'cache_write_tokens',
+  'reasoning_tokens',
+  'total_tokens',
+] as const;
+
+/** Columns every summary query returns, in this shape. */
+export const SUMMARY_COLUMNS = [
+  'bucket_start_ms',
+  'requests',
+  'errors',
+  ...SUM_COLUMNS,
+  'cost_usd',
+  'unpriced_requests',
+  'latency_p50_ms',
+  'latency_p95_ms',
+  'latency_p99_ms',
+  'ttft_p95_ms',
+] as const;
+
+function sameGroup(q: SummaryQuery, a: string, b: string): string {
+  return ['bucket_start_ms', ...groupAliases(q)].map((g) => `${a}.${g} IS NOT DISTINCT FROM ${b}.${g}`).join(' AND ');
+}
+
+export function exactSummarySql(q: SummaryQuery): string {
+  const where = [
+    `start_time_ms >= ${int(q.fromMs, 'fromMs')}`,
+    `start_time_ms < ${int(q.toMs, 'toMs')}`,
+    ...filterConditions(q.filter),
+  ].join(' AND ');
+  const g = groupAliases(q);
+  const keys = ['bucket_start_ms', ...g].join(', ');
+  const groupCols = q.groupBy.map((d, i) => `${DIMENSION_COLUMN[d]} AS g${i}`);
+  const calls = `SELECT ${[`${bucketExpr('start_time_ms', q)} AS bucket_start_ms`, ...groupCols].join(', ')},
+      status, latency_ms, ttft_ms, cost_usd, ${SUM_COLUMNS.join(', ')}
+    FROM llm_calls WHERE ${where}`;
+  const sums = `count(*)::DOUBLE AS requests,
+      count_if(status = 'error')::DOUBLE AS errors,
+      ${SUM_COLUMNS.map((c) => `coalesce(sum(${c}), 0)::DOUBLE AS ${c}`).join(',\n      ')},
+      coalesce(sum(cost_usd), 0)::DOUBLE AS cost_usd,
+      (count(*) - count(cost_usd))::DOUBLE AS unpriced_requests`;
+  const quantiles = `quantile_cont(latency_ms, [0.5, 0.95, 0.99]) AS lq, quantile_cont(ttft_ms, 0.95) AS tq`;
+  const fromQuantiles = (a: string) =>
+    `${a}.lq[1] AS latency_p50_ms, ${a}.lq[2] AS latency_p95_ms, ${a}.lq[3] AS latency_p99_ms, ${a}.tq AS ttft_p95_ms`;
+  const orderBy = `ORDER BY bucket_start_ms, ${withinBucketOrder(q)}`;
+  const sumNames = `requests, errors, ${SUM_COLUMNS.join(', ')}, cost_usd, unpriced_requests`;
+
+  // Top-N by a cheap metric: rank the groups on counts and sums first, then compute the
+  // (expensive) quantiles only for the groups that made the cut.
+  if (q.limit !== undefined && q.orderBy !== 'latencyP95Ms') {
+    return `WITH calls AS (${calls}),
+  ranked AS (SELECT * FROM (SELECT ${keys}, ${sums} FROM calls GROUP BY ${keys}) ${limitClause(q)}),
+  qs AS (SELECT ${keys}, ${quantiles} FROM calls c SEMI JOIN ranked r ON ${sameGroup(q, 'c', 'r')} GROUP BY ${keys}),
+  final AS (
+    SELECT ${['bucket_start_ms', ...g].map((x) => `ranked.${x}`).join(', ')}, ${sumNames}, ${fromQuantiles('qs')}
+    FROM ranked LEFT JOIN qs ON ${sameGroup(q, 'ranked', 'qs')})
+SELECT * FROM final
+${orderBy}`;
+  }
+  return `WITH calls AS (${calls}),
+  agg AS (SELECT ${keys}, ${sums}, ${quantiles} FROM calls GROUP BY ${keys}),
+  final AS (SELECT ${keys}, ${sumNames}, ${fromQuantiles('agg')} FROM agg)
+SELECT * FROM final
+${limitClause(q)}
+${orderBy}`;
+}
+
+export function rollupSummarySql(q: SummaryQuery, histogram: 'llm_hist_1h' | 'llm_hist_1d'): string {
+  const period = histogram === 'llm_hist_1h' ? 'hour_ms' : 'day_ms';
+  const seriesWhere = filterConditions(q.filter);
+  const groupCols = q.groupBy.map((d, i) => `${DIMENSION_COLUMN[d]} AS g${i}`);
+  const g = groupAliases(q);
+  const keys = ['bucket_start_ms', ...g].join(', ');
+  const from = int(q.fromMs, 'fromMs');
+  const to = int(q.toMs, 'toMs');
+  const rank = (p: number) => `${p} * (tot - 1) + 1`;
+  return `WITH ser AS (
+    SELECT ${['series_id', ...groupCols].join(', ')} FROM llm_series
+    ${seriesWhere.length ? `WHERE ${seriesWhere.join(' AND ')}` : ''}),
+  sums AS (
+    SELECT ${bucketExpr('r.hour_ms', q)} AS bucket_start_ms${g.map((x) => `, ser.${x}`).join('')},
+      sum(requests)::DOUBLE AS requests,
+      sum(errors)::DOUBLE AS errors,
+      ${SUM_COLUMNS.map((c) => `sum(${c})::DOUBLE AS ${c}`).join(',\n      ')},
+      sum(cost_usd)::DOUBLE AS cost_usd,
+      sum(unpriced_requests)::DOUBLE AS unpriced_requests
+    FROM llm_rollup_1h r JOIN ser ON r.series_id = ser.series_id
+    WHERE r.hour_ms >= ${from} AND r.hour_ms < ${to}
+    GROUP BY ${keys}
+    HAVING sum(requests) > 0),
+  h AS (
+    SELECT ${bucketExpr(`x.${period}`, q)} AS bucket_start_ms${g.map((x) => `, ser.${x}`).join('')}, metric, bucket, sum(n) AS n
+    FROM ${histogram} x JOIN ser ON x.series_id = ser.series_id
+    WHERE x.${period} >= ${from} AND x.${period} < ${to}
+    GROUP BY ${keys}, metric, bucket),
+  c AS (
+    SELECT *,
+      sum(n) OVER (PARTITION BY ${keys}, metric ORDER BY bucket) AS cum,
+      sum(n) OVER (PARTITION BY ${keys}, metric) AS tot
+    FROM h),
+  qs AS (
+    SELECT ${keys},
+      min(bucket) FILTER (WHERE metric = 0 AND cum >= ${rank(0.5)}) AS b50,
+      min(bucket) FILTER (WHERE metric = 0 AND cum >= ${rank(0.95)}) AS b95,
+      min(bucket) FILTER (WHERE metric = 0 AND cum >= ${rank(0.99)}) AS b99,
+      min(bucket) FILTER (WHERE metric = 1 AND cum >= ${rank(0.95)}) AS t95
+    FROM c GROUP BY ${keys}),
+  joined AS (
+    SELECT ${['bucket_start_ms', ...g].map((x) => `sums.${x}`).join(', ')},
+      requests, errors, ${SUM_COLUMNS.join(', ')}, cost_usd, unpriced_requests,
+      ${bucketValueSql('qs.b50')} AS latency_p50_ms,
+      ${bucketValueSql('qs.b95')} AS latency_p95_ms,
+      ${bucketValueSql('qs.b99')} AS latency_p99_ms,
+      CASE WHEN qs.t95 IS NULL THEN NULL ELSE ${bucketValueSql('qs.t95')} END AS ttft_p95_ms
+    FROM sums LEFT JOIN qs ON ${sameGroup(q, 'sums', 'qs')})
+SELECT * FROM joined
+${limitClause(q)}
+ORDER BY bucket_start_ms, ${withinBucketOrder(q)}`;
+}
