@@ -121,6 +121,47 @@ function checkEnd(r: Reader, end: number, message: string): void {
   if (r.pos !== end) throw new OtlpDecodeError(`${message}: a field runs past the end of the message`);
 }
 
+/**
+ * Short strings (attribute keys, model and provider names, user ids) repeat across the
+ * spans of a batch. Decoding each one is a native call and an allocation, which profiling
+ * showed to be most of the decode time, so short strings go through a small cache keyed
+ * by a hash of their bytes; a hit compares the bytes and returns the same string object.
+ */
+const STRING_CACHE_SIZE = 4096;
+const STRING_CACHE_MAX_BYTES = 48;
+const cachedBytes: Array<Uint8Array | undefined> = new Array(STRING_CACHE_SIZE);
+const cachedStrings: Array<string | undefined> = new Array(STRING_CACHE_SIZE);
+
+function readString(r: Reader): string {
+  const length = r.size();
+  const start = r.pos;
+  const end = start + length;
+  if (end > r.len) throw new OtlpDecodeError(`string: length ${length} runs past the end of the body`);
+  r.pos = end;
+  const buf = r.buf;
+  if (length > STRING_CACHE_MAX_BYTES) return (buf as Buffer).toString('utf8', start, end);
+  if (length === 0) return '';
+  // FNV-1a over the bytes.
+  let h = 0x811c9dc5;
+  for (let k = start; k < end; k++) h = Math.imul(h ^ (buf[k] as number), 0x01000193);
+  const slot = (h >>> 0) & (STRING_CACHE_SIZE - 1);
+  const known = cachedBytes[slot];
+  if (known !== undefined && known.length === length) {
+    let same = true;
+    for (let k = 0; k < length; k++) {
+      if (known[k] !== buf[start + k]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return cachedStrings[slot] as string;
+  }
+  const str = (buf as Buffer).toString('utf8', start, end);
+  cachedBytes[slot] = buf.slice(start, end);
+  cachedStrings[slot] = str;
+  return str;
+}
+
 /** A bytes field as lower-case hex, read in place (no copy of the bytes). */
 function readHex(r: Reader): string {
   const length = r.size();
@@ -205,7 +246,7 @@ function decodeAnyValue(r: Reader, end: number, depth: number): OtlpValue {
     const t = r.tag();
     switch (t) {
       case tag(1, WIRE_LEN):
-        value = r.string();
+        value = readString(r);
         break;
       case tag(2, WIRE_VARINT):
         value = r.bool();
@@ -270,7 +311,7 @@ function decodeKeyValue(r: Reader, end: number, into: OtlpAttributes, depth: num
   let value: OtlpValue = null;
   while (r.pos < end) {
     const t = r.tag();
-    if (t === tag(1, WIRE_LEN)) key = r.string();
+    if (t === tag(1, WIRE_LEN)) key = readString(r);
     else if (t === tag(2, WIRE_LEN)) {
       const e = messageEnd(r, 'AnyValue');
       value = decodeAnyValue(r, e, depth);
@@ -290,7 +331,7 @@ function decodeEvent(r: Reader, end: number): OtlpEventData {
         event.timeUnixMs = readNanosAsMs(r);
         break;
       case tag(2, WIRE_LEN):
-        event.name = r.string();
+        event.name = readString(r);
         break;
       case tag(3, WIRE_LEN): {
         const e = messageEnd(r, 'KeyValue');
@@ -308,7 +349,7 @@ function decodeEvent(r: Reader, end: number): OtlpEventData {
 function decodeStatus(r: Reader, end: number, span: OtlpSpanData): void {
   while (r.pos < end) {
     const t = r.tag();
-    if (t === tag(2, WIRE_LEN)) span.statusMessage = r.string();
+    if (t === tag(2, WIRE_LEN)) span.statusMessage = readString(r);
     else if (t === tag(3, WIRE_VARINT)) span.statusCode = r.int32();
     else skipField(r, t, 'Status', STATUS_WIRES);
   }
@@ -330,7 +371,7 @@ function decodeSpan(r: Reader, end: number): OtlpSpanData {
         span.parentSpanId = readHex(r);
         break;
       case tag(5, WIRE_LEN):
-        span.name = r.string();
+        span.name = readString(r);
         break;
       case tag(6, WIRE_VARINT):
         span.kind = r.int32();
@@ -371,7 +412,7 @@ function decodeScopeName(r: Reader, end: number): string {
   let name = '';
   while (r.pos < end) {
     const t = r.tag();
-    if (t === tag(1, WIRE_LEN)) name = r.string();
+    if (t === tag(1, WIRE_LEN)) name = readString(r);
     else skipField(r, t, 'InstrumentationScope', SCOPE_WIRES);
   }
   checkEnd(r, end, 'InstrumentationScope');
