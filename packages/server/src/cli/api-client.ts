@@ -88,7 +88,8 @@ export class ApiClient {
       });
     } catch (e) {
       const code = networkCode(e);
-      const hint = (code && NETWORK_HINTS[code]) ?? (e as Error)?.message ?? String(e);
+      const causeMessage = (e as { cause?: { message?: string } })?.cause?.message;
+      const hint = (code && NETWORK_HINTS[code]) ?? causeMessage ?? (e as Error)?.message ?? String(e);
       return err({ kind: 'network', code, message: `cannot reach ${this.baseUrl}: ${hint}` });
     }
     const text = await res.text().catch(() => '');

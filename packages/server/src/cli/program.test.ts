@@ -283,6 +283,7 @@ describe('reskpoints query', () => {
             ttftP95Ms: 1200,
           }),
           row({ group: { model: 'gpt-4o-mini', project: null }, requests: 7, costUsd: 0.00123, unpricedRequests: 2 }),
+          row({ group: { model: 'my-finetune', project: 'lab' }, requests: 4, unpricedRequests: 4 }),
         ],
         precision: 'exact',
       },
@@ -304,7 +305,11 @@ describe('reskpoints query', () => {
     const requestsEnd = lines[0]!.indexOf('requests') + 'requests'.length;
     expect(lines[2]!.slice(0, requestsEnd)).toMatch(/1,234$/);
     expect(lines[3]!.slice(0, requestsEnd)).toMatch(/ 7$/);
-    expect(lines.at(-1)).toBe('2 rows · 1,241 requests · $123.46 · 2026-01-14 12:00 → 2026-01-15 12:00 UTC');
+    // Calls without any known price show no cost rather than $0.
+    expect(lines[4]).toMatch(/^my-finetune +lab +4 .* +— +4 +— +— +—$/);
+    expect(lines.at(-1)).toBe(
+      '3 rows · 1,245 requests · $123.46 (6 unpriced) · 2026-01-14 12:00 → 2026-01-15 12:00 UTC',
+    );
   });
 
   it('prints calls with the next-page hint', async () => {

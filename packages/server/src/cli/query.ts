@@ -218,7 +218,8 @@ export function formatSummary(
     formatPercent(r.errorRate),
     formatInt(r.inputTokens),
     formatInt(r.outputTokens),
-    formatUsd(r.costUsd),
+    // No price known for any call: a cost of $0 would be a claim, not a measurement.
+    r.costUsd === 0 && r.unpricedRequests >= r.requests && r.requests > 0 ? DASH : formatUsd(r.costUsd),
     formatInt(r.unpricedRequests),
     formatInt(r.latencyP50Ms),
     formatInt(r.latencyP95Ms),
@@ -226,9 +227,11 @@ export function formatSummary(
   ]);
   const requests = result.rows.reduce((s, r) => s + r.requests, 0);
   const cost = result.rows.reduce((s, r) => s + r.costUsd, 0);
+  const unpriced = result.rows.reduce((s, r) => s + r.unpricedRequests, 0);
   const footer =
     `${formatInt(result.rows.length)} row${result.rows.length === 1 ? '' : 's'} · ${formatInt(requests)} requests · ` +
-    `${formatUsd(cost)} · ${formatMinute(q.fromMs)} → ${formatMinute(q.toMs)} UTC` +
+    `${formatUsd(cost)}${unpriced > 0 ? ` (${formatInt(unpriced)} unpriced)` : ''} · ` +
+    `${formatMinute(q.fromMs)} → ${formatMinute(q.toMs)} UTC` +
     (result.precision === 'rollup' ? ' · percentiles from hourly rollups' : '');
   return `${renderTable(columns, rows)}\n\n${footer}`;
 }

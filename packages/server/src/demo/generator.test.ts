@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { nativeIngestBodySchema } from '@reskpoints/core';
+import { FakeClock, nativeIngestBodySchema } from '@reskpoints/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEMO_KEYS_FILE, DEMO_PROJECT_NAMES, startDemo } from './generator.js';
 import type { OtlpTraceRequest } from './otlp.js';
@@ -220,6 +220,24 @@ describe('startDemo', () => {
     } finally {
       await fresh.stop();
     }
+  });
+
+  it('backfills only the gap since the previous run', async () => {
+    const clock = new FakeClock(Date.UTC(2026, 0, 15, 15, 0));
+    const opts = { adminToken: ADMIN, dataDir, clock, backfillHours: 1, backfillCallsPerHour: 1200, callsPerSecond: 0 };
+    const first = await startDemo({ baseUrl: server.url, seed: 1, ...opts });
+    await first.stop();
+    clock.advance(10 * 60_000);
+    const second = await startDemo({ baseUrl: server.url, seed: 2, ...opts });
+    await second.stop();
+    const a = first.stats().backfilledCalls;
+    const b = second.stats().backfilledCalls;
+    expect(a).toBeGreaterThan(900);
+    // Ten minutes of the hour, with spikes making it uneven.
+    expect(b).toBeGreaterThan(a / 20);
+    expect(b).toBeLessThan(a / 3);
+    const stored = JSON.parse(readFileSync(join(dataDir, DEMO_KEYS_FILE), 'utf8'));
+    expect(stored.lastCallMs).toBe(clock.nowMs());
   });
 
   it('creates a new key when the server has the project but the key file is gone', async () => {

@@ -97,15 +97,22 @@ interface StoredProject {
 interface KeysFile {
   version: 1;
   projects: Partial<Record<DemoProjectName, StoredProject>>;
+  /** Up to when the previous run sent traffic, so a restart backfills only the gap. */
+  lastCallMs?: number;
 }
 
 export const DEMO_KEYS_FILE = 'demo-keys.json';
+const PROGRESS_EVERY_MS = 60_000;
 
 async function readKeysFile(path: string): Promise<KeysFile> {
   try {
     const parsed = JSON.parse(await readFile(path, 'utf8')) as Partial<KeysFile>;
     if (parsed && typeof parsed === 'object' && parsed.projects && typeof parsed.projects === 'object') {
-      return { version: 1, projects: parsed.projects };
+      return {
+        version: 1,
+        projects: parsed.projects,
+        ...(typeof parsed.lastCallMs === 'number' ? { lastCallMs: parsed.lastCallMs } : {}),
+      };
     }
   } catch {
     // Missing or unreadable: start afresh; new keys are created and the file rewritten.
@@ -306,8 +313,9 @@ export async function startDemo(options: DemoOptions): Promise<DemoHandle> {
 
   // --- backfill ------------------------------------------------------------------------------
   const startedMs = clock.nowMs();
-  if (backfillHours > 0) {
-    const fromMs = startedMs - backfillHours * 3_600_000;
+  // A restart fills only the gap since the previous run, so history is not doubled.
+  const fromMs = Math.max(startedMs - backfillHours * 3_600_000, keys.lastCallMs ?? Number.NEGATIVE_INFINITY);
+  if (backfillHours > 0 && fromMs < startedMs) {
     const calls = buildTrafficForRange(rng, fromMs, startedMs, backfillCallsPerHour).filter(
       // Retries scheduled past "now" have not happened yet.
       (c) => c.startTimeMs < startedMs,
@@ -319,10 +327,15 @@ export async function startDemo(options: DemoOptions): Promise<DemoHandle> {
     }
     stats.backfilledCalls = calls.length;
     log(
-      `demo: backfilled ${calls.length} calls over ${backfillHours} h for ${DEMO_PROJECT_NAMES.join(', ')}` +
+      `demo: backfilled ${calls.length} calls over ${((startedMs - fromMs) / 3_600_000).toFixed(1)} h for ${DEMO_PROJECT_NAMES.join(', ')}` +
         (stats.failedRequests > 0 ? ` (${stats.failedRequests} requests failed: ${stats.lastError})` : ''),
     );
   }
+  const rememberProgress = async (upToMs: number): Promise<void> => {
+    keys.lastCallMs = Math.max(keys.lastCallMs ?? 0, upToMs);
+    await writeKeysFile(keysPath, keys).catch((e: unknown) => log(`demo: cannot write ${keysPath}: ${String(e)}`));
+  };
+  if (!abort.signal.aborted) await rememberProgress(startedMs);
 
   // --- streaming ------------------------------------------------------------------------------
   let timer: NodeJS.Timeout | null = null;
@@ -345,6 +358,7 @@ export async function startDemo(options: DemoOptions): Promise<DemoHandle> {
     }
     stats.streamedCalls += calls.length;
     if (calls.length > 0) await sendCalls(calls);
+    if (nowMs - (keys.lastCallMs ?? 0) >= PROGRESS_EVERY_MS) await rememberProgress(nowMs);
   };
   const schedule = (): void => {
     if (abort.signal.aborted || callsPerSecond <= 0) return;
@@ -366,6 +380,7 @@ export async function startDemo(options: DemoOptions): Promise<DemoHandle> {
       abort.abort();
       if (timer) clearTimeout(timer);
       await inFlight;
+      if (callsPerSecond > 0) await rememberProgress(lastTickMs);
     },
     stats: () => ({ ...stats, projects: { ...stats.projects } }),
   };

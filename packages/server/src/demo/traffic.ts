@@ -607,7 +607,7 @@ export function buildDemoCalls(rng: Rng, atMs: number, count: number, options: B
 export const SPIKE_PERIOD_MS = 12 * 60_000;
 export const SPIKE_DURATION_MS = 90_000;
 /** Extra long-context calls per second during a spike. */
-export const SPIKE_CALLS_PER_SECOND = 0.5;
+export const SPIKE_CALLS_PER_SECOND = 0.2;
 export const SPIKE_PROJECT: DemoProjectName = 'search-rag';
 
 export function isSpikeAt(atMs: number): boolean {
