@@ -20,5 +20,6 @@ await build({
   banner: {
     js: "#!/usr/bin/env node\nimport { createRequire as __rpCreateRequire } from 'node:module'; const require = __rpCreateRequire(import.meta.url);",
   },
+  define: { __RESKPOINTS_VERSION__: JSON.stringify(pkg.version) },
   logLevel: 'warning',
 });

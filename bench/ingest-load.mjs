@@ -1,0 +1,96 @@
+// Load generator for bench/ingest.mjs; runs in its own process so it does not share the
+// server's event loop. Bodies are built once per client and only the id prefix changes.
+import { randomBytes } from 'node:crypto';
+import { Agent, request } from 'undici';
+
+const MODELS = [
+  ['openai', 'gpt-4o'],
+  ['openai', 'gpt-4o-mini'],
+  ['anthropic', 'claude-sonnet-4'],
+  ['anthropic', 'claude-3-5-haiku'],
+  ['google', 'gemini-2.0-flash'],
+];
+
+function nativeTemplate(batch) {
+  const now = Date.now();
+  const events = [];
+  for (let i = 0; i < batch; i++) {
+    const [provider, model] = MODELS[i % MODELS.length];
+    events.push({
+      id: `@@-${i}`,
+      timestamp: now - i,
+      provider,
+      model,
+      operation: 'chat',
+      latencyMs: 200 + ((i * 37) % 1800),
+      ttftMs: 50 + (i % 200),
+      status: i % 50 === 0 ? 'error' : 'ok',
+      usage: { inputTokens: 500 + (i % 3000), outputTokens: 50 + (i % 500), cacheReadTokens: i % 4 === 0 ? 256 : 0 },
+      userId: `user-${i % 2000}`,
+      sessionId: `session-${i % 500}`,
+      tags: ['feature:chat', `tier:${i % 3 === 0 ? 'free' : 'pro'}`],
+    });
+  }
+  return JSON.stringify({ batch: events });
+}
+
+function percentile(sorted, p) {
+  if (!sorted.length) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+}
+
+process.on('message', async ({ url, key, seconds, clients, batch, format }) => {
+  if (format !== 'native') throw new Error(`unknown format ${format}`);
+  const template = nativeTemplate(batch);
+  const dispatcher = new Agent({ connections: clients, pipelining: 1, keepAliveTimeout: 30_000 });
+  const latencies = [];
+  let events = 0;
+  let requests = 0;
+  let refused = 0;
+  let errors = 0;
+  const warmupMs = 2000;
+  const start = performance.now();
+  const endAt = start + warmupMs + seconds * 1000;
+  let measuredFrom = 0;
+  const run = async () => {
+    while (performance.now() < endAt) {
+      const body = template.replaceAll('@@', randomBytes(8).toString('hex'));
+      const t = performance.now();
+      try {
+        const res = await request(`${url}/api/v1/ingest`, {
+          method: 'POST',
+          dispatcher,
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body,
+        });
+        await res.body.arrayBuffer();
+        const done = performance.now();
+        if (t - start < warmupMs) continue;
+        if (!measuredFrom) measuredFrom = t;
+        requests++;
+        if (res.statusCode === 200) {
+          events += batch;
+          latencies.push(done - t);
+        } else if (res.statusCode === 429) {
+          refused++;
+          await new Promise((r) => setTimeout(r, 50));
+        } else errors++;
+      } catch {
+        errors++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: clients }, run));
+  const elapsedSec = (performance.now() - (measuredFrom || start)) / 1000;
+  latencies.sort((a, b) => a - b);
+  process.send({
+    eventsPerSec: events / elapsedSec,
+    p50: percentile(latencies, 0.5),
+    p99: percentile(latencies, 0.99),
+    requests,
+    refused,
+    errors,
+  });
+  await dispatcher.close();
+  process.exit(0);
+});

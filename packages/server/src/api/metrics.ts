@@ -1,0 +1,56 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Prometheus metrics about ReskPoints itself, one registry per running app. */
+export function createServerMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'reskpoints_process_' });
+  return {
+    registry,
+    ingestEvents: new Counter({
+      name: 'reskpoints_ingest_events_total',
+      help: 'Events received by ingest, by source and outcome (accepted, duplicate, rejected, refused)',
+      labelNames: ['source', 'outcome'] as const,
+      registers: [registry],
+    }),
+    httpRequests: new Counter({
+      name: 'reskpoints_http_requests_total',
+      help: 'HTTP requests by route and status code',
+      labelNames: ['route', 'status'] as const,
+      registers: [registry],
+    }),
+    queueDepth: new Gauge({
+      name: 'reskpoints_ingest_queue_depth_events',
+      help: 'Events waiting for or in group commit',
+      registers: [registry],
+    }),
+    commitLatency: new Histogram({
+      name: 'reskpoints_commit_duration_seconds',
+      help: 'Time one group commit took',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    commitBatchEvents: new Histogram({
+      name: 'reskpoints_commit_batch_events',
+      help: 'Events per group commit',
+      buckets: [1, 10, 100, 500, 1000, 5000, 10000, 20000, 50000],
+      registers: [registry],
+    }),
+    commitFailures: new Counter({
+      name: 'reskpoints_commit_failures_total',
+      help: 'Group commits the store refused',
+      registers: [registry],
+    }),
+    liveDropped: new Counter({
+      name: 'reskpoints_live_dropped_messages_total',
+      help: 'Live-stream messages dropped for slow WebSocket clients',
+      registers: [registry],
+    }),
+    liveClients: new Gauge({
+      name: 'reskpoints_live_clients',
+      help: 'Connected live-stream clients',
+      registers: [registry],
+    }),
+  };
+}
+
+export type ServerMetrics = ReturnType<typeof createServerMetrics>;

@@ -1,0 +1,200 @@
+import { type AppError, appError, type Clock, err, ok, type Result, type TelemetryBatch } from '@reskpoints/core';
+import type { AppendResult, BatchSink } from '../store/ports.js';
+
+export interface IngestPipelineOptions {
+  sink: BatchSink;
+  clock: Clock;
+  /** Events queued or being committed before submissions are refused with RP_OVERLOADED. */
+  queueMaxEvents: number;
+  /** Most events merged into one group commit (one submission larger than this commits alone). */
+  maxBatchEvents: number;
+  /** How long an idle committer waits for more submissions to join a commit. */
+  flushIntervalMs: number;
+  /** Retry-After advertised when refusing work. */
+  retryAfterSeconds: () => number;
+  /** Called after every successful commit, outside the commit path; must not throw. */
+  onCommitted?: (batch: TelemetryBatch, result: AppendResult, commitMs: number) => void;
+  /** Called when a commit fails; the submissions in it are refused with RP_UNAVAILABLE. */
+  onCommitFailed?: (error: unknown) => void;
+}
+
+export interface SubmitOutcome {
+  llmCallsAccepted: number;
+  llmCallDuplicates: number;
+  spansAccepted: number;
+}
+
+interface Pending {
+  batch: TelemetryBatch;
+  events: number;
+  resolve: (r: Result<SubmitOutcome>) => void;
+}
+
+const eventCount = (b: TelemetryBatch) => b.llmCalls.length + b.spans.length;
+
+/**
+ * Bounded queue with group commit. A submission resolves only after the sink made its
+ * events durable, so a 2xx built on it is an honest acknowledgement. Submissions that would
+ * push the queue past `queueMaxEvents` are refused at once instead of growing memory.
+ */
+export class IngestPipeline {
+  private queue: Pending[] = [];
+  private queuedEvents = 0;
+  private inFlightEvents = 0;
+  private committing = false;
+  private closed = false;
+  private idleWaiters: Array<() => void> = [];
+  private flushTimer: ReturnType<typeof setTimeout> | null = null;
+  readonly counters = { committedEvents: 0, duplicateEvents: 0, refusedEvents: 0, failedCommits: 0, commits: 0 };
+
+  constructor(private readonly opts: IngestPipelineOptions) {}
+
+  /** Events waiting or being committed. */
+  get depthEvents(): number {
+    return this.queuedEvents + this.inFlightEvents;
+  }
+
+  submit(batch: TelemetryBatch): Promise<Result<SubmitOutcome>> {
+    const events = eventCount(batch);
+    if (this.closed) {
+      return Promise.resolve(
+        err(
+          appError('RP_SHUTTING_DOWN', 'server is shutting down; retry against another node or later', {
+            retryAfterSeconds: this.opts.retryAfterSeconds(),
+          }),
+        ),
+      );
+    }
+    if (events === 0) return Promise.resolve(ok({ llmCallsAccepted: 0, llmCallDuplicates: 0, spansAccepted: 0 }));
+    if (this.depthEvents + events > this.opts.queueMaxEvents && this.depthEvents > 0) {
+      this.counters.refusedEvents += events;
+      return Promise.resolve(
+        err(
+          appError('RP_OVERLOADED', `ingest queue is full (${this.depthEvents} events waiting); retry later`, {
+            retryAfterSeconds: this.opts.retryAfterSeconds(),
+          }),
+        ),
+      );
+    }
+    return new Promise((resolve) => {
+      this.queue.push({ batch, events, resolve });
+      this.queuedEvents += events;
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.committing || this.flushTimer) return;
+    if (this.queuedEvents >= this.opts.maxBatchEvents || this.opts.flushIntervalMs === 0) {
+      void this.commitLoop();
+      return;
+    }
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      void this.commitLoop();
+    }, this.opts.flushIntervalMs);
+  }
+
+  private takeGroup(): Pending[] {
+    const group: Pending[] = [];
+    let events = 0;
+    while (this.queue.length > 0) {
+      const next = this.queue[0] as Pending;
+      if (group.length > 0 && events + next.events > this.opts.maxBatchEvents) break;
+      this.queue.shift();
+      group.push(next);
+      events += next.events;
+    }
+    this.queuedEvents -= events;
+    this.inFlightEvents = events;
+    return group;
+  }
+
+  private async commitLoop(): Promise<void> {
+    if (this.committing) return;
+    this.committing = true;
+    try {
+      while (this.queue.length > 0) {
+        const group = this.takeGroup();
+        await this.commitGroup(group);
+      }
+    } finally {
+      this.committing = false;
+      this.inFlightEvents = 0;
+      if (this.queue.length > 0) this.schedule();
+      else for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+
+  private async commitGroup(group: Pending[]): Promise<void> {
+    const merged: TelemetryBatch =
+      group.length === 1
+        ? (group[0] as Pending).batch
+        : { llmCalls: group.flatMap((p) => p.batch.llmCalls), spans: group.flatMap((p) => p.batch.spans) };
+    const started = this.opts.clock.nowMs();
+    let result: AppendResult;
+    try {
+      result = await this.opts.sink.commit(merged);
+    } catch (e) {
+      this.inFlightEvents = 0;
+      this.counters.failedCommits++;
+      this.safe(() => this.opts.onCommitFailed?.(e));
+      const error: AppError = appError(
+        'RP_UNAVAILABLE',
+        'the store could not commit the events; nothing was stored, retry later',
+        {
+          retryAfterSeconds: this.opts.retryAfterSeconds(),
+        },
+      );
+      for (const p of group) p.resolve(err(error));
+      return;
+    }
+    // The group leaves the queue's accounting before its submitters hear back.
+    this.inFlightEvents = 0;
+    this.counters.commits++;
+    this.counters.committedEvents += result.llmCallsInserted + result.spansInserted;
+    this.counters.duplicateEvents += result.llmCallDuplicates + result.spanDuplicates;
+    const inserted = new Set(result.insertedLlmCallKeys.map((k) => `${k.projectId}\u0000${k.id}`));
+    for (const p of group) {
+      let accepted = 0;
+      for (const c of p.batch.llmCalls) {
+        // delete: a second copy of the same id in this commit counts as a duplicate
+        if (inserted.delete(`${c.projectId}\u0000${c.id}`)) accepted++;
+      }
+      p.resolve(
+        ok({
+          llmCallsAccepted: accepted,
+          llmCallDuplicates: p.batch.llmCalls.length - accepted,
+          spansAccepted: p.batch.spans.length,
+        }),
+      );
+    }
+    const commitMs = this.opts.clock.nowMs() - started;
+    this.safe(() => this.opts.onCommitted?.(merged, result, commitMs));
+  }
+
+  private safe(fn: () => void): void {
+    try {
+      fn();
+    } catch {
+      // Observers must never break the commit path.
+    }
+  }
+
+  /** Resolves when nothing is queued or committing. */
+  whenIdle(): Promise<void> {
+    if (!this.committing && this.queue.length === 0) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  /** Refuses new submissions and waits for everything accepted so far to commit. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.flushTimer) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = null;
+      void this.commitLoop();
+    }
+    await this.whenIdle();
+  }
+}
