@@ -176,6 +176,11 @@ describe('decodeOtlpTraces: partial success', () => {
     expect(r.errorMessage).toMatch(/^8 of 8 spans rejected: .*got none; and 3 more$/);
   });
 
+  it('rejects timestamps beyond what a Date can hold without failing', () => {
+    const r = decodeOk(jsonBody([{ ...jsonSpan({}), startTimeUnixNano: 1e300, endTimeUnixNano: 1e300 }]), 'json');
+    expect(r.errorMessage).toMatch(/startTimeUnixNano 1e\+294 ms is more than 24h in the future/);
+  });
+
   it('rejects absurd timestamps', () => {
     const r = decodeOk(
       jsonBody([
@@ -398,7 +403,7 @@ describe('decodeOtlpTraces never throws', () => {
         fc.string(),
         anyJson,
       );
-    const time = fc.oneof(fc.bigInt({ min: 0n, max: 2n ** 64n }).map(String), fc.integer(), anyJson);
+    const time = fc.oneof(fc.bigInt({ min: 0n, max: 2n ** 64n }).map(String), fc.integer(), fc.double(), anyJson);
     const span = fc.record(
       {
         traceId: id(16),

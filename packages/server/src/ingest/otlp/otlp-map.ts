@@ -191,6 +191,11 @@ function describeId(s: string): string {
   return `"${s.length > 40 ? `${s.slice(0, 40)}…` : s}"`;
 }
 
+/** ISO time for messages; falls back to the number outside the range Date can show. */
+function describeTime(ms: number): string {
+  return Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : `${ms} ms`;
+}
+
 /** Why the span cannot be stored, or null when it can. */
 function spanProblem(span: OtlpSpanData, nowMs: number): string | null {
   if (span.problem !== null) return span.problem;
@@ -203,9 +208,9 @@ function spanProblem(span: OtlpSpanData, nowMs: number): string | null {
   const start = span.startTimeUnixMs;
   const end = span.endTimeUnixMs;
   if (!Number.isFinite(start) || start === 0) return 'startTimeUnixNano is missing';
-  if (start < OTLP_MIN_START_MS) return `startTimeUnixNano ${new Date(start).toISOString()} is before 2000-01-01`;
+  if (start < OTLP_MIN_START_MS) return `startTimeUnixNano ${describeTime(start)} is before 2000-01-01`;
   if (start > nowMs + OTLP_MAX_FUTURE_SKEW_MS) {
-    return `startTimeUnixNano ${new Date(start).toISOString()} is more than 24h in the future`;
+    return `startTimeUnixNano ${describeTime(start)} is more than 24h in the future`;
   }
   if (!Number.isFinite(end) || end === 0) return 'endTimeUnixNano is missing';
   if (end < start) return 'endTimeUnixNano is before startTimeUnixNano';
@@ -392,7 +397,7 @@ function collectTags(v: OtlpValue | undefined, out: Set<string>): void {
 function putMetadata(out: Record<string, string>, count: { n: number }, key: string, value: string | null): void {
   if (value === null || key === '' || key === '__proto__' || count.n >= MAX_METADATA_KEYS) return;
   const k = clip(key, MAX_METADATA_KEY_CHARS);
-  if (!(k in out)) count.n++;
+  if (!Object.hasOwn(out, k)) count.n++;
   out[k] = clip(value, MAX_METADATA_VALUE_CHARS);
 }
 
