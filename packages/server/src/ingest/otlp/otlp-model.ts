@@ -1,6 +1,7 @@
 /**
  * The decoded form of an OTLP trace export, shared by the protobuf and the JSON decoder so
- * that one mapper turns both into normalised events. It keeps only what the mapper reads.
+ * that one mapper turns both into normalised events. It keeps what the mapper reads (plus
+ * the scope name); links, trace state and dropped counts are not kept.
  */
 
 /** An OTLP AnyValue. int64 values become numbers (exact up to 2^53, which token counts never reach). */
