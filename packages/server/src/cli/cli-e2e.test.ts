@@ -106,7 +106,7 @@ beforeAll(() => {
 }, 60_000);
 afterAll(() => {
   for (const p of running) if (p.exitCode === null) p.kill('SIGKILL');
-  rmSync(dir, { recursive: true, force: true });
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 describe('reskpoints (built binary)', () => {
