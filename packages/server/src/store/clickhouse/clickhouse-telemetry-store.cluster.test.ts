@@ -69,6 +69,11 @@ describe('ClickHouseTelemetryStore specifics', () => {
     expect(await store.deleteBefore(BASE_MS + 6 * DAY_MS)).toBe(18);
     const left = await store.listLlmCalls({ fromMs: 0, toMs: BASE_MS + 200 * DAY_MS, filter: {}, limit: 1000 });
     expect(left.items.length).toBe(12);
+    const database = (store as unknown as { db: string }).db;
+    const mutations = await fetch(
+      `${URL}/?query=${encodeURIComponent(`SELECT count() FROM system.mutations WHERE database = '${database}'`)}`,
+    );
+    expect((await mutations.text()).trim()).toBe('0');
   });
 
   it('large batches: dedup lookups are chunked below max_query_size', async () => {
@@ -133,6 +138,25 @@ describe('ClickHouseTelemetryStore specifics', () => {
       const c = byId.get(`f${i}`);
       expect([c?.latencyMs, c?.costUsd, c?.ttftMs]).toEqual([v, v, v]);
     });
+  });
+
+  it('a duplicate that slipped past the lookup is listed once and merged away', async () => {
+    // Two nodes inserting the same event at the same instant both miss each other's row in
+    // the lookup; simulate the outcome by copying the table onto itself.
+    const store = open();
+    await store.migrate();
+    const calls = generateCalls(50, { seed: 31 });
+    await store.appendBatch({ llmCalls: calls, spans: [] });
+    const database = (store as unknown as { db: string }).db;
+    const sql = (q: string) => fetch(`${URL}/`, { method: 'POST', body: q }).then((r) => r.text());
+    await sql(`INSERT INTO ${database}.llm_calls SELECT * FROM ${database}.llm_calls`);
+    const range = { fromMs: 0, toMs: BASE_MS + DAY_MS };
+    const page = await store.listLlmCalls({ ...range, filter: {}, limit: 1000 });
+    expect(page.items.length).toBe(50);
+    // Until a merge, aggregates count the copy (documented); a merge collapses it.
+    await sql(`OPTIMIZE TABLE ${database}.llm_calls FINAL`);
+    const summary = await store.summarize({ ...range, filter: {}, groupBy: [], intervalMs: null });
+    expect(summary.rows[0]?.requests).toBe(50);
   });
 
   it('rejects a database name that is not a plain identifier', () => {

@@ -261,18 +261,42 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
       );
     }
     const limit = clampLimit(query.limit);
-    const rows = await this.select<Record<keyof LlmCallRow, unknown>>(
-      `SELECT ${LLM_CALL_COLUMNS.join(', ')} FROM ${this.calls}
+    // Two steps: ClickHouse 18.16 cannot read in sorting-key order, so ORDER BY … LIMIT reads
+    // every matching row; doing that for the four key columns and then fetching the page's
+    // full rows by key is ~4x faster on millions of rows than sorting whole rows (see
+    // docs/cluster.md). LIMIT 1 BY also hides a not-yet-merged duplicate (see schema.ts).
+    const keys = await this.select<{ project_id: string; id: string; start_time_ms: unknown }>(
+      `SELECT project_id, id, start_time_ms FROM ${this.calls}
        WHERE ${conditions.join(' AND ')}
        ORDER BY start_time_ms DESC, id DESC
+       LIMIT 1 BY project_id, id
        LIMIT ${int(limit + 1)}`,
     );
-    const items = rows.slice(0, limit).map(rowToLlmCall);
-    const last = items[items.length - 1];
+    const pageKeys = keys.slice(0, limit);
+    if (pageKeys.length === 0) return { items: [], nextCursor: null };
+    const times = pageKeys.map((k) => num(k.start_time_ms));
+    const rows = await this.select<Record<keyof LlmCallRow, unknown>>(
+      `SELECT ${LLM_CALL_COLUMNS.join(', ')} FROM ${this.calls}
+       WHERE start_time_ms >= ${int(Math.min(...times))} AND start_time_ms <= ${int(Math.max(...times))}
+         AND (project_id, id) IN (${pageKeys.map((k) => `(${str(k.project_id)}, ${str(k.id)})`).join(', ')})`,
+      { max_query_size: String(LOOKUP_MAX_QUERY_BYTES) },
+    );
+    const byKey = new Map<string, LlmCall>();
+    for (const r of rows) {
+      const call = rowToLlmCall(r);
+      byKey.set(`${call.projectId}\u0000${call.id}`, call);
+    }
+    const items: LlmCall[] = [];
+    for (const k of pageKeys) {
+      const call = byKey.get(`${k.project_id}\u0000${k.id}`);
+      // Absent only if retention deleted it between the two queries.
+      if (call) items.push(call);
+    }
+    const last = pageKeys[pageKeys.length - 1] as { id: string; start_time_ms: unknown };
     return {
       items,
       nextCursor:
-        rows.length > limit && last ? encodeLlmCallCursor({ startTimeMs: last.startTimeMs, id: last.id }) : null,
+        keys.length > limit ? encodeLlmCallCursor({ startTimeMs: num(last.start_time_ms), id: last.id }) : null,
     };
   }
 
