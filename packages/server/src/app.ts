@@ -3,17 +3,22 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Clock, type LlmCall, systemClock } from '@reskpoints/core';
+import { type Clock, type LlmCall, randomHex, systemClock } from '@reskpoints/core';
 import pino, { type Logger } from 'pino';
 import { Authenticator, generateAdminToken, sha256Hex } from './api/auth.js';
 import { LiveHub } from './api/live.js';
 import { createServerMetrics } from './api/metrics.js';
-import { type Api, buildApi } from './api/server.js';
+import { buildApi } from './api/server.js';
+import { checkRoleConfig } from './cluster-config.js';
 import type { Config } from './config/schema.js';
 import { IngestPipeline } from './pipeline/ingest-pipeline.js';
-import type { StateStore, TelemetryStore } from './store/ports.js';
+import { createLocalLeaderLease } from './store/lease/local-leader-lease.js';
+import { createPgLeaderLease } from './store/lease/pg-leader-lease.js';
+import { NatsIngestBus } from './store/nats/nats-ingest-bus.js';
+import type { AppendResult, BatchSink, IngestBus, LeaderLease, StateStore, TelemetryStore } from './store/ports.js';
 import { openStores } from './stores.js';
 import { VERSION } from './version.js';
+import { IngestWorker } from './worker/ingest-worker.js';
 
 export interface RunningApp {
   /** Base URL the HTTP server listens on, e.g. http://127.0.0.1:4318 */
@@ -64,62 +69,167 @@ async function resolveAdminToken(
   return { token, hash, generated: true };
 }
 
+export class ConfigError extends Error {
+  constructor(
+    readonly issues: Array<{ path: string; message: string }>,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+function checked(config: Config): Config {
+  const r = checkRoleConfig(config);
+  if (!r.ok) throw new ConfigError(r.error.issues ?? [], r.error.message);
+  return r.value;
+}
+
 export async function runMigrations(config: Config, opts: StartOptions = {}): Promise<void> {
+  checked(config);
   mkdirSync(config.dataDir, { recursive: true });
-  const stores = await openStores(config, opts.clock ?? systemClock);
+  const stores = await openStores(config, opts.clock ?? systemClock, { telemetry: config.role !== 'ingest' });
   try {
     await stores.state.migrate();
-    await stores.telemetry.migrate();
+    await stores.telemetry?.migrate();
   } finally {
     await stores.close();
   }
 }
 
+/** An ingest node's sink: the batch is durable once JetStream acknowledged it. */
+function busSink(bus: IngestBus): BatchSink {
+  return {
+    async commit(batch): Promise<AppendResult> {
+      await bus.publish(`b-${randomHex(12)}`, batch);
+      // Duplicates are recognised by the workers' idempotent append, after the acknowledgement.
+      return {
+        llmCallsInserted: batch.llmCalls.length,
+        llmCallDuplicates: 0,
+        spansInserted: batch.spans.length,
+        spanDuplicates: 0,
+        insertedLlmCallKeys: batch.llmCalls.map((c) => ({ projectId: c.projectId, id: c.id })),
+      };
+    },
+  };
+}
+
+/**
+ * Starts ReskPoints in the configured role:
+ * - `all`: everything in one process (embedded DuckDB by default, or ClickHouse/PostgreSQL);
+ * - `ingest`: takes ingest and publishes to JetStream; answers 2xx after the PubAck;
+ * - `worker`: moves batches from JetStream into ClickHouse, runs leader-guarded jobs;
+ * - `api`: serves queries and project/key management.
+ */
 export async function startApp(initial: Config, opts: StartOptions = {}): Promise<RunningApp> {
-  let config = initial;
+  let config = checked(initial);
+  const role = config.role;
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? pino({ level: config.logLevel });
   mkdirSync(config.dataDir, { recursive: true });
 
-  const stores = await openStores(config, clock);
-  await stores.state.migrate();
-  await stores.telemetry.migrate();
-  const { state } = stores;
-  const telemetry = opts.wrapTelemetryStore ? opts.wrapTelemetryStore(stores.telemetry) : stores.telemetry;
-  const admin = await resolveAdminToken(config, state);
+  const cleanups: Array<() => Promise<unknown>> = [];
+  const cleanup = async () => {
+    for (const c of cleanups.splice(0).reverse())
+      await c().catch((e) => logger.warn({ err: e }, 'error while closing'));
+  };
 
-  const metrics = createServerMetrics();
-  const live = new LiveHub();
-  const auth = new Authenticator({ state, clock, adminTokenHash: admin.hash });
-  let draining = false;
-
-  const pipeline = new IngestPipeline({
-    sink: { commit: (batch) => telemetry.appendBatch(batch) },
-    clock,
-    queueMaxEvents: config.ingest.queueMaxEvents,
-    maxBatchEvents: config.ingest.maxBatchEvents,
-    flushIntervalMs: config.ingest.flushIntervalMs,
-    retryAfterSeconds: () => config.ingest.retryAfterSeconds,
-    onCommitted: (batch, result, commitMs) => {
-      metrics.commitLatency.observe(commitMs / 1000);
-      metrics.commitBatchEvents.observe(batch.llmCalls.length + batch.spans.length);
-      if (live.size === 0 || result.insertedLlmCallKeys.length === 0) return;
-      const fresh = new Set(result.insertedLlmCallKeys.map((k) => `${k.projectId}\u0000${k.id}`));
-      const calls: LlmCall[] = batch.llmCalls.filter((c) => fresh.delete(`${c.projectId}\u0000${c.id}`));
-      live.publish(calls);
-    },
-    onCommitFailed: (e) => {
-      metrics.commitFailures.inc();
-      logger.error({ err: e }, 'group commit failed; submissions refused with 503');
-    },
-  });
-
-  let api: Api;
   try {
-    api = await buildApi({
+    const stores = await openStores(config, clock, { telemetry: role !== 'ingest' });
+    cleanups.push(() => stores.close());
+    await stores.state.migrate();
+    await stores.telemetry?.migrate();
+    const { state } = stores;
+    const telemetry =
+      stores.telemetry && opts.wrapTelemetryStore ? opts.wrapTelemetryStore(stores.telemetry) : stores.telemetry;
+    const admin = await resolveAdminToken(config, state);
+
+    let bus: IngestBus | null = null;
+    if (role === 'ingest' || role === 'worker') {
+      bus = await NatsIngestBus.connect({ servers: config.nats.url as string, stream: config.nats.stream });
+      const b = bus;
+      cleanups.push(() => b.close());
+    }
+
+    const metrics = createServerMetrics();
+    const live = new LiveHub();
+    const auth = new Authenticator({ state, clock, adminTokenHash: admin.hash });
+    let draining = false;
+
+    let pipeline: IngestPipeline | null = null;
+    if (role === 'all' || role === 'ingest') {
+      const sink: BatchSink = bus
+        ? busSink(bus)
+        : { commit: (batch) => (telemetry as TelemetryStore).appendBatch(batch) };
+      const p = new IngestPipeline({
+        sink,
+        clock,
+        queueMaxEvents: config.ingest.queueMaxEvents,
+        maxBatchEvents: config.ingest.maxBatchEvents,
+        flushIntervalMs: config.ingest.flushIntervalMs,
+        retryAfterSeconds: () => config.ingest.retryAfterSeconds,
+        onCommitted: (batch, result, commitMs) => {
+          metrics.commitLatency.observe(commitMs / 1000);
+          metrics.commitBatchEvents.observe(batch.llmCalls.length + batch.spans.length);
+          if (live.size === 0 || result.insertedLlmCallKeys.length === 0) return;
+          const fresh = new Set(result.insertedLlmCallKeys.map((k) => `${k.projectId}\u0000${k.id}`));
+          const calls: LlmCall[] = batch.llmCalls.filter((c) => fresh.delete(`${c.projectId}\u0000${c.id}`));
+          live.publish(calls);
+        },
+        onCommitFailed: (e) => {
+          metrics.commitFailures.inc();
+          logger.error({ err: e }, 'group commit failed; submissions refused with 503');
+        },
+      });
+      pipeline = p;
+      // Registered before the HTTP server's cleanup so it runs after it: drain, then close.
+      cleanups.push(() => p.close());
+    }
+
+    let worker: IngestWorker | null = null;
+    if (role === 'worker' && bus && telemetry) {
+      const w = new IngestWorker({
+        bus,
+        store: telemetry,
+        onAppended: (result, messages) => {
+          metrics.commitBatchEvents.observe(result.llmCallsInserted + result.spansInserted);
+          logger.debug(
+            { messages, inserted: result.llmCallsInserted, duplicates: result.llmCallDuplicates },
+            'worker appended',
+          );
+        },
+        onError: (e) => logger.error({ err: e }, 'ingest worker round failed; messages will be redelivered'),
+      });
+      w.start();
+      worker = w;
+      cleanups.push(() => w.stop());
+    }
+
+    // Jobs that must run once per cluster (retention) are guarded by a leader lease.
+    const lease: LeaderLease | null =
+      telemetry && role !== 'api'
+        ? config.postgres.url
+          ? createPgLeaderLease({ url: config.postgres.url, name: 'retention' })
+          : createLocalLeaderLease()
+        : null;
+    if (lease) cleanups.push(() => lease.release());
+    const retention = setInterval(() => {
+      if (!lease || !telemetry) return;
+      void (async () => {
+        const token = await lease.tryAcquire();
+        if (token == null) return;
+        const beforeMs = clock.nowMs() - config.retentionDays * 86_400_000;
+        const n = await telemetry.deleteBefore(beforeMs);
+        if (n > 0) logger.info({ deleted: n, beforeMs, token }, 'retention removed old telemetry');
+      })().catch((e) => logger.warn({ err: e }, 'retention pass failed'));
+    }, 3_600_000);
+    retention.unref();
+    cleanups.push(async () => clearInterval(retention));
+
+    const api = await buildApi({
       config: () => config,
       state,
-      telemetry,
+      telemetry: role === 'all' || role === 'api' ? telemetry : null,
       pipeline,
       auth,
       metrics,
@@ -127,56 +237,45 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
       clock,
       logger,
       version: VERSION,
-      isReady: async () => !draining,
+      isReady: async () => !draining && (worker ? worker.counters.failures === 0 || worker.counters.appends > 0 : true),
     });
     await api.listen({ host: config.host, port: config.port });
+    cleanups.push(() => api.close());
+    const addr = api.server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : config.port;
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
+    logger.info({ role, stores: stores.describe, port }, 'ReskPoints started');
+
+    let closing: Promise<void> | null = null;
+    return {
+      url: `http://${host}:${port}`,
+      adminToken: admin.token,
+      adminTokenGenerated: admin.generated,
+      applyConfig(next: Config) {
+        config = {
+          ...config,
+          logLevel: next.logLevel,
+          retentionDays: next.retentionDays,
+          ingest: {
+            ...config.ingest,
+            retryAfterSeconds: next.ingest.retryAfterSeconds,
+            excerptMaxChars: next.ingest.excerptMaxChars,
+          },
+        };
+        logger.level = next.logLevel;
+      },
+      close() {
+        closing ??= (async () => {
+          draining = true;
+          // Refuse new ingest, let accepted submissions commit, then close server, bus and stores.
+          await pipeline?.close();
+          await cleanup();
+        })();
+        return closing;
+      },
+    };
   } catch (e) {
-    await pipeline.close();
-    await stores.close();
+    await cleanup();
     throw e;
   }
-  const addr = api.server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : config.port;
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
-
-  // Retention runs hourly; a failure is logged and retried next time.
-  const retention = setInterval(() => {
-    const beforeMs = clock.nowMs() - config.retentionDays * 86_400_000;
-    telemetry.deleteBefore(beforeMs).then(
-      (n) => n > 0 && logger.info({ deleted: n, beforeMs }, 'retention removed old telemetry'),
-      (e) => logger.warn({ err: e }, 'retention pass failed'),
-    );
-  }, 3_600_000);
-  retention.unref();
-
-  let closing: Promise<void> | null = null;
-  return {
-    url: `http://${host}:${port}`,
-    adminToken: admin.token,
-    adminTokenGenerated: admin.generated,
-    applyConfig(next: Config) {
-      config = {
-        ...config,
-        logLevel: next.logLevel,
-        retentionDays: next.retentionDays,
-        ingest: {
-          ...config.ingest,
-          retryAfterSeconds: next.ingest.retryAfterSeconds,
-          excerptMaxChars: next.ingest.excerptMaxChars,
-        },
-      };
-      logger.level = next.logLevel;
-    },
-    close() {
-      closing ??= (async () => {
-        draining = true;
-        clearInterval(retention);
-        // Stop taking work, let accepted submissions commit, then close the server and stores.
-        await pipeline.close();
-        await api.close();
-        await stores.close();
-      })();
-      return closing;
-    },
-  };
 }
