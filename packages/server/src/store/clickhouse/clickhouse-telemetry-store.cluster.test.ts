@@ -8,6 +8,7 @@ import { BASE_MS, DAY_MS, generateCalls, HOUR_MS, makeLlmCall, makeSpan } from '
 import { describeTelemetryStoreContract } from '../contract/telemetry-store.contract.js';
 import { ClickHouseTelemetryStore, type ClickHouseTelemetryStoreOptions } from './clickhouse-telemetry-store.js';
 import { LLM_CALL_SPEC, SPAN_SPEC } from './rows.js';
+import { CLICKHOUSE_MIGRATIONS } from './schema.js';
 
 const URL = 'http://127.0.0.1:8123';
 
@@ -45,7 +46,8 @@ describe('ClickHouseTelemetryStore specifics', () => {
     const database = (first as unknown as { db: string }).db;
     const nodes = [first, open({ database }), open({ database }), open({ database })];
     await Promise.all(nodes.map((n) => n.migrate()));
-    for (const n of nodes) expect(await n.schemaVersion()).toBe(1);
+    const latest = CLICKHOUSE_MIGRATIONS[CLICKHOUSE_MIGRATIONS.length - 1]!.version;
+    for (const n of nodes) expect(await n.schemaVersion()).toBe(latest);
     const res = await nodes[1]!.appendBatch({ llmCalls: [makeLlmCall({ id: 'a' })], spans: [] });
     expect(res.llmCallsInserted).toBe(1);
     // Another node sees the row and treats a redelivered batch as duplicate.
@@ -157,6 +159,30 @@ describe('ClickHouseTelemetryStore specifics', () => {
     await sql(`OPTIMIZE TABLE ${database}.llm_calls FINAL`);
     const summary = await store.summarize({ ...range, filter: {}, groupBy: [], intervalMs: null });
     expect(summary.rows[0]?.requests).toBe(50);
+  });
+
+  it('a cut inside a day hides older rows at once and needs no mutation; a later pass frees the disk', async () => {
+    const store = open();
+    await store.migrate();
+    const database = (store as unknown as { db: string }).db;
+    const sql = (q: string) => fetch(`${URL}/`, { method: 'POST', body: q }).then((r) => r.text());
+    const storedRows = async () => Number((await sql(`SELECT count() FROM ${database}.llm_calls`)).trim());
+    // 48 calls, one per hour over two days.
+    const calls = Array.from({ length: 48 }, (_, h) =>
+      makeLlmCall({ id: `h${h}`, startTimeMs: BASE_MS + h * HOUR_MS }),
+    );
+    await store.appendBatch({ llmCalls: calls, spans: [] });
+    expect(await store.deleteBefore(BASE_MS + 10 * HOUR_MS + 1)).toBe(11);
+    expect(await store.watermark()).toBe(BASE_MS + 10 * HOUR_MS + 1);
+    const page = await store.listLlmCalls({ fromMs: 0, toMs: BASE_MS + 3 * DAY_MS, filter: {}, limit: 1000 });
+    expect(page.items.length).toBe(37);
+    // Still on disk (same day as the cut), but no mutation was needed.
+    expect(await storedRows()).toBe(48);
+    expect((await sql(`SELECT count() FROM system.mutations WHERE database = '${database}'`)).trim()).toBe('0');
+    // A lower cut removes nothing; a cut in the next day drops the first day's partition.
+    expect(await store.deleteBefore(BASE_MS)).toBe(0);
+    expect(await store.deleteBefore(BASE_MS + 30 * HOUR_MS)).toBe(19);
+    expect(await storedRows()).toBe(24);
   });
 
   it('rejects a database name that is not a plain identifier', () => {

@@ -11,8 +11,10 @@
  * - Each INSERT becomes visible atomically per partition (UTC day). A batch spanning several
  *   days is written as one part per day; if a node dies between them, the redelivered batch
  *   writes the missing ones.
- * - Retention drops whole day partitions and uses one DELETE mutation only when the cut
- *   falls inside a day that still holds older rows.
+ * - Retention never rewrites data: `deleteBefore` raises a watermark that every read
+ *   applies (rows before it are gone for readers at once) and drops the day partitions that
+ *   lie wholly before it. Rows of the day the cut falls in stay on disk, invisible, until a
+ *   later pass drops that day. (A DELETE mutation on 18.16 rewrites every part of the table.)
  */
 import { Readable } from 'node:stream';
 import { type ClickHouseClient, ClickHouseLogLevel, createClient, drainStream } from '@clickhouse/client';
@@ -43,7 +45,7 @@ import {
   type SpanRow,
   spanToRow,
 } from './rows.js';
-import { CLICKHOUSE_MIGRATIONS, DAY_MS, MIGRATIONS_TABLE, migrationsTableDdl } from './schema.js';
+import { CLICKHOUSE_MIGRATIONS, DAY_MS, MIGRATIONS_TABLE, migrationsTableDdl, RETENTION_TABLE } from './schema.js';
 import { identifier, inList, int, str, strArray } from './sql.js';
 
 export interface ClickHouseTelemetryStoreOptions {
@@ -55,7 +57,7 @@ export interface ClickHouseTelemetryStoreOptions {
   username?: string;
   /** Default empty. */
   password?: string;
-  /** Per-request timeout in milliseconds. Default 300_000 (inserts of large batches, mutations). */
+  /** Per-request timeout in milliseconds. Default 300_000 (inserts of large batches). */
   requestTimeoutMs?: number;
   /** Most sockets kept open to the server. Default 10. */
   maxOpenConnections?: number;
@@ -69,11 +71,6 @@ export interface ClickHouseTelemetryStoreOptions {
    * touches more than `max_partitions_per_insert_block` (100) partitions. Default 90.
    */
   maxPartitionsPerInsert?: number;
-  /**
-   * How long `deleteBefore` waits for a DELETE mutation to finish, in milliseconds.
-   * Default 600_000.
-   */
-  mutationTimeoutMs?: number;
 }
 
 /** `max_query_size` sent with lookups that inline many identities (the default is 256 KiB). */
@@ -105,7 +102,8 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
   private readonly calls: string;
   private readonly spans: string;
   private readonly dedupLookupChunk: number;
-  private readonly mutationTimeoutMs: number;
+  /** Scalar subquery giving the retention watermark; see deleteBefore. */
+  private readonly visibleFrom: string;
   private readonly maxPartitionsPerInsert: number;
   /** Serialises appends of this instance: the duplicate lookup and the insert are one step. */
   private appendTail: Promise<unknown> = Promise.resolve();
@@ -117,7 +115,7 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
     this.calls = `${db}.llm_calls`;
     this.spans = `${db}.spans`;
     this.dedupLookupChunk = options.dedupLookupChunk ?? 2000;
-    this.mutationTimeoutMs = options.mutationTimeoutMs ?? 600_000;
+    this.visibleFrom = `(SELECT max(cut_ms) FROM ${db}.${RETENTION_TABLE})`;
     this.maxPartitionsPerInsert = Math.max(1, options.maxPartitionsPerInsert ?? 90);
     this.client = createClient({
       url: options.url,
@@ -195,6 +193,7 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
       const rows = await this.select<{ project_id: string; id: string }>(
         `SELECT project_id, id FROM ${this.calls}
          WHERE start_time_ms >= ${int(Math.min(...times))} AND start_time_ms <= ${int(Math.max(...times))}
+           AND ${this.visible()}
            AND ${inList('project_id', distinct(chunk.map((c) => c.projectId)))}
            AND ${inList('id', distinct(chunk.map((c) => c.id)))}`,
         { max_query_size: String(LOOKUP_MAX_QUERY_BYTES) },
@@ -211,6 +210,7 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
       const rows = await this.select<{ project_id: string; trace_id: string; span_id: string }>(
         `SELECT project_id, trace_id, span_id FROM ${this.spans}
          WHERE start_time_ms >= ${int(Math.min(...times))} AND start_time_ms <= ${int(Math.max(...times))}
+           AND ${this.visible()}
            AND ${inList('project_id', distinct(chunk.map((s) => s.projectId)))}
            AND ${inList('trace_id', distinct(chunk.map((s) => s.traceId)))}
            AND ${inList('span_id', distinct(chunk.map((s) => s.spanId)))}`,
@@ -253,7 +253,7 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
   }
 
   async listLlmCalls(query: LlmCallListQuery): Promise<LlmCallPage> {
-    const conditions = [timeRange(query.fromMs, query.toMs), ...filterConditions(query.filter)];
+    const conditions = [timeRange(query.fromMs, query.toMs), this.visible(), ...filterConditions(query.filter)];
     if (query.cursor !== undefined) {
       const c = decodeLlmCallCursorOrThrow(query.cursor);
       conditions.push(
@@ -327,7 +327,7 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
          quantileExact(0.95)(ttft_ms) AS ttft_p95,
          count(ttft_ms) AS ttft_count
        FROM ${this.calls}
-       WHERE ${[timeRange(q.fromMs, q.toMs), ...filterConditions(q.filter)].join(' AND ')}
+       WHERE ${[timeRange(q.fromMs, q.toMs), this.visible(), ...filterConditions(q.filter)].join(' AND ')}
        GROUP BY ${['bucket', ...groupAliases].join(', ')}
        HAVING requests > 0
        ORDER BY ${['bucket ASC', `${order} DESC`, ...groupAliases].join(', ')}
@@ -368,7 +368,7 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
   }
 
   async listSpans(query: SpanListQuery): Promise<Span[]> {
-    const conditions = [`project_id = ${str(query.projectId)}`, timeRange(query.fromMs, query.toMs)];
+    const conditions = [`project_id = ${str(query.projectId)}`, timeRange(query.fromMs, query.toMs), this.visible()];
     if (query.traceId !== undefined) conditions.push(`trace_id = ${str(query.traceId)}`);
     if (query.serviceName !== undefined) conditions.push(`service_name = ${str(query.serviceName)}`);
     const rows = await this.select<Record<keyof SpanRow, unknown>>(
@@ -380,58 +380,52 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
     return rows.map(rowToSpan);
   }
 
+  /**
+   * Raises the retention watermark to `beforeMs`: from then on no read returns an event that
+   * started before it, and a re-sent copy of one is stored again (invisible, dropped with its
+   * day). Day partitions wholly before the watermark are dropped; the rest of the cut's day
+   * goes when a later pass cuts past its end. Returns how many events became invisible.
+   * The watermark only rises: a cut below the current one removes nothing.
+   */
   async deleteBefore(beforeMs: number): Promise<number> {
     const cut = Math.trunc(beforeMs);
+    const current = await this.watermark();
+    if (cut <= current) return 0;
     let removed = 0;
-    for (const table of [this.calls, this.spans]) removed += await this.deleteFrom(table, cut);
+    for (const table of [this.calls, this.spans]) {
+      const rows = await this.select<{ n: unknown }>(
+        `SELECT count() AS n FROM ${table} WHERE start_time_ms >= ${int(current)} AND start_time_ms < ${int(cut)}`,
+      );
+      removed += num(rows[0]?.n ?? 0);
+    }
+    await this.client.insert({
+      table: `${identifier(this.db)}.${RETENTION_TABLE}`,
+      values: [{ cut_ms: cut, set_at_ms: Date.now() }],
+      format: 'JSONEachRow',
+    });
+    for (const table of [this.calls, this.spans]) await this.dropPartitionsBefore(table, Math.floor(cut / DAY_MS));
     return removed;
   }
 
-  /**
-   * Drops every day partition that lies wholly before the cut, then deletes what remains
-   * before it (rows of the day the cut falls in) with a mutation. ClickHouse 18.16 rewrites
-   * every part of the table for a mutation, so callers that can should cut at a UTC day
-   * boundary, which needs no mutation at all.
-   */
-  private async deleteFrom(table: string, cut: number): Promise<number> {
-    const counted = await this.select<{ n: unknown }>(
-      `SELECT count() AS n FROM ${table} WHERE start_time_ms < ${int(cut)}`,
-    );
-    const n = num(counted[0]?.n ?? 0);
-    if (n === 0) return 0;
-    const cutDay = Math.floor(cut / DAY_MS);
-    const [database, name] = table.split('.').map((s) => s.replaceAll('`', '')) as [string, string];
+  /** Start (epoch ms) of the oldest event readers may see; 0 before any retention pass. */
+  async watermark(): Promise<number> {
+    const rows = await this.select<{ w: unknown }>(`SELECT ${this.visibleFrom} AS w`);
+    return num(rows[0]?.w ?? 0);
+  }
+
+  private visible(): string {
+    return `start_time_ms >= ${this.visibleFrom}`;
+  }
+
+  private async dropPartitionsBefore(table: string, day: number): Promise<void> {
+    const [database, name] = table.split('.').map((part) => part.replaceAll('`', '')) as [string, string];
     const partitions = await this.select<{ partition: string }>(
       `SELECT DISTINCT partition FROM system.parts
        WHERE database = ${str(database)} AND table = ${str(name)} AND active`,
     );
     for (const p of partitions) {
-      const day = Number(p.partition);
-      if (Number.isSafeInteger(day) && day < cutDay) await this.ddl(`ALTER TABLE ${table} DROP PARTITION ${int(day)}`);
-    }
-    const left = await this.select<{ n: unknown }>(
-      `SELECT count() AS n FROM ${table} WHERE start_time_ms < ${int(cut)}`,
-    );
-    if (num(left[0]?.n ?? 0) > 0) {
-      await this.ddl(`ALTER TABLE ${table} DELETE WHERE start_time_ms < ${int(cut)}`);
-      await this.waitForMutations(database, name);
-    }
-    return n;
-  }
-
-  /** 18.16 has no `mutations_sync`, so poll until every mutation of the table is done. */
-  private async waitForMutations(database: string, table: string): Promise<void> {
-    const deadline = Date.now() + this.mutationTimeoutMs;
-    let delayMs = 20;
-    for (;;) {
-      const rows = await this.select<{ n: unknown }>(
-        `SELECT count() AS n FROM system.mutations WHERE database = ${str(database)} AND table = ${str(table)} AND is_done = 0`,
-      );
-      if (num(rows[0]?.n ?? 0) === 0) return;
-      if (Date.now() > deadline)
-        throw new Error(`ClickHouse mutation on ${database}.${table} did not finish in ${this.mutationTimeoutMs} ms`);
-      await sleep(delayMs);
-      delayMs = Math.min(delayMs * 2, 1000);
+      const d = Number(p.partition);
+      if (Number.isSafeInteger(d) && d < day) await this.ddl(`ALTER TABLE ${table} DROP PARTITION ${int(d)}`);
     }
   }
 

@@ -5,7 +5,8 @@
  * - no Nullable column in a sorting key, no LowCardinality (experimental in 18.16), no
  *   JSON/Map types (metadata and attributes are JSON text), no query parameters;
  * - partitions are UTC days computed as `intDiv(start_time_ms, 86400000)`, so retention
- *   drops whole partitions and partition ids do not depend on the server's time zone.
+ *   drops whole partitions and partition ids do not depend on the server's time zone;
+ *   within a day, retention hides rows behind a watermark instead of a DELETE mutation.
  *
  * Every statement is idempotent (IF NOT EXISTS), so nodes that start together may all run
  * the same migration; the version table only lets a node skip work already done. A future
@@ -22,6 +23,9 @@ export interface ClickHouseMigration {
 }
 
 export const MIGRATIONS_TABLE = 'schema_migrations';
+
+/** One row per retention pass; `max(cut_ms)` is the watermark every read applies. */
+export const RETENTION_TABLE = 'retention_cuts';
 
 /**
  * Tables are ReplacingMergeTree with the event identity at the end of the sorting key.
@@ -94,6 +98,16 @@ export const CLICKHOUSE_MIGRATIONS: ClickHouseMigration[] = [
       ) ENGINE = ReplacingMergeTree
       PARTITION BY intDiv(start_time_ms, ${DAY_MS})
       ORDER BY (project_id, start_time_ms, trace_id, span_id)`,
+    ],
+  },
+  {
+    version: 2,
+    name: 'retention watermark',
+    statements: (db) => [
+      `CREATE TABLE IF NOT EXISTS ${identifier(db)}.${RETENTION_TABLE} (
+        cut_ms Int64,
+        set_at_ms Int64
+      ) ENGINE = MergeTree ORDER BY cut_ms`,
     ],
   },
 ];
