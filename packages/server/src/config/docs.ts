@@ -25,10 +25,24 @@ function defaultText(k: ConfigKeyInfo): string {
 
 const escapeCell = (s: string): string => s.replace(/\|/g, '\\|');
 
+/** A Markdown table with padded columns, as Markdown formatters lay it out. */
+function markdownTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(3, h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] as number)).join(' | ')} |`;
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
 export function renderConfigDocs(): string {
-  const rows = CONFIG_KEYS.map(
-    (k) =>
-      `| \`${k.key}\` | ${typeText(k)} | ${defaultText(k)} | \`${k.envName}\` | ${k.hotReloadable ? 'yes' : 'no'} | ${escapeCell(k.description)} |`,
+  const table = markdownTable(
+    ['Key', 'Type', 'Default', 'Environment variable', 'Hot', 'Description'],
+    CONFIG_KEYS.map((k) => [
+      `\`${k.key}\``,
+      typeText(k),
+      defaultText(k),
+      `\`${k.envName}\``,
+      k.hotReloadable ? 'yes' : 'no',
+      escapeCell(k.description),
+    ]),
   );
   const hot = CONFIG_KEYS.filter((k) => k.hotReloadable).map((k) => `\`${k.key}\``);
   return `<!-- Generated from packages/server/src/config/schema.ts by packages/server/src/config/gen-docs.ts; do not edit by hand. -->
@@ -99,8 +113,6 @@ Flags and environment variables keep their precedence on reload: a key set by
 
 ## Settings
 
-| Key | Type | Default | Environment variable | Hot | Description |
-| --- | --- | --- | --- | --- | --- |
-${rows.join('\n')}
+${table}
 `;
 }
