@@ -19,7 +19,7 @@ describe('docs/configuration.md', () => {
   it('lists every key with its env name, and every hot key exists in the schema', () => {
     const doc = renderConfigDocs();
     for (const k of CONFIG_KEYS) {
-      expect(doc).toContain(`| \`${k.key}\` |`);
+      expect(doc).toMatch(new RegExp(`\\| \`${k.key.replace('.', '\\.')}\` +\\|`));
       expect(doc).toContain(`\`${k.envName}\``);
       expect(k.description.length).toBeGreaterThan(0);
     }
