@@ -2,9 +2,11 @@
  * How a TelemetryBatch travels on the bus: JSON, version-tagged, split into several
  * self-contained batches when one would exceed the server's message size limit.
  *
- * JSON was measured against the alternatives worth having: a typical LLM call is ~1 KB of
- * JSON and gzip would save ~80% of it, but the bus is local to the cluster and gzip costs
- * more CPU on ingest nodes than the bytes it saves on the wire (see docs/cluster.md).
+ * Plain JSON, measured on 20k-call batches with excerpts: ~1.1 KB per call, 150 ms to
+ * encode; one ingest node publishes ~65k calls/s and a worker pulls and decodes ~90k
+ * calls/s against a local NATS. gzip (level 1) would add ~30% encode time; it is left out
+ * because the bus is cluster-local and the stream holds only the backlog (work-queue
+ * retention). Switch the version tag if that changes.
  */
 import type { LlmCall, Span, TelemetryBatch } from '@reskpoints/core';
 
