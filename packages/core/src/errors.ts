@@ -35,11 +35,7 @@ export interface AppError {
   retryAfterSeconds?: number;
 }
 
-export function appError(
-  code: ErrorCode,
-  message: string,
-  extra: Omit<AppError, 'code' | 'message'> = {},
-): AppError {
+export function appError(code: ErrorCode, message: string, extra: Omit<AppError, 'code' | 'message'> = {}): AppError {
   return { code, message, ...extra };
 }
 

@@ -24,7 +24,9 @@ export const nativeUsageSchema = z
     inputIncludesCached: z
       .boolean()
       .default(true)
-      .describe('true when inputTokens already counts cache read/write tokens (OpenAI, OTel); false for Anthropic/Langfuse style'),
+      .describe(
+        'true when inputTokens already counts cache read/write tokens (OpenAI, OTel); false for Anthropic/Langfuse style',
+      ),
   })
   .describe('Token usage as the provider reported it');
 
@@ -86,8 +88,7 @@ export interface ToLlmCallContext {
 /** Maps one validated native event to the normalised call. */
 export function nativeToLlmCall(e: NativeLlmCall, ctx: ToLlmCallContext): LlmCall {
   const startTimeMs = toEpochMs(e.timestamp);
-  const latencyMs =
-    e.latencyMs ?? (e.endTimestamp != null ? Math.max(0, toEpochMs(e.endTimestamp) - startTimeMs) : 0);
+  const latencyMs = e.latencyMs ?? (e.endTimestamp != null ? Math.max(0, toEpochMs(e.endTimestamp) - startTimeMs) : 0);
   const u = e.usage;
   const usageRaw: RawUsage = {
     semantics: u?.inputIncludesCached === false ? 'input-excludes-cached' : 'input-includes-cached',

@@ -7,7 +7,7 @@ import { HTTP_STATUS } from './errors.js';
 describe('error catalogue', () => {
   const doc = readFileSync(resolve(import.meta.dirname, '../../../../docs/errors.md'), 'utf8');
   const rows = new Map(
-    [...doc.matchAll(/^\| `(RP_[A-Z_]+)` \| (\d{3}) \|/gm)].map((m) => [m[1] as string, Number(m[2])]),
+    [...doc.matchAll(/^\| `(RP_[A-Z_]+)` +\| (\d{3}) +\|/gm)].map((m) => [m[1] as string, Number(m[2])]),
   );
 
   it('documents every code with the status the API sends, and nothing else', () => {
