@@ -127,6 +127,14 @@ ensure_postgres_trust() {
     die "cannot log in to PostgreSQL at 127.0.0.1:5432 as postgres without a password"
 }
 
+# The cluster tests create their own schemas inside the `test` database.
+ensure_postgres_test_db() {
+  if [ "$(psql -h 127.0.0.1 -U postgres -d postgres -w -Atc "SELECT 1 FROM pg_database WHERE datname = 'test'")" != "1" ]; then
+    log "creating PostgreSQL database test"
+    psql -h 127.0.0.1 -U postgres -d postgres -w -qc 'CREATE DATABASE test' || die "could not create PostgreSQL database test"
+  fi
+}
+
 # ---------------------------------------------------------------- NATS
 nats_ready() {
   # A NATS server greets every new connection with an INFO line; JetStream must be on.
@@ -177,6 +185,7 @@ ensure_redis() {
 command -v curl >/dev/null 2>&1 || apt_install curl ca-certificates
 ensure_postgres
 ensure_postgres_trust
+ensure_postgres_test_db
 ensure_nats
 ensure_redis
 ensure_clickhouse
