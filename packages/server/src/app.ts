@@ -146,7 +146,11 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
 
     let bus: IngestBus | null = null;
     if (role === 'ingest' || role === 'worker') {
-      bus = await NatsIngestBus.connect({ servers: config.nats.url as string, stream: config.nats.stream });
+      bus = await NatsIngestBus.connect({
+        servers: config.nats.url as string,
+        stream: config.nats.stream,
+        ackWaitMs: config.nats.ackWaitMs,
+      });
       const b = bus;
       cleanups.push(() => b.close());
     }

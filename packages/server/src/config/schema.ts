@@ -74,6 +74,12 @@ export const configSchema = z.object({
     .object({
       url: z.string().optional().describe('e.g. nats://127.0.0.1:4222; set to use JetStream as the ingest log'),
       stream: z.string().default('RESKPOINTS_INGEST').describe('JetStream stream that carries ingested events'),
+      ackWaitMs: z
+        .number()
+        .int()
+        .min(1000)
+        .default(60_000)
+        .describe('Time a worker may hold a batch unacked before JetStream redelivers it'),
     })
     .prefault({}),
   redis: z.object({ url: z.string().optional().describe('e.g. redis://127.0.0.1:6379; shared counters') }).prefault({}),
