@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
+import { checkRoleConfig } from '../cluster-config.js';
 import { CONFIG_KEYS, ENV_PREFIX } from './keys.js';
 import { loadConfig } from './loader.js';
 import { configSchema } from './schema.js';
@@ -59,8 +60,10 @@ function check(env: Env): {
       port: undefined,
     };
   }
+  // The services each role needs (PostgreSQL, NATS, ClickHouse) must be configured too.
+  const roleCheck = checkRoleConfig(loaded.value.config);
   return {
-    problems: [],
+    problems: roleCheck.ok ? [] : (roleCheck.error.issues ?? []).map((i) => `${i.path}: ${i.message}`),
     warnings: loaded.value.warnings,
     role: loaded.value.config.role,
     port: loaded.value.config.port,
