@@ -3,52 +3,65 @@
  * handed to an appender chunk by chunk.
  *
  * Why not `appender.appendX()` per value: each value is a native call, which caps a
- * 37-column LLM-call row at roughly 90k rows/s on the reference machine. Here numbers are
- * written into typed arrays and copied into the vector with one native call per column per
- * chunk; only non-null strings cost one native call each. See docs/storage.md for figures.
+ * 37-column LLM-call row below 100k rows/s on the reference machine. Here numbers are
+ * written into typed arrays (64-bit integers as two 32-bit words, so no BigInt is created)
+ * and copied into the vector with one native call per column per chunk; only non-null
+ * strings cost one native call each. docs/storage.md has the measurements.
  */
 import {
+  BIGINT,
+  BOOLEAN,
   DOUBLE,
   type DuckDBAppender,
   DuckDBDataChunk,
   type DuckDBType,
   INTEGER,
   LIST,
+  SMALLINT,
+  UTINYINT,
   VARCHAR,
 } from '@duckdb/node-api';
 import bindings from '@duckdb/node-bindings';
 
-/** How a column travels: `double` also carries integers up to 2^53 (cast to BIGINT in SQL). */
-export type StagingColumnKind = 'varchar' | 'double' | 'integer' | 'varchar_list';
+export type ColumnKind =
+  | 'varchar'
+  | 'double'
+  | 'bigint'
+  | 'integer'
+  | 'smallint'
+  | 'utinyint'
+  | 'boolean'
+  | 'varchar_list';
 
-export interface StagingColumn<T> {
+export type ColumnValue = string | number | boolean | null | readonly string[];
+
+export interface Column<T> {
   name: string;
-  kind: StagingColumnKind;
+  kind: ColumnKind;
   /** `index` is the row's position in the array being appended. */
-  get: (row: T, index: number) => string | number | null | readonly string[];
+  get: (row: T, index: number) => ColumnValue;
 }
 
-export function stagingSqlType(kind: StagingColumnKind): string {
-  switch (kind) {
-    case 'varchar':
-      return 'VARCHAR';
-    case 'double':
-      return 'DOUBLE';
-    case 'integer':
-      return 'INTEGER';
-    case 'varchar_list':
-      return 'VARCHAR[]';
-  }
+export function sqlType(kind: ColumnKind): string {
+  return kind === 'varchar_list' ? 'VARCHAR[]' : kind.toUpperCase();
 }
 
-function duckType(kind: StagingColumnKind): DuckDBType {
+function duckType(kind: ColumnKind): DuckDBType {
   switch (kind) {
     case 'varchar':
       return VARCHAR;
     case 'double':
       return DOUBLE;
+    case 'bigint':
+      return BIGINT;
     case 'integer':
       return INTEGER;
+    case 'smallint':
+      return SMALLINT;
+    case 'utinyint':
+      return UTINYINT;
+    case 'boolean':
+      return BOOLEAN;
     case 'varchar_list':
       return LIST(VARCHAR);
   }
@@ -56,98 +69,141 @@ function duckType(kind: StagingColumnKind): DuckDBType {
 
 /** Rows per chunk: DuckDB's standard vector size. */
 const CHUNK_ROWS = bindings.vector_size();
+const TWO_32 = 2 ** 32;
 
-/** Writes `rows` through `appender` (whose table has exactly `columns`, in order). */
-export function appendColumnar<T>(
-  appender: DuckDBAppender,
-  columns: readonly StagingColumn<T>[],
-  rows: readonly T[],
-): void {
+/** Scratch buffers reused across calls; appends on one connection never overlap. */
+const buffer = new ArrayBuffer(CHUNK_ROWS * 16);
+const f64 = new Float64Array(buffer);
+const i32 = new Int32Array(buffer);
+const u32 = new Uint32Array(buffer);
+const i16 = new Int16Array(buffer);
+const u8 = new Uint8Array(buffer);
+const validityBytes = Math.ceil(CHUNK_ROWS / 64) * 8;
+const validity = new Uint8Array(validityBytes);
+
+/** Writes `rows` through `appender`, whose table has exactly `columns`, in this order. */
+export function appendColumnar<T>(appender: DuckDBAppender, columns: readonly Column<T>[], rows: readonly T[]): void {
   const types = columns.map((c) => duckType(c.kind));
-  const validityBytes = Math.ceil(CHUNK_ROWS / 64) * 8;
-  const validity = new Uint8Array(validityBytes);
-  const f64 = new Float64Array(CHUNK_ROWS);
-  const i32 = new Int32Array(CHUNK_ROWS);
-  // List entries are (offset: u64, length: u64); written as u32 pairs since both stay < 2^32.
-  const listEntries = new Uint32Array(CHUNK_ROWS * 4);
   for (let start = 0; start < rows.length; start += CHUNK_ROWS) {
     const n = Math.min(CHUNK_ROWS, rows.length - start);
     const chunk = DuckDBDataChunk.create(types, n);
-    const raw = chunk.chunk;
     for (let c = 0; c < columns.length; c++) {
-      const column = columns[c]!;
-      const vector = bindings.data_chunk_get_vector(raw, c);
-      const get = column.get;
-      let nulls = 0;
-      validity.fill(0xff);
-      switch (column.kind) {
-        case 'varchar': {
-          for (let i = 0; i < n; i++) {
-            const v = get(rows[start + i]!, start + i);
-            if (v === null || v === undefined) {
-              validity[i >> 3]! &= ~(1 << (i & 7));
-              nulls++;
-            } else bindings.vector_assign_string_element(vector, i, v as string);
-          }
-          break;
-        }
-        case 'double': {
-          for (let i = 0; i < n; i++) {
-            const v = get(rows[start + i]!, start + i);
-            if (v === null || v === undefined) {
-              validity[i >> 3]! &= ~(1 << (i & 7));
-              nulls++;
-              f64[i] = 0;
-            } else f64[i] = v as number;
-          }
-          bindings.copy_data_to_vector(vector, 0, f64.buffer, 0, n * 8);
-          break;
-        }
-        case 'integer': {
-          for (let i = 0; i < n; i++) {
-            const v = get(rows[start + i]!, start + i);
-            if (v === null || v === undefined) {
-              validity[i >> 3]! &= ~(1 << (i & 7));
-              nulls++;
-              i32[i] = 0;
-            } else i32[i] = v as number;
-          }
-          bindings.copy_data_to_vector(vector, 0, i32.buffer, 0, n * 4);
-          break;
-        }
-        case 'varchar_list': {
-          const lists: Array<readonly string[] | null> = new Array(n);
-          let total = 0;
-          for (let i = 0; i < n; i++) {
-            const v = get(rows[start + i]!, start + i) as readonly string[] | null;
-            lists[i] = v;
-            listEntries[i * 4] = total;
-            listEntries[i * 4 + 1] = 0;
-            listEntries[i * 4 + 2] = v ? v.length : 0;
-            listEntries[i * 4 + 3] = 0;
-            if (v === null || v === undefined) {
-              validity[i >> 3]! &= ~(1 << (i & 7));
-              nulls++;
-            } else total += v.length;
-          }
-          bindings.list_vector_reserve(vector, total);
-          bindings.list_vector_set_size(vector, total);
-          const child = bindings.list_vector_get_child(vector);
-          let k = 0;
-          for (let i = 0; i < n; i++) {
-            const list = lists[i];
-            if (!list) continue;
-            for (const item of list) bindings.vector_assign_string_element(child, k++, item);
-          }
-          bindings.copy_data_to_vector(vector, 0, listEntries.buffer, 0, n * 16);
-          break;
-        }
-      }
-      if (nulls > 0) {
-        bindings.vector_ensure_validity_writable(vector);
-        bindings.copy_data_to_vector_validity(vector, 0, validity.buffer, 0, validityBytes);
-      }
+      writeColumn(bindings.data_chunk_get_vector(chunk.chunk, c), columns[c]!, rows, start, n);
     }
     appender.appendDataChunk(chunk);
+  }
+}
+
+function writeColumn<T>(vector: unknown, column: Column<T>, rows: readonly T[], start: number, n: number): void {
+  const v = vector as Parameters<typeof bindings.vector_assign_string_element>[0];
+  const get = column.get;
+  let nulls = 0;
+  validity.fill(0xff);
+  const setNull = (i: number) => {
+    validity[i >> 3]! &= ~(1 << (i & 7));
+    nulls++;
+  };
+  switch (column.kind) {
+    case 'varchar': {
+      for (let i = 0; i < n; i++) {
+        const x = get(rows[start + i]!, start + i);
+        if (x === null || x === undefined) setNull(i);
+        else bindings.vector_assign_string_element(v, i, x as string);
+      }
+      break;
+    }
+    case 'double': {
+      for (let i = 0; i < n; i++) {
+        const x = get(rows[start + i]!, start + i);
+        if (x === null || x === undefined) {
+          setNull(i);
+          f64[i] = 0;
+        } else f64[i] = x as number;
+      }
+      bindings.copy_data_to_vector(v, 0, buffer, 0, n * 8);
+      break;
+    }
+    case 'bigint': {
+      for (let i = 0; i < n; i++) {
+        const x = get(rows[start + i]!, start + i);
+        if (x === null || x === undefined) {
+          setNull(i);
+          u32[2 * i] = 0;
+          i32[2 * i + 1] = 0;
+        } else {
+          const value = Math.trunc(x as number);
+          const high = Math.floor(value / TWO_32);
+          u32[2 * i] = value - high * TWO_32;
+          i32[2 * i + 1] = high;
+        }
+      }
+      bindings.copy_data_to_vector(v, 0, buffer, 0, n * 8);
+      break;
+    }
+    case 'integer': {
+      for (let i = 0; i < n; i++) {
+        const x = get(rows[start + i]!, start + i);
+        if (x === null || x === undefined) {
+          setNull(i);
+          i32[i] = 0;
+        } else i32[i] = x as number;
+      }
+      bindings.copy_data_to_vector(v, 0, buffer, 0, n * 4);
+      break;
+    }
+    case 'smallint': {
+      for (let i = 0; i < n; i++) {
+        const x = get(rows[start + i]!, start + i);
+        if (x === null || x === undefined) {
+          setNull(i);
+          i16[i] = 0;
+        } else i16[i] = x as number;
+      }
+      bindings.copy_data_to_vector(v, 0, buffer, 0, n * 2);
+      break;
+    }
+    case 'utinyint':
+    case 'boolean': {
+      for (let i = 0; i < n; i++) {
+        const x = get(rows[start + i]!, start + i);
+        if (x === null || x === undefined) {
+          setNull(i);
+          u8[i] = 0;
+        } else u8[i] = Number(x);
+      }
+      bindings.copy_data_to_vector(v, 0, buffer, 0, n);
+      break;
+    }
+    case 'varchar_list': {
+      // Entries are (offset: u64, length: u64), written as u32 pairs: both stay below 2^32.
+      const lists: Array<readonly string[] | null> = new Array(n);
+      let total = 0;
+      for (let i = 0; i < n; i++) {
+        const x = get(rows[start + i]!, start + i) as readonly string[] | null;
+        lists[i] = x;
+        u32[i * 4] = total;
+        u32[i * 4 + 1] = 0;
+        u32[i * 4 + 2] = x ? x.length : 0;
+        u32[i * 4 + 3] = 0;
+        if (x === null || x === undefined) setNull(i);
+        else total += x.length;
+      }
+      bindings.list_vector_reserve(v, total);
+      bindings.list_vector_set_size(v, total);
+      if (total > 0) {
+        const child = bindings.list_vector_get_child(v);
+        let k = 0;
+        for (let i = 0; i < n; i++) {
+          const list = lists[i];
+          if (list) for (const item of list) bindings.vector_assign_string_element(child, k++, item);
+        }
+      }
+      bindings.copy_data_to_vector(v, 0, buffer, 0, n * 16);
+      break;
+    }
+  }
+  if (nulls > 0) {
+    bindings.vector_ensure_validity_writable(v);
+    bindings.copy_data_to_vector_validity(v, 0, validity.buffer, 0, validityBytes);
   }
 }

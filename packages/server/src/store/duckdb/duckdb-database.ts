@@ -18,6 +18,13 @@ export interface DuckDbOptions {
   memoryLimit?: string;
   /** DuckDB `threads`; default DuckDB's own (one per core). */
   threads?: number;
+  /**
+   * Write-ahead-log size in MB that triggers a checkpoint (DuckDB's `checkpoint_threshold`).
+   * Default 128. DuckDB's own 16 MB makes every few appends of a busy ingest rewrite and
+   * recompress the table's last row group; a larger log amortises that (measured: sustained
+   * appends ~1.3x faster) at the cost of a longer log replay after a crash.
+   */
+  checkpointThresholdMb?: number;
 }
 
 export type SqlRow = Record<string, unknown>;
@@ -40,6 +47,7 @@ export class DuckDbDatabase {
     const config: Record<string, string> = {};
     if (options.memoryLimit) config['memory_limit'] = options.memoryLimit;
     if (options.threads) config['threads'] = String(options.threads);
+    config['checkpoint_threshold'] = `${options.checkpointThresholdMb ?? 128}MB`;
     const instance = await DuckDBInstance.create(options.path, config);
     const writer = await instance.connect();
     const readers: DuckDBConnection[] = [];

@@ -23,7 +23,7 @@ import {
 } from '@reskpoints/core';
 import { decodeLlmCallCursorOrThrow, encodeLlmCallCursor } from '../llm-call-cursor.js';
 import type { AppendResult, SpanListQuery, TelemetryStore } from '../ports.js';
-import { appendColumnar, stagingSqlType } from './columnar-append.js';
+import { appendColumnar, type Column } from './columnar-append.js';
 import {
   DuckDbDatabase,
   type DuckDbOptions,
@@ -33,16 +33,16 @@ import {
   toNumberOrNull,
 } from './duckdb-database.js';
 import { bucketSql } from './latency-histogram.js';
+import { DAY_MS, HISTOGRAM_COLUMNS, HOUR_MS, ROLLUP_COLUMNS, rollupsOf } from './rollup-rows.js';
+import { SeriesIndex } from './series-index.js';
+import { callConditions, exactSummarySql, planSummary, rollupSummarySql, type SUMMARY_COLUMNS } from './summary-sql.js';
 import {
-  DAY_MS,
-  exactSummarySql,
-  filterConditions,
-  HOUR_MS,
-  planSummary,
-  rollupSummarySql,
-  type SUMMARY_COLUMNS,
-} from './summary-sql.js';
-import { BIGINT_COLUMNS, llmCallStaging, SERIES_COLUMNS, SPAN_STAGING, seriesKey } from './telemetry-columns.js';
+  llmCallColumns,
+  parseLlmCallDetail,
+  parseSpanDetail,
+  SERIES_COLUMNS,
+  SPAN_COLUMNS,
+} from './telemetry-columns.js';
 import { TELEMETRY_MIGRATIONS } from './telemetry-migrations.js';
 
 export interface DuckDbTelemetryStoreOptions extends DuckDbOptions {
@@ -53,53 +53,16 @@ export interface DuckDbTelemetryStoreOptions extends DuckDbOptions {
   compactAfterAppends?: number;
 }
 
-const LLM_CALL_COLUMNS = [
-  'project_id',
-  'id',
-  'start_time_ms',
-  'environment',
-  'source',
-  'trace_id',
-  'span_id',
-  'parent_span_id',
-  'service_name',
-  'provider',
-  'model',
-  'request_model',
-  'operation',
-  'latency_ms',
-  'ttft_ms',
-  'status',
-  'error_type',
-  'error_message',
-  'user_id',
-  'session_id',
-  'tags',
-  'metadata',
-  'raw_semantics',
-  'raw_input_tokens',
-  'raw_output_tokens',
-  'raw_cache_read_tokens',
-  'raw_cache_write_tokens',
-  'raw_reasoning_tokens',
-  'raw_total_tokens',
-  'input_tokens',
-  'output_tokens',
-  'cache_read_tokens',
-  'cache_write_tokens',
-  'reasoning_tokens',
-  'total_tokens',
-  'cost_usd',
-  'prompt_excerpt',
-  'response_excerpt',
-  'ingested_at_ms',
-] as const;
-
-const SPAN_COLUMNS = SPAN_STAGING.filter((c) => c.name !== 'seq').map((c) => c.name);
-
-/** SELECT list that reads calls back with BIGINTs as DOUBLE (exact below 2^53): no bigint per value. */
-const LLM_CALL_SELECT = LLM_CALL_COLUMNS.map((c) => (BIGINT_COLUMNS.has(c) ? `${c}::DOUBLE AS ${c}` : c)).join(', ');
-const SPAN_SELECT = SPAN_COLUMNS.map((c) => (BIGINT_COLUMNS.has(c) ? `${c}::DOUBLE AS ${c}` : c)).join(', ');
+/** Reads a column back: BIGINTs as DOUBLE (exact below 2^53), so no bigint per value. */
+const selectColumn =
+  <T>(alias: string) =>
+  (c: Column<T>) =>
+    c.kind === 'bigint' ? `${alias}.${c.name}::DOUBLE AS ${c.name}` : `${alias}.${c.name}`;
+const LLM_CALL_SELECT = [
+  ...llmCallColumns(new Int32Array(0)).map(selectColumn('page')),
+  ...SERIES_COLUMNS.map((c) => `ser.${c}`),
+].join(', ');
+const SPAN_SELECT = SPAN_COLUMNS.map(selectColumn('s')).join(', ');
 
 const EMPTY_RESULT = (): AppendResult => ({
   llmCallsInserted: 0,
@@ -109,16 +72,25 @@ const EMPTY_RESULT = (): AppendResult => ({
   insertedLlmCallKeys: [],
 });
 
+interface StagedKey {
+  seq: number;
+  key: string;
+}
+const STAGED_KEY_COLUMNS: readonly Column<StagedKey>[] = [
+  { name: 'seq', kind: 'integer', get: (k) => k.seq },
+  { name: 'key', kind: 'varchar', get: (k) => k.key },
+];
+
 export class DuckDbTelemetryStore implements TelemetryStore {
-  /** series key → series_id, mirrored from llm_series; loaded lazily by the writer. */
-  private series: Map<string, number> | null = null;
-  private nextSeriesId = 1;
+  /** Mirror of llm_series, loaded by the writer on its first append. */
+  private series: SeriesIndex | null = null;
   private stagingReady = false;
   /** Appends that touched each period since it was last compacted. */
   private readonly hourTouches = new Map<number, number>();
   private readonly dayTouches = new Map<number, number>();
-  /** Background compactions that failed (they are retried by later appends). */
+  /** Background compactions that failed (the periods stay due and are retried). */
   compactionFailures = 0;
+  private compactionQueued = false;
   private readonly compactAfterAppends: number;
   private readonly clock: Clock;
 
@@ -130,7 +102,7 @@ export class DuckDbTelemetryStore implements TelemetryStore {
     this.compactAfterAppends = options.compactAfterAppends ?? 32;
   }
 
-  /** Opens (creating if needed) the database; call `migrate()` before use. */
+  /** Opens (creating if needed) the database file; call `migrate()` before use. */
   static async open(options: DuckDbTelemetryStoreOptions): Promise<DuckDbTelemetryStore> {
     return new DuckDbTelemetryStore(await DuckDbDatabase.open(options), options);
   }
@@ -144,191 +116,165 @@ export class DuckDbTelemetryStore implements TelemetryStore {
   appendBatch(batch: TelemetryBatch): Promise<AppendResult> {
     if (batch.llmCalls.length === 0 && batch.spans.length === 0) return Promise.resolve(EMPTY_RESULT());
     return this.db.write(async (c) => {
-      await this.prepareWriter();
-      const series = this.series!;
+      await this.prepareWriter(c);
       const result = EMPTY_RESULT();
-
-      // Duplicates inside the batch: keep the first occurrence.
-      const calls = uniqueBy(batch.llmCalls, (x) => `${x.projectId}\u0000${x.id}`);
-      const spans = uniqueBy(batch.spans, (x) => `${x.projectId}\u0000${x.traceId}\u0000${x.spanId}`);
-      result.llmCallDuplicates = batch.llmCalls.length - calls.length;
-      result.spanDuplicates = batch.spans.length - spans.length;
-
-      const seriesIds = new Int32Array(calls.length);
-      const newSeries: Array<[number, LlmCall]> = [];
-      for (let i = 0; i < calls.length; i++) {
-        const call = calls[i]!;
-        const key = seriesKey(call);
-        let id = series.get(key);
-        if (id === undefined) {
-          id = this.nextSeriesId++;
-          series.set(key, id);
-          newSeries.push([id, call]);
-        }
-        seriesIds[i] = id;
-      }
-
+      // Duplicates inside the batch: the first occurrence wins.
+      const calls = uniqueBy(
+        batch.llmCalls,
+        (x) => x.projectId,
+        (x) => x.id,
+      );
+      const spans = uniqueBy(
+        batch.spans,
+        (x) => x.projectId,
+        (x) => `${x.traceId}\u0000${x.spanId}`,
+      );
+      const { seriesIds, newSeries } = this.assignSeries(calls);
+      let inserted: LlmCall[] = [];
+      let touched: ReturnType<typeof rollupsOf> | null = null;
+      await c.run('BEGIN TRANSACTION');
       try {
-        await c.run('DELETE FROM stage_calls');
-        await c.run('DELETE FROM stage_spans');
+        if (newSeries.length > 0) {
+          const values = newSeries.map(
+            ([id, s]) =>
+              `(${id}, ${[s.projectId, s.environment, s.provider, s.model, s.operation, s.status].map(sqlString).join(', ')})`,
+          );
+          await c.run(`INSERT INTO llm_series VALUES ${values.join(', ')}`);
+        }
         if (calls.length > 0) {
-          const appender = await c.createAppender('stage_calls');
-          appendColumnar(appender, llmCallStaging(seriesIds), calls);
-          appender.closeSync();
+          const stored = await this.storedCalls(c, calls);
+          const freshIds = new Int32Array(calls.length - stored.size);
+          inserted = stored.size === 0 ? calls : [];
+          if (stored.size > 0) {
+            for (let i = 0, k = 0; i < calls.length; i++) {
+              if (stored.has(i)) continue;
+              inserted.push(calls[i]!);
+              freshIds[k++] = seriesIds[i]!;
+            }
+          } else freshIds.set(seriesIds);
+          if (inserted.length > 0) {
+            await this.appendRows(c, 'llm_calls', llmCallColumns(freshIds), inserted);
+            touched = rollupsOf(inserted, freshIds);
+            await this.appendRows(c, 'llm_rollup_1h', ROLLUP_COLUMNS, touched.rollups);
+            await this.appendRows(c, 'llm_hist_1h', HISTOGRAM_COLUMNS, touched.hourly);
+            await this.appendRows(c, 'llm_hist_1d', HISTOGRAM_COLUMNS, touched.daily);
+          }
         }
         if (spans.length > 0) {
-          const appender = await c.createAppender('stage_spans');
-          appendColumnar(appender, SPAN_STAGING, spans);
-          appender.closeSync();
+          const stored = await this.storedSpans(c, spans);
+          const fresh = stored.size === 0 ? spans : spans.filter((_, i) => !stored.has(i));
+          await this.appendRows(c, 'spans', SPAN_COLUMNS, fresh);
+          result.spansInserted = fresh.length;
         }
-
-        await c.run('BEGIN TRANSACTION');
-        try {
-          if (newSeries.length > 0) {
-            const values = newSeries
-              .map(
-                ([id, s]) =>
-                  `(${id}, ${[s.projectId, s.environment, s.provider, s.model, s.operation, s.status].map(sqlString).join(', ')})`,
-              )
-              .join(', ');
-            await c.run(`INSERT INTO llm_series VALUES ${values}`);
-          }
-          let insertedCalls: LlmCall[] = [];
-          if (calls.length > 0) {
-            insertedCalls = await this.insertCalls(c, calls);
-          }
-          if (spans.length > 0) {
-            const stored = await this.removeStored(
-              c,
-              'stage_spans',
-              `SELECT s.seq FROM stage_spans s JOIN (SELECT project_id, trace_id, span_id FROM spans
-                 WHERE start_time_ms BETWEEN ${range(spans).lo} AND ${range(spans).hi}) t
-               ON t.project_id = s.project_id AND t.trace_id = s.trace_id AND t.span_id = s.span_id`,
-            );
-            const spanCols = SPAN_COLUMNS.map((n) => (BIGINT_COLUMNS.has(n) ? `${n}::BIGINT` : n)).join(', ');
-            await c.run(`INSERT INTO spans (${SPAN_COLUMNS.join(', ')}) SELECT ${spanCols} FROM stage_spans`);
-            result.spanDuplicates += stored.size;
-            result.spansInserted = spans.length - stored.size;
-          }
-          await c.run('COMMIT');
-          result.llmCallsInserted = insertedCalls.length;
-          result.llmCallDuplicates += calls.length - insertedCalls.length;
-          result.insertedLlmCallKeys = insertedCalls.map((x) => ({ projectId: x.projectId, id: x.id }));
-          this.noteTouched(insertedCalls);
-        } catch (e) {
-          await c.run('ROLLBACK').catch(() => undefined);
-          throw e;
-        }
+        await c.run('COMMIT');
       } catch (e) {
-        // The series rows were not committed: forget them so they are inserted next time.
-        for (const [id, s] of newSeries) {
-          series.delete(seriesKey(s));
-          if (id < this.nextSeriesId) this.nextSeriesId = id;
-        }
+        await c.run('ROLLBACK').catch(() => undefined);
+        this.forgetSeries(newSeries);
         throw e;
       }
-      this.scheduleCompaction();
+      result.llmCallsInserted = inserted.length;
+      result.llmCallDuplicates = batch.llmCalls.length - inserted.length;
+      result.spanDuplicates = batch.spans.length - result.spansInserted;
+      result.insertedLlmCallKeys = inserted.map((x) => ({ projectId: x.projectId, id: x.id }));
+      if (touched) this.noteTouched(touched.hours, touched.days);
       return result;
     });
   }
 
-  /** Inserts the staged calls not stored yet, and their rollups; returns the inserted ones. */
-  private async insertCalls(c: DuckDbConnection, calls: LlmCall[]): Promise<LlmCall[]> {
-    const { lo, hi } = range(calls);
-    const stored = await this.removeStored(
-      c,
-      'stage_calls',
-      `SELECT s.seq FROM stage_calls s JOIN llm_series ser ON ser.series_id = s.series_id
-       JOIN (SELECT project_id, id FROM llm_calls WHERE start_time_ms BETWEEN ${lo} AND ${hi}) t
-         ON t.project_id = ser.project_id AND t.id = s.id`,
-    );
-    if (stored.size === calls.length) return [];
-    const fresh = stored.size === 0 ? calls : calls.filter((_, i) => !stored.has(i));
-    const seriesCols = new Set<string>(SERIES_COLUMNS);
-    const select = LLM_CALL_COLUMNS.map((n) =>
-      seriesCols.has(n) ? `ser.${n}` : BIGINT_COLUMNS.has(n) ? `s.${n}::BIGINT` : `s.${n}`,
-    ).join(', ');
-    await c.run(
-      `INSERT INTO llm_calls (${LLM_CALL_COLUMNS.join(', ')})
-       SELECT ${select} FROM stage_calls s JOIN llm_series ser ON ser.series_id = s.series_id`,
-    );
-    await c.run(
-      `INSERT INTO llm_rollup_1h
-       SELECT s.series_id, (start_time_ms::BIGINT // ${HOUR_MS}) * ${HOUR_MS} AS hour_ms,
-         count(*), count_if(ser.status = 'error'),
-         sum(input_tokens)::BIGINT, sum(output_tokens)::BIGINT, sum(cache_read_tokens)::BIGINT,
-         sum(cache_write_tokens)::BIGINT, sum(reasoning_tokens)::BIGINT, sum(total_tokens)::BIGINT,
-         coalesce(sum(cost_usd), 0), count(*) - count(cost_usd)
-       FROM stage_calls s JOIN llm_series ser ON ser.series_id = s.series_id
-       GROUP BY s.series_id, hour_ms`,
-    );
-    await c.run(
-      `CREATE OR REPLACE TEMP TABLE stage_hist AS
-       SELECT series_id, hour_ms, metric, bucket, count(*)::BIGINT AS n FROM (
-         SELECT series_id, (start_time_ms::BIGINT // ${HOUR_MS}) * ${HOUR_MS} AS hour_ms, 0::UTINYINT AS metric,
-           ${bucketSql('latency_ms')} AS bucket FROM stage_calls
-         UNION ALL
-         SELECT series_id, (start_time_ms::BIGINT // ${HOUR_MS}) * ${HOUR_MS}, 1::UTINYINT,
-           ${bucketSql('ttft_ms')} FROM stage_calls WHERE ttft_ms IS NOT NULL)
-       GROUP BY ALL`,
-    );
-    await c.run('INSERT INTO llm_hist_1h SELECT * FROM stage_hist');
-    await c.run(
-      `INSERT INTO llm_hist_1d
-       SELECT series_id, (hour_ms // ${DAY_MS}) * ${DAY_MS} AS day_ms, metric, bucket, sum(n)::BIGINT
-       FROM stage_hist GROUP BY ALL`,
-    );
-    return fresh;
+  private async appendRows<T>(c: DuckDbConnection, table: string, columns: readonly Column<T>[], rows: readonly T[]) {
+    if (rows.length === 0) return;
+    const appender = await c.createAppender(table);
+    try {
+      appendColumnar(appender, columns, rows);
+      appender.flushSync();
+    } finally {
+      appender.closeSync();
+    }
+  }
+
+  private assignSeries(calls: readonly LlmCall[]) {
+    const series = this.series!;
+    const seriesIds = new Int32Array(calls.length);
+    const newSeries: Array<[number, LlmCall]> = [];
+    for (let i = 0; i < calls.length; i++) {
+      const call = calls[i]!;
+      let id = series.get(call);
+      if (id === undefined) {
+        id = series.add(call);
+        newSeries.push([id, call]);
+      }
+      seriesIds[i] = id;
+    }
+    return { seriesIds, newSeries };
+  }
+
+  /** Series created by an append that rolled back were not stored: forget them. */
+  private forgetSeries(newSeries: Array<[number, LlmCall]>): void {
+    for (const [id, call] of newSeries.reverse()) this.series!.delete(call, id);
   }
 
   /**
-   * Deletes from a staging table the rows `seqQuery` names (events already stored) and
-   * returns their positions in the batch.
+   * Positions of the calls that are stored already. Only ids travel to the database (one
+   * string per call); matches are checked against the project in memory. The scan is
+   * limited to the batch's time range, where a retried call must be.
    */
-  private async removeStored(c: DuckDbConnection, table: string, seqQuery: string): Promise<Set<number>> {
-    const reader = await c.runAndReadAll(`DELETE FROM ${table} WHERE seq IN (${seqQuery}) RETURNING seq`);
-    const out = new Set<number>();
-    for (const row of reader.getRows()) out.add(Number(row[0]));
-    return out;
+  private async storedCalls(c: DuckDbConnection, calls: LlmCall[]): Promise<Set<number>> {
+    const rows = await this.matchStaged(
+      c,
+      calls.map((x, seq) => ({ seq, key: x.id })),
+      `SELECT s.seq, t.series_id FROM stage_keys s JOIN llm_calls t ON t.id = s.key
+       WHERE t.start_time_ms BETWEEN ${range(calls)}`,
+    );
+    const stored = new Set<number>();
+    for (const [seq, seriesId] of rows) {
+      const i = Number(seq);
+      if (this.series!.project(Number(seriesId)) === calls[i]!.projectId) stored.add(i);
+    }
+    return stored;
   }
 
-  private async prepareWriter(): Promise<void> {
-    const c = this.db.writer;
+  private async storedSpans(c: DuckDbConnection, spans: Span[]): Promise<Set<number>> {
+    const rows = await this.matchStaged(
+      c,
+      spans.map((x, seq) => ({ seq, key: x.spanId })),
+      `SELECT s.seq, t.project_id, t.trace_id FROM stage_keys s JOIN spans t ON t.span_id = s.key
+       WHERE t.start_time_ms BETWEEN ${range(spans)}`,
+    );
+    const stored = new Set<number>();
+    for (const [seq, projectId, traceId] of rows) {
+      const span = spans[Number(seq)]!;
+      if (span.projectId === projectId && span.traceId === traceId) stored.add(Number(seq));
+    }
+    return stored;
+  }
+
+  private async matchStaged(c: DuckDbConnection, keys: StagedKey[], sql: string): Promise<unknown[][]> {
+    await c.run('DELETE FROM stage_keys');
+    await this.appendRows(c, 'stage_keys', STAGED_KEY_COLUMNS, keys);
+    return (await c.runAndReadAll(sql)).getRows() as unknown[][];
+  }
+
+  private async prepareWriter(c: DuckDbConnection): Promise<void> {
     if (!this.stagingReady) {
-      const cols = (list: ReadonlyArray<{ name: string; kind: Parameters<typeof stagingSqlType>[0] }>) =>
-        list.map((x) => `${x.name} ${stagingSqlType(x.kind)}`).join(', ');
-      await c.run(`CREATE OR REPLACE TEMP TABLE stage_calls (${cols(llmCallStaging(new Int32Array(0)))})`);
-      await c.run(`CREATE OR REPLACE TEMP TABLE stage_spans (${cols(SPAN_STAGING)})`);
+      // Connection-local, in memory, never logged.
+      await c.run('CREATE OR REPLACE TEMP TABLE stage_keys (seq INTEGER, key VARCHAR)');
       this.stagingReady = true;
     }
     if (this.series === null) {
       const rows = (await c.runAndReadAll(`SELECT series_id, ${SERIES_COLUMNS.join(', ')} FROM llm_series`)).getRows();
-      const map = new Map<string, number>();
-      let max = 0;
-      for (const r of rows) {
-        const id = Number(r[0]);
-        map.set((r.slice(1) as string[]).join('\u0000'), id);
-        if (id > max) max = id;
-      }
-      this.series = map;
-      this.nextSeriesId = max + 1;
+      const index = new SeriesIndex();
+      for (const r of rows) index.set(r.slice(1) as string[], Number(r[0]));
+      this.series = index;
     }
   }
 
   // --- compaction ---------------------------------------------------------------------------
 
-  private noteTouched(calls: LlmCall[]): void {
-    const hours = new Set<number>();
-    for (const x of calls) hours.add(Math.floor(x.startTimeMs / HOUR_MS) * HOUR_MS);
-    const days = new Set<number>();
-    for (const h of hours) {
-      this.hourTouches.set(h, (this.hourTouches.get(h) ?? 0) + 1);
-      days.add(Math.floor(h / DAY_MS) * DAY_MS);
-    }
+  private noteTouched(hours: Set<number>, days: Set<number>): void {
+    for (const h of hours) this.hourTouches.set(h, (this.hourTouches.get(h) ?? 0) + 1);
     for (const d of days) this.dayTouches.set(d, (this.dayTouches.get(d) ?? 0) + 1);
+    this.scheduleCompaction();
   }
-
-  private compactionQueued = false;
 
   private scheduleCompaction(): void {
     if (this.compactionQueued) return;
@@ -373,9 +319,9 @@ export class DuckDbTelemetryStore implements TelemetryStore {
         await rewrite(
           c,
           'llm_hist_1h',
-          `SELECT series_id, hour_ms, metric, bucket, sum(n)::BIGINT FROM llm_hist_1h
-           WHERE hour_ms IN (${list}) GROUP BY ALL`,
-          `hour_ms IN (${list})`,
+          `SELECT series_id, period_ms, metric, bucket, sum(n)::BIGINT FROM llm_hist_1h
+           WHERE period_ms IN (${list}) GROUP BY ALL`,
+          `period_ms IN (${list})`,
         );
       }
       if (days.length > 0) {
@@ -383,9 +329,9 @@ export class DuckDbTelemetryStore implements TelemetryStore {
         await rewrite(
           c,
           'llm_hist_1d',
-          `SELECT series_id, day_ms, metric, bucket, sum(n)::BIGINT FROM llm_hist_1d
-           WHERE day_ms IN (${list}) GROUP BY ALL`,
-          `day_ms IN (${list})`,
+          `SELECT series_id, period_ms, metric, bucket, sum(n)::BIGINT FROM llm_hist_1d
+           WHERE period_ms IN (${list}) GROUP BY ALL`,
+          `period_ms IN (${list})`,
         );
       }
       await c.run('COMMIT');
@@ -401,22 +347,31 @@ export class DuckDbTelemetryStore implements TelemetryStore {
 
   async listLlmCalls(query: LlmCallListQuery): Promise<LlmCallPage> {
     const where = [
-      `start_time_ms >= ${safeInt(query.fromMs)}`,
-      `start_time_ms < ${safeInt(query.toMs)}`,
-      ...filterConditions(query.filter),
+      `k.start_time_ms >= ${safeInt(query.fromMs)}`,
+      `k.start_time_ms < ${safeInt(query.toMs)}`,
+      ...callConditions(query.filter, 'k'),
     ];
     if (query.cursor !== undefined) {
       const cur = decodeLlmCallCursorOrThrow(query.cursor);
       const t = safeInt(cur.startTimeMs);
       const id = sqlString(cur.id);
-      const sameId =
-        cur.projectId === undefined ? 'FALSE' : `(id = ${id} AND project_id < ${sqlString(cur.projectId)})`;
-      where.push(`(start_time_ms < ${t} OR (start_time_ms = ${t} AND (id < ${id} OR ${sameId})))`);
+      // Calls of different projects may share (startTimeMs, id); they are ordered by
+      // series_id, and the cursor's project names the series the page ended on.
+      const lastSeries =
+        cur.projectId === undefined
+          ? 'NULL'
+          : `(SELECT max(series_id) FROM llm_calls WHERE start_time_ms = ${t} AND id = ${id}
+               AND series_id IN (SELECT series_id FROM llm_series WHERE project_id = ${sqlString(cur.projectId)}))`;
+      where.push(
+        `(k.start_time_ms < ${t} OR (k.start_time_ms = ${t} AND (k.id < ${id} OR (k.id = ${id} AND k.series_id < ${lastSeries}))))`,
+      );
     }
     const limit = safeInt(query.limit);
+    const order = 'start_time_ms DESC, id DESC, series_id DESC';
     const rows = await this.db.query(
-      `SELECT ${LLM_CALL_SELECT} FROM llm_calls WHERE ${where.join(' AND ')}
-       ORDER BY start_time_ms DESC, id DESC, project_id DESC LIMIT ${limit + 1}`,
+      `WITH page AS (SELECT * FROM llm_calls k WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT ${limit + 1})
+       SELECT ${LLM_CALL_SELECT} FROM page JOIN llm_series ser ON ser.series_id = page.series_id
+       ORDER BY ${order.replaceAll(/(\w+) DESC/g, 'page.$1 DESC')}`,
     );
     const items = rows.slice(0, limit).map(rowToCall);
     const last = items[items.length - 1];
@@ -438,15 +393,15 @@ export class DuckDbTelemetryStore implements TelemetryStore {
 
   async listSpans(query: SpanListQuery): Promise<Span[]> {
     const where = [
-      `project_id = ${sqlString(query.projectId)}`,
-      `start_time_ms >= ${safeInt(query.fromMs)}`,
-      `start_time_ms < ${safeInt(query.toMs)}`,
+      `s.project_id = ${sqlString(query.projectId)}`,
+      `s.start_time_ms >= ${safeInt(query.fromMs)}`,
+      `s.start_time_ms < ${safeInt(query.toMs)}`,
     ];
-    if (query.traceId !== undefined) where.push(`trace_id = ${sqlString(query.traceId)}`);
-    if (query.serviceName !== undefined) where.push(`service_name = ${sqlString(query.serviceName)}`);
+    if (query.traceId !== undefined) where.push(`s.trace_id = ${sqlString(query.traceId)}`);
+    if (query.serviceName !== undefined) where.push(`s.service_name = ${sqlString(query.serviceName)}`);
     const rows = await this.db.query(
-      `SELECT ${SPAN_SELECT} FROM spans WHERE ${where.join(' AND ')}
-       ORDER BY start_time_ms, span_id LIMIT ${safeInt(query.limit)}`,
+      `SELECT ${SPAN_SELECT} FROM spans s WHERE ${where.join(' AND ')}
+       ORDER BY s.start_time_ms, s.span_id LIMIT ${safeInt(query.limit)}`,
     );
     return rows.map(rowToSpan);
   }
@@ -458,45 +413,46 @@ export class DuckDbTelemetryStore implements TelemetryStore {
     return this.db.transaction(async (c) => {
       const calls = await c.run(`DELETE FROM llm_calls WHERE start_time_ms < ${before}`);
       const spans = await c.run(`DELETE FROM spans WHERE start_time_ms < ${before}`);
-      const hour = Math.floor(beforeMs / HOUR_MS) * HOUR_MS;
-      const day = Math.floor(beforeMs / DAY_MS) * DAY_MS;
-      // Periods wholly before the cut go; the period the cut falls into is rebuilt from the
-      // calls that remain in it.
-      await c.run(`DELETE FROM llm_rollup_1h WHERE hour_ms < ${hour} OR hour_ms = ${hour} AND ${hour} < ${before}`);
-      await c.run(`DELETE FROM llm_hist_1h WHERE hour_ms < ${hour} OR hour_ms = ${hour} AND ${hour} < ${before}`);
-      await c.run(`DELETE FROM llm_hist_1d WHERE day_ms < ${day} OR day_ms = ${day} AND ${day} < ${before}`);
-      if (hour < beforeMs) await this.rebuildPeriod(c, 'hour', hour);
-      if (day < beforeMs) await this.rebuildPeriod(c, 'day', day);
-      for (const h of this.hourTouches.keys()) if (h < beforeMs) this.hourTouches.delete(h);
-      for (const d of this.dayTouches.keys()) if (d < beforeMs) this.dayTouches.delete(d);
+      const hour = Math.floor(before / HOUR_MS) * HOUR_MS;
+      const day = Math.floor(before / DAY_MS) * DAY_MS;
+      // Periods wholly before the cut go; the period the cut falls into is rebuilt from
+      // the calls that remain in it.
+      const cut = (column: string, start: number) =>
+        `${column} < ${start}${start < before ? ` OR ${column} = ${start}` : ''}`;
+      await c.run(`DELETE FROM llm_rollup_1h WHERE ${cut('hour_ms', hour)}`);
+      await c.run(`DELETE FROM llm_hist_1h WHERE ${cut('period_ms', hour)}`);
+      await c.run(`DELETE FROM llm_hist_1d WHERE ${cut('period_ms', day)}`);
+      if (hour < before) await this.rebuildPeriod(c, HOUR_MS, hour);
+      if (day < before) await this.rebuildPeriod(c, DAY_MS, day);
+      for (const h of this.hourTouches.keys()) if (h < before) this.hourTouches.delete(h);
+      for (const d of this.dayTouches.keys()) if (d < before) this.dayTouches.delete(d);
       return Number(calls.rowsChanged) + Number(spans.rowsChanged);
     });
   }
 
-  private async rebuildPeriod(c: DuckDbConnection, unit: 'hour' | 'day', startMs: number): Promise<void> {
-    const periodMs = unit === 'hour' ? HOUR_MS : DAY_MS;
-    const from = `llm_calls k JOIN llm_series ser ON ${SERIES_COLUMNS.map((n) => `ser.${n} = k.${n}`).join(' AND ')}
-      WHERE k.start_time_ms >= ${startMs} AND k.start_time_ms < ${startMs + periodMs}`;
-    const hist = (table: string) =>
-      `INSERT INTO ${table}
+  /** Recomputes the rollup rows of one hour or day from the calls stored in it. */
+  private async rebuildPeriod(c: DuckDbConnection, periodMs: number, startMs: number): Promise<void> {
+    const where = `k.start_time_ms >= ${startMs} AND k.start_time_ms < ${startMs + periodMs}`;
+    const histogram = periodMs === HOUR_MS ? 'llm_hist_1h' : 'llm_hist_1d';
+    await c.run(
+      `INSERT INTO ${histogram}
        SELECT series_id, ${startMs}, metric, bucket, count(*) FROM (
-         SELECT ser.series_id, 0::UTINYINT AS metric, ${bucketSql('k.latency_ms')} AS bucket FROM ${from}
+         SELECT k.series_id, 0::UTINYINT AS metric, ${bucketSql('k.latency_ms')} AS bucket FROM llm_calls k WHERE ${where}
          UNION ALL
-         SELECT ser.series_id, 1::UTINYINT, ${bucketSql('k.ttft_ms')} FROM ${from} AND k.ttft_ms IS NOT NULL)
-       GROUP BY ALL`;
-    if (unit === 'hour') {
-      await c.run(
-        `INSERT INTO llm_rollup_1h
-         SELECT ser.series_id, ${startMs}, count(*), count_if(k.status = 'error'), sum(k.input_tokens)::BIGINT,
-           sum(k.output_tokens)::BIGINT, sum(k.cache_read_tokens)::BIGINT, sum(k.cache_write_tokens)::BIGINT,
-           sum(k.reasoning_tokens)::BIGINT, sum(k.total_tokens)::BIGINT, coalesce(sum(k.cost_usd), 0),
-           count(*) - count(k.cost_usd)
-         FROM ${from} GROUP BY ser.series_id`,
-      );
-      await c.run(hist('llm_hist_1h'));
-    } else {
-      await c.run(hist('llm_hist_1d'));
-    }
+         SELECT k.series_id, 1::UTINYINT, ${bucketSql('k.ttft_ms')} FROM llm_calls k WHERE ${where} AND k.ttft_ms IS NOT NULL)
+       GROUP BY ALL`,
+    );
+    if (periodMs !== HOUR_MS) return;
+    await c.run(
+      `INSERT INTO llm_rollup_1h
+       SELECT k.series_id, ${startMs}, count(*), count_if(ser.status = 'error'), sum(k.input_tokens)::BIGINT,
+         sum(k.output_tokens)::BIGINT, sum(k.cache_read_tokens)::BIGINT, sum(k.cache_write_tokens)::BIGINT,
+         sum(k.reasoning_tokens)::BIGINT, sum(k.total_tokens)::BIGINT, coalesce(sum(k.cost_usd), 0),
+         count(*) - count(k.cost_usd)
+       FROM llm_calls k JOIN llm_series ser ON ser.series_id = k.series_id
+       WHERE ${where}
+       GROUP BY k.series_id`,
+    );
   }
 
   async close(): Promise<void> {
@@ -513,26 +469,38 @@ async function rewrite(c: DuckDbConnection, table: string, mergedSelect: string,
   await c.run('DROP TABLE compacted');
 }
 
-function uniqueBy<T>(items: readonly T[], key: (x: T) => string): T[] {
-  const seen = new Set<string>();
+/** Keeps the first event of each identity; `group` and `key` together form the identity. */
+function uniqueBy<T>(items: readonly T[], group: (x: T) => string, key: (x: T) => string): T[] {
+  const seen = new Map<string, Set<string>>();
   const out: T[] = [];
+  let duplicates = 0;
   for (const x of items) {
+    const g = group(x);
+    let set = seen.get(g);
+    if (!set) {
+      set = new Set();
+      seen.set(g, set);
+    }
     const k = key(x);
-    if (seen.has(k)) continue;
-    seen.add(k);
+    if (set.has(k)) {
+      duplicates++;
+      continue;
+    }
+    set.add(k);
     out.push(x);
   }
-  return out;
+  return duplicates === 0 ? (items as T[]) : out;
 }
 
-function range(events: ReadonlyArray<{ startTimeMs: number }>): { lo: number; hi: number } {
+/** `lo AND hi` of the events' start times, for a BETWEEN. */
+function range(events: ReadonlyArray<{ startTimeMs: number }>): string {
   let lo = Number.POSITIVE_INFINITY;
   let hi = Number.NEGATIVE_INFINITY;
   for (const e of events) {
     if (e.startTimeMs < lo) lo = e.startTimeMs;
     if (e.startTimeMs > hi) hi = e.startTimeMs;
   }
-  return { lo: safeInt(Math.floor(lo)), hi: safeInt(Math.ceil(hi)) };
+  return `${safeInt(Math.floor(lo))} AND ${safeInt(Math.ceil(hi))}`;
 }
 
 function safeInt(n: number): number {
@@ -544,38 +512,31 @@ const str = (v: unknown): string => v as string;
 const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : (v as string));
 
 function rowToCall(r: SqlRow): LlmCall {
+  const d = parseLlmCallDetail(str(r['detail']));
   return {
     id: str(r['id']),
     projectId: str(r['project_id']),
     environment: str(r['environment']),
-    source: str(r['source']) as LlmCall['source'],
+    source: d.source,
     traceId: strOrNull(r['trace_id']),
-    spanId: strOrNull(r['span_id']),
-    parentSpanId: strOrNull(r['parent_span_id']),
+    spanId: d.spanId,
+    parentSpanId: d.parentSpanId,
     serviceName: strOrNull(r['service_name']),
     provider: str(r['provider']),
     model: str(r['model']),
-    requestModel: strOrNull(r['request_model']),
+    requestModel: d.requestModel,
     operation: str(r['operation']),
     startTimeMs: toNumber(r['start_time_ms']),
     latencyMs: toNumber(r['latency_ms']),
     ttftMs: toNumberOrNull(r['ttft_ms']),
     status: str(r['status']) as LlmCall['status'],
-    errorType: strOrNull(r['error_type']),
-    errorMessage: strOrNull(r['error_message']),
+    errorType: d.errorType,
+    errorMessage: d.errorMessage,
     userId: strOrNull(r['user_id']),
     sessionId: strOrNull(r['session_id']),
     tags: (r['tags'] as string[] | null) ?? [],
-    metadata: JSON.parse(str(r['metadata'])) as Record<string, string>,
-    usageRaw: {
-      semantics: str(r['raw_semantics']) as LlmCall['usageRaw']['semantics'],
-      inputTokens: toNumberOrNull(r['raw_input_tokens']),
-      outputTokens: toNumberOrNull(r['raw_output_tokens']),
-      cacheReadTokens: toNumberOrNull(r['raw_cache_read_tokens']),
-      cacheWriteTokens: toNumberOrNull(r['raw_cache_write_tokens']),
-      reasoningTokens: toNumberOrNull(r['raw_reasoning_tokens']),
-      totalTokens: toNumberOrNull(r['raw_total_tokens']),
-    },
+    metadata: d.metadata,
+    usageRaw: d.usageRaw,
     usage: {
       inputTokens: toNumber(r['input_tokens']),
       outputTokens: toNumber(r['output_tokens']),
@@ -585,13 +546,14 @@ function rowToCall(r: SqlRow): LlmCall {
       totalTokens: toNumber(r['total_tokens']),
     },
     costUsd: toNumberOrNull(r['cost_usd']),
-    promptExcerpt: strOrNull(r['prompt_excerpt']),
-    responseExcerpt: strOrNull(r['response_excerpt']),
-    ingestedAtMs: toNumber(r['ingested_at_ms']),
+    promptExcerpt: d.promptExcerpt,
+    responseExcerpt: d.responseExcerpt,
+    ingestedAtMs: d.ingestedAtMs,
   };
 }
 
 function rowToSpan(r: SqlRow): Span {
+  const d = parseSpanDetail(str(r['detail']));
   return {
     projectId: str(r['project_id']),
     traceId: str(r['trace_id']),
@@ -599,13 +561,13 @@ function rowToSpan(r: SqlRow): Span {
     parentSpanId: strOrNull(r['parent_span_id']),
     serviceName: strOrNull(r['service_name']),
     name: str(r['name']),
-    kind: str(r['kind']),
+    kind: d.kind,
     startTimeMs: toNumber(r['start_time_ms']),
     durationMs: toNumber(r['duration_ms']),
     statusCode: str(r['status_code']) as Span['statusCode'],
-    statusMessage: strOrNull(r['status_message']),
-    attributes: JSON.parse(str(r['attributes'])) as Span['attributes'],
-    ingestedAtMs: toNumber(r['ingested_at_ms']),
+    statusMessage: d.statusMessage,
+    attributes: d.attributes,
+    ingestedAtMs: d.ingestedAtMs,
   };
 }
 

@@ -42,17 +42,22 @@ const ROLLUP_FILTER_KEYS = new Set<keyof LlmCallFilter>([
   'statuses',
 ]);
 
-const FILTER_COLUMN: Record<Exclude<keyof LlmCallFilter, 'tags' | 'traceId'>, string> = {
+/** Filters on series dimensions: evaluated against the small llm_series table. */
+const SERIES_FILTER_COLUMN = {
   projectIds: 'project_id',
   environments: 'environment',
   providers: 'provider',
   models: 'model',
   operations: 'operation',
   statuses: 'status',
+} as const;
+
+/** Filters on columns of llm_calls itself. */
+const CALL_FILTER_COLUMN = {
   userIds: 'user_id',
   sessionIds: 'session_id',
   services: 'service_name',
-};
+} as const;
 
 export type SummaryPlan = { kind: 'rollup'; histogram: 'llm_hist_1h' | 'llm_hist_1d' } | { kind: 'exact' };
 
@@ -80,17 +85,33 @@ function inList(column: string, values: readonly string[]): string {
   return `${column} IN (${values.map(sqlString).join(', ')})`;
 }
 
-/** WHERE conditions for a filter over a relation that has the llm_calls column names. */
-export function filterConditions(filter: LlmCallFilter, alias = ''): string[] {
+/** Conditions on llm_series columns (no alias) for the series part of a filter. */
+export function seriesConditions(filter: LlmCallFilter): string[] {
   const out: string[] = [];
-  for (const [key, column] of Object.entries(FILTER_COLUMN) as Array<[keyof typeof FILTER_COLUMN, string]>) {
+  for (const [key, column] of Object.entries(SERIES_FILTER_COLUMN) as Array<
+    [keyof typeof SERIES_FILTER_COLUMN, string]
+  >) {
     const values = filter[key];
-    if (values !== undefined) out.push(inList(`${alias}${column}`, values as string[]));
+    if (values !== undefined) out.push(inList(column, values as string[]));
+  }
+  return out;
+}
+
+/** Conditions on llm_calls (aliased `alias`) for a whole filter. */
+export function callConditions(filter: LlmCallFilter, alias: string): string[] {
+  const out: string[] = [];
+  const series = seriesConditions(filter);
+  if (series.length > 0) {
+    out.push(`${alias}.series_id IN (SELECT series_id FROM llm_series WHERE ${series.join(' AND ')})`);
+  }
+  for (const [key, column] of Object.entries(CALL_FILTER_COLUMN) as Array<[keyof typeof CALL_FILTER_COLUMN, string]>) {
+    const values = filter[key];
+    if (values !== undefined) out.push(inList(`${alias}.${column}`, values));
   }
   if (filter.tags !== undefined && filter.tags.length > 0) {
-    out.push(`list_has_all(${alias}tags, [${filter.tags.map(sqlString).join(', ')}]::VARCHAR[])`);
+    out.push(`list_has_all(${alias}.tags, [${filter.tags.map(sqlString).join(', ')}]::VARCHAR[])`);
   }
-  if (filter.traceId !== undefined) out.push(`${alias}trace_id = ${sqlString(filter.traceId)}`);
+  if (filter.traceId !== undefined) out.push(`${alias}.trace_id = ${sqlString(filter.traceId)}`);
   return out;
 }
 
@@ -152,16 +173,19 @@ function sameGroup(q: SummaryQuery, a: string, b: string): string {
 
 export function exactSummarySql(q: SummaryQuery): string {
   const where = [
-    `start_time_ms >= ${int(q.fromMs, 'fromMs')}`,
-    `start_time_ms < ${int(q.toMs, 'toMs')}`,
-    ...filterConditions(q.filter),
+    `k.start_time_ms >= ${int(q.fromMs, 'fromMs')}`,
+    `k.start_time_ms < ${int(q.toMs, 'toMs')}`,
+    ...callConditions(q.filter, 'k'),
   ].join(' AND ');
   const g = groupAliases(q);
   const keys = ['bucket_start_ms', ...g].join(', ');
-  const groupCols = q.groupBy.map((d, i) => `${DIMENSION_COLUMN[d]} AS g${i}`);
-  const calls = `SELECT ${[`${bucketExpr('start_time_ms', q)} AS bucket_start_ms`, ...groupCols].join(', ')},
-      status, latency_ms, ttft_ms, cost_usd, ${SUM_COLUMNS.join(', ')}
-    FROM llm_calls WHERE ${where}`;
+  const groupCols = q.groupBy.map(
+    (d, i) => `${ROLLUP_DIMENSIONS.has(d) ? 'ser' : 'k'}.${DIMENSION_COLUMN[d]} AS g${i}`,
+  );
+  const calls = `SELECT ${[`${bucketExpr('k.start_time_ms', q)} AS bucket_start_ms`, ...groupCols].join(', ')},
+      ser.status, k.latency_ms, k.ttft_ms, k.cost_usd, ${SUM_COLUMNS.map((c) => `k.${c}`).join(', ')}
+    FROM llm_calls k JOIN llm_series ser ON ser.series_id = k.series_id
+    WHERE ${where}`;
   const sums = `count(*)::DOUBLE AS requests,
       count_if(status = 'error')::DOUBLE AS errors,
       ${SUM_COLUMNS.map((c) => `coalesce(sum(${c}), 0)::DOUBLE AS ${c}`).join(',\n      ')},
@@ -194,8 +218,7 @@ ${orderBy}`;
 }
 
 export function rollupSummarySql(q: SummaryQuery, histogram: 'llm_hist_1h' | 'llm_hist_1d'): string {
-  const period = histogram === 'llm_hist_1h' ? 'hour_ms' : 'day_ms';
-  const seriesWhere = filterConditions(q.filter);
+  const seriesWhere = seriesConditions(q.filter);
   const groupCols = q.groupBy.map((d, i) => `${DIMENSION_COLUMN[d]} AS g${i}`);
   const g = groupAliases(q);
   const keys = ['bucket_start_ms', ...g].join(', ');
@@ -217,9 +240,9 @@ export function rollupSummarySql(q: SummaryQuery, histogram: 'llm_hist_1h' | 'll
     GROUP BY ${keys}
     HAVING sum(requests) > 0),
   h AS (
-    SELECT ${bucketExpr(`x.${period}`, q)} AS bucket_start_ms${g.map((x) => `, ser.${x}`).join('')}, metric, bucket, sum(n) AS n
+    SELECT ${bucketExpr('x.period_ms', q)} AS bucket_start_ms${g.map((x) => `, ser.${x}`).join('')}, metric, bucket, sum(n) AS n
     FROM ${histogram} x JOIN ser ON x.series_id = ser.series_id
-    WHERE x.${period} >= ${from} AND x.${period} < ${to}
+    WHERE x.period_ms >= ${from} AND x.period_ms < ${to}
     GROUP BY ${keys}, metric, bucket),
   c AS (
     SELECT *,
