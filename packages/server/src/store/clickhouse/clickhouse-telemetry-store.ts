@@ -27,6 +27,7 @@ import type {
   SummaryQuery,
   SummaryResult,
   SummaryRow,
+  TelemetryBatch,
 } from '@reskpoints/core';
 import { decodeLlmCallCursorOrThrow, encodeLlmCallCursor } from '../llm-call-cursor.js';
 import type { AppendResult, SpanListQuery, TelemetryStore } from '../ports.js';
@@ -152,14 +153,14 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
     return rows.length === 0 ? 0 : num(rows[0]?.v ?? 0);
   }
 
-  appendBatch(batch: { llmCalls: LlmCall[]; spans: Span[] }): Promise<AppendResult> {
+  appendBatch(batch: TelemetryBatch): Promise<AppendResult> {
     const run = this.appendTail.then(() => this.appendNow(batch));
     // The queue continues whether this append succeeded or not.
     this.appendTail = run.catch(() => undefined);
     return run;
   }
 
-  private async appendNow(batch: { llmCalls: LlmCall[]; spans: Span[] }): Promise<AppendResult> {
+  private async appendNow(batch: TelemetryBatch): Promise<AppendResult> {
     // Duplicates inside the batch: the first occurrence wins.
     const callKey = (c: LlmCall) => `${c.projectId}\u0000${c.id}`;
     const spanKey = (s: Span) => `${s.projectId}\u0000${s.traceId}\u0000${s.spanId}`;
