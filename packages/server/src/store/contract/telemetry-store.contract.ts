@@ -474,6 +474,30 @@ export function describeTelemetryStoreContract(
       }
     });
 
+    test('pages through calls of different projects that share an id and a start time', async () => {
+      const calls = ['prj_a', 'prj_b', 'prj_c'].flatMap((projectId) =>
+        [0, 1].map((t) => makeLlmCall({ id: `same-${t}`, projectId, startTimeMs: BASE_MS + t })),
+      );
+      await store.appendBatch({ llmCalls: calls, spans: [] });
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      for (let page = 0; page < 10; page++) {
+        const res = await store.listLlmCalls({
+          fromMs: BASE_MS,
+          toMs: BASE_MS + HOUR_MS,
+          filter: {},
+          limit: 1,
+          ...(cursor ? { cursor } : {}),
+        });
+        seen.push(...res.items.map((c) => `${c.startTimeMs - BASE_MS}/${c.projectId}`));
+        if (res.nextCursor === null) break;
+        cursor = res.nextCursor;
+      }
+      expect(seen.length).toBe(6);
+      expect(new Set(seen).size).toBe(6);
+      expect(seen.slice(0, 3).every((k) => k.startsWith('1/'))).toBe(true);
+    });
+
     test('an invalid cursor is reported, not crashed on', async () => {
       await store.appendBatch({ llmCalls: [makeLlmCall({ id: 'x' })], spans: [] });
       for (const bad of ['', 'not-a-cursor', '!!!', 'eyJ4IjoxfQ', Buffer.from('[1,"a","b"]').toString('base64url')]) {

@@ -35,7 +35,16 @@ import {
 import { bucketSql } from './latency-histogram.js';
 import { DAY_MS, HISTOGRAM_COLUMNS, HOUR_MS, ROLLUP_COLUMNS, rollupsOf } from './rollup-rows.js';
 import { SeriesIndex } from './series-index.js';
-import { callConditions, exactSummarySql, planSummary, rollupSummarySql, type SUMMARY_COLUMNS } from './summary-sql.js';
+import {
+  callConditions,
+  exactQuantilesSql,
+  exactRankingSql,
+  exactSummarySql,
+  planSummary,
+  rankFirst,
+  rollupSummarySql,
+  type SUMMARY_COLUMNS,
+} from './summary-sql.js';
 import {
   llmCallColumns,
   parseLlmCallDetail,
@@ -386,9 +395,18 @@ export class DuckDbTelemetryStore implements TelemetryStore {
     const groupBy = [...new Set(query.groupBy)];
     const q: SummaryQuery = { ...query, groupBy };
     const plan = planSummary(q);
-    const sql = plan.kind === 'rollup' ? rollupSummarySql(q, plan.histogram) : exactSummarySql(q);
-    const rows = await this.db.query(sql);
-    return { rows: rows.map((r) => rowToSummary(r, groupBy)), precision: plan.kind };
+    const toRows = (rows: SqlRow[]) => rows.map((r) => rowToSummary(r, groupBy));
+    if (plan.kind === 'rollup') {
+      return { rows: toRows(await this.db.query(rollupSummarySql(q, plan.histogram))), precision: 'rollup' };
+    }
+    if (!rankFirst(q)) return { rows: toRows(await this.db.query(exactSummarySql(q))), precision: 'exact' };
+    const ranked = await this.db.query(exactRankingSql(q));
+    if (ranked.length === 0) return { rows: [], precision: 'exact' };
+    const quantiles = await this.db.query(exactQuantilesSql(q, ranked));
+    const keyOf = (r: SqlRow) =>
+      JSON.stringify([Number(r['bucket_start_ms']), ...groupBy.map((_, i) => r[`g${i}`] ?? null)]);
+    const byKey = new Map(quantiles.map((r) => [keyOf(r), r]));
+    return { rows: toRows(ranked.map((r) => ({ ...byKey.get(keyOf(r)), ...r }))), precision: 'exact' };
   }
 
   async listSpans(query: SpanListQuery): Promise<Span[]> {

@@ -171,50 +171,81 @@ function sameGroup(q: SummaryQuery, a: string, b: string): string {
   return ['bucket_start_ms', ...groupAliases(q)].map((g) => `${a}.${g} IS NOT DISTINCT FROM ${b}.${g}`).join(' AND ');
 }
 
-export function exactSummarySql(q: SummaryQuery): string {
+/** The calls of an exact summary with their bucket and group columns (`g0`, `g1`, …). */
+function exactCallsSql(q: SummaryQuery, columns: string, needStatus: boolean): string {
   const where = [
     `k.start_time_ms >= ${int(q.fromMs, 'fromMs')}`,
     `k.start_time_ms < ${int(q.toMs, 'toMs')}`,
     ...callConditions(q.filter, 'k'),
   ].join(' AND ');
-  const g = groupAliases(q);
-  const keys = ['bucket_start_ms', ...g].join(', ');
+  const joinSeries = needStatus || q.groupBy.some((d) => ROLLUP_DIMENSIONS.has(d));
   const groupCols = q.groupBy.map(
     (d, i) => `${ROLLUP_DIMENSIONS.has(d) ? 'ser' : 'k'}.${DIMENSION_COLUMN[d]} AS g${i}`,
   );
-  const calls = `SELECT ${[`${bucketExpr('k.start_time_ms', q)} AS bucket_start_ms`, ...groupCols].join(', ')},
-      ser.status, k.latency_ms, k.ttft_ms, k.cost_usd, ${SUM_COLUMNS.map((c) => `k.${c}`).join(', ')}
-    FROM llm_calls k JOIN llm_series ser ON ser.series_id = k.series_id
+  return `SELECT ${[`${bucketExpr('k.start_time_ms', q)} AS bucket_start_ms`, ...groupCols].join(', ')}, ${columns}
+    FROM llm_calls k ${joinSeries ? 'JOIN llm_series ser ON ser.series_id = k.series_id' : ''}
     WHERE ${where}`;
-  const sums = `count(*)::DOUBLE AS requests,
+}
+
+const EXACT_SUMS = `count(*)::DOUBLE AS requests,
       count_if(status = 'error')::DOUBLE AS errors,
       ${SUM_COLUMNS.map((c) => `coalesce(sum(${c}), 0)::DOUBLE AS ${c}`).join(',\n      ')},
       coalesce(sum(cost_usd), 0)::DOUBLE AS cost_usd,
       (count(*) - count(cost_usd))::DOUBLE AS unpriced_requests`;
-  const quantiles = `quantile_cont(latency_ms, [0.5, 0.95, 0.99]) AS lq, quantile_cont(ttft_ms, 0.95) AS tq`;
-  const fromQuantiles = (a: string) =>
-    `${a}.lq[1] AS latency_p50_ms, ${a}.lq[2] AS latency_p95_ms, ${a}.lq[3] AS latency_p99_ms, ${a}.tq AS ttft_p95_ms`;
-  const orderBy = `ORDER BY bucket_start_ms, ${withinBucketOrder(q)}`;
-  const sumNames = `requests, errors, ${SUM_COLUMNS.join(', ')}, cost_usd, unpriced_requests`;
+const EXACT_SUM_INPUTS = `ser.status, k.cost_usd, ${SUM_COLUMNS.map((c) => `k.${c}`).join(', ')}`;
+const EXACT_QUANTILES = `quantile_cont(latency_ms, [0.5, 0.95, 0.99]) AS lq, quantile_cont(ttft_ms, 0.95) AS tq`;
+const FROM_QUANTILES = 'lq[1] AS latency_p50_ms, lq[2] AS latency_p95_ms, lq[3] AS latency_p99_ms, tq AS ttft_p95_ms';
 
-  // Top-N by a cheap metric: rank the groups on counts and sums first, then compute the
-  // (expensive) quantiles only for the groups that made the cut.
-  if (q.limit !== undefined && q.orderBy !== 'latencyP95Ms') {
-    return `WITH calls AS (${calls}),
-  ranked AS (SELECT * FROM (SELECT ${keys}, ${sums} FROM calls GROUP BY ${keys}) ${limitClause(q)}),
-  qs AS (SELECT ${keys}, ${quantiles} FROM calls c SEMI JOIN ranked r ON ${sameGroup(q, 'c', 'r')} GROUP BY ${keys}),
-  final AS (
-    SELECT ${['bucket_start_ms', ...g].map((x) => `ranked.${x}`).join(', ')}, ${sumNames}, ${fromQuantiles('qs')}
-    FROM ranked LEFT JOIN qs ON ${sameGroup(q, 'ranked', 'qs')})
-SELECT * FROM final
-${orderBy}`;
-  }
-  return `WITH calls AS (${calls}),
-  agg AS (SELECT ${keys}, ${sums}, ${quantiles} FROM calls GROUP BY ${keys}),
-  final AS (SELECT ${keys}, ${sumNames}, ${fromQuantiles('agg')} FROM agg)
+/** Whether `exactRankingSql` + `exactQuantilesSql` answer `q` (top-N on a cheap metric). */
+export function rankFirst(q: SummaryQuery): boolean {
+  return q.limit !== undefined && q.orderBy !== 'latencyP95Ms';
+}
+
+/** The whole exact summary in one query: sums and interpolated quantiles per group. */
+export function exactSummarySql(q: SummaryQuery): string {
+  const keys = ['bucket_start_ms', ...groupAliases(q)].join(', ');
+  return `WITH calls AS (${exactCallsSql(q, `${EXACT_SUM_INPUTS}, k.latency_ms, k.ttft_ms`, true)}),
+  agg AS (SELECT ${keys}, ${EXACT_SUMS}, ${EXACT_QUANTILES} FROM calls GROUP BY ${keys}),
+  final AS (SELECT * EXCLUDE (lq, tq), ${FROM_QUANTILES} FROM agg)
 SELECT * FROM final
 ${limitClause(q)}
-${orderBy}`;
+ORDER BY bucket_start_ms, ${withinBucketOrder(q)}`;
+}
+
+/**
+ * Top-N groups on counts and sums only: quantiles are the expensive part of an exact
+ * summary, so they are computed afterwards, for the groups that made the cut only.
+ */
+export function exactRankingSql(q: SummaryQuery): string {
+  const keys = ['bucket_start_ms', ...groupAliases(q)].join(', ');
+  return `WITH calls AS (${exactCallsSql(q, EXACT_SUM_INPUTS, true)}),
+  agg AS (SELECT ${keys}, ${EXACT_SUMS} FROM calls GROUP BY ${keys})
+SELECT * FROM agg
+${limitClause(q)}
+ORDER BY bucket_start_ms, ${withinBucketOrder(q)}`;
+}
+
+/**
+ * Quantiles of the groups in `rows` (each with bucket_start_ms, g0, g1, …). The condition
+ * narrows each group column to the values present, a superset of the wanted groups; the
+ * caller matches rows by key.
+ */
+export function exactQuantilesSql(q: SummaryQuery, rows: ReadonlyArray<Record<string, unknown>>): string {
+  const g = groupAliases(q);
+  const keys = ['bucket_start_ms', ...g].join(', ');
+  const narrow = g.map((alias) => {
+    const values = [...new Set(rows.map((r) => r[alias] as string | null))];
+    const named = values.filter((v): v is string => v !== null);
+    const parts = [];
+    if (named.length > 0) parts.push(`${alias} IN (${named.map(sqlString).join(', ')})`);
+    if (named.length < values.length) parts.push(`${alias} IS NULL`);
+    return parts.length > 0 ? `(${parts.join(' OR ')})` : 'FALSE';
+  });
+  const buckets = [...new Set(rows.map((r) => Number(r['bucket_start_ms'])))];
+  narrow.push(`bucket_start_ms IN (${buckets.map((b) => int(b, 'bucket')).join(', ')})`);
+  return `WITH calls AS (${exactCallsSql(q, 'k.latency_ms, k.ttft_ms', false)})
+SELECT ${keys}, ${FROM_QUANTILES} FROM (
+  SELECT ${keys}, ${EXACT_QUANTILES} FROM calls WHERE ${narrow.join(' AND ')} GROUP BY ${keys})`;
 }
 
 export function rollupSummarySql(q: SummaryQuery, histogram: 'llm_hist_1h' | 'llm_hist_1d'): string {
@@ -224,7 +255,7 @@ export function rollupSummarySql(q: SummaryQuery, histogram: 'llm_hist_1h' | 'll
   const keys = ['bucket_start_ms', ...g].join(', ');
   const from = int(q.fromMs, 'fromMs');
   const to = int(q.toMs, 'toMs');
-  const rank = (p: number) => `${p} * (tot - 1) + 1`;
+  const rank = (p: number) => `${p}::DOUBLE * (tot - 1) + 1`;
   return `WITH ser AS (
     SELECT ${['series_id', ...groupCols].join(', ')} FROM llm_series
     ${seriesWhere.length ? `WHERE ${seriesWhere.join(' AND ')}` : ''}),
@@ -246,8 +277,8 @@ export function rollupSummarySql(q: SummaryQuery, histogram: 'llm_hist_1h' | 'll
     GROUP BY ${keys}, metric, bucket),
   c AS (
     SELECT *,
-      sum(n) OVER (PARTITION BY ${keys}, metric ORDER BY bucket) AS cum,
-      sum(n) OVER (PARTITION BY ${keys}, metric) AS tot
+      (sum(n) OVER (PARTITION BY ${keys}, metric ORDER BY bucket))::DOUBLE AS cum,
+      (sum(n) OVER (PARTITION BY ${keys}, metric))::DOUBLE AS tot
     FROM h),
   qs AS (
     SELECT ${keys},
