@@ -62,11 +62,16 @@ try {
       });
     });
     const m = await (await fetch(`${url}/metrics`)).text();
-    const rss = Number(/reskpoints_process_resident_memory_bytes (\d+)/.exec(m)?.[1] ?? 0);
+    const metric = (name) => Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(m)?.[1] ?? 0);
+    const rss = metric('reskpoints_process_resident_memory_bytes');
+    const commits = metric('reskpoints_commit_duration_seconds_count');
+    const commitMs = commits ? (metric('reskpoints_commit_duration_seconds_sum') / commits) * 1000 : 0;
+    const perCommit = commits ? metric('reskpoints_commit_batch_events_sum') / commits : 0;
     console.log(
       `ingest format=${format} clients=${args.clients} batch=${args.batch} events/s=${Math.round(result.eventsPerSec)} ` +
         `p50_ack_ms=${result.p50.toFixed(1)} p99_ack_ms=${result.p99.toFixed(1)} requests=${result.requests} ` +
-        `refused_429=${result.refused} errors=${result.errors} server_rss_mb=${Math.round(rss / 1048576)}`,
+        `refused_429=${result.refused} errors=${result.errors} server_rss_mb=${Math.round(rss / 1048576)} ` +
+        `commits=${commits} mean_commit_ms=${commitMs.toFixed(1)} mean_events_per_commit=${Math.round(perCommit)}`,
     );
   }
 } finally {

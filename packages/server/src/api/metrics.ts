@@ -3,7 +3,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 /** Prometheus metrics about ReskPoints itself, one registry per running app. */
 export function createServerMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'reskpoints_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'reskpoints_' });
   return {
     registry,
     ingestEvents: new Counter({
