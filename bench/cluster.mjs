@@ -1,8 +1,9 @@
 // Cluster versus embedded: the same load, from a separate load-generator process
 // (bench/ingest-load.mjs), into
-//   - embedded mode: one `all` process on DuckDB files, and
+//   - embedded mode: one `all` process on DuckDB files, loaded for --seconds, and
 //   - cluster mode: one ingest, one worker and one API process on ClickHouse, PostgreSQL and
-//     NATS JetStream on loopback (scripts/cluster-services.sh starts them).
+//     NATS JetStream on loopback (scripts/cluster-services.sh starts them), loaded with as
+//     many events as embedded mode stored, so both answer the queries over the same volume.
 // Prints one line per mode with accepted events/s and p50/p99 acknowledgement latency (for
 // the cluster also how long the worker took to drain JetStream into ClickHouse), then the
 // p50/p95 latency of two summary queries over the loaded data through each mode's HTTP API,
@@ -106,14 +107,14 @@ async function api(url, path, init = {}) {
 }
 
 /** Runs bench/ingest-load.mjs in its own process against `url` and returns its figures. */
-function load(url, key) {
+function load(url, key, { seconds = SECONDS, maxEvents } = {}) {
   return new Promise((resolve, reject) => {
     const loader = fork(new URL('./ingest-load.mjs', import.meta.url), [], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     loader.on('message', resolve);
     loader.on('exit', (c) => c && reject(new Error(`load generator exited ${c}`)));
-    loader.send({ url, key, seconds: SECONDS, clients: CLIENTS, batch: BATCH, format: 'native' });
+    loader.send({ url, key, seconds, clients: CLIENTS, batch: BATCH, format: 'native', maxEvents });
   });
 }
 
@@ -171,7 +172,7 @@ async function embedded() {
   return { result, rows, queries, loadMs, drainMs: 0 };
 }
 
-async function cluster() {
+async function cluster(events) {
   const run = randomBytes(4).toString('hex');
   const database = `rp_bench_${run}`;
   const stream = `RP_BENCH_${run.toUpperCase()}`;
@@ -210,7 +211,8 @@ async function cluster() {
   ]);
   const key = await createProject(apiNode.url);
   const loadStartMs = Date.now();
-  const result = await load(ingest.url, key);
+  // Time is only a cap here: the load stops at `events`.
+  const result = await load(ingest.url, key, { seconds: SECONDS * 4, maxEvents: events });
   const loadEndMs = Date.now();
   const fromMs = loadStartMs - 60_000;
   // Acknowledged means in JetStream; the worker may still be moving batches to ClickHouse.
@@ -239,7 +241,7 @@ function modeLine(mode, m) {
   const r = m.result;
   const drain = mode === 'cluster' ? ` drain_after_load_ms=${m.drainMs}` : '';
   return (
-    `cluster-bench mode=${mode} clients=${CLIENTS} batch=${BATCH} seconds=${SECONDS} events/s=${Math.round(r.eventsPerSec)} ` +
+    `cluster-bench mode=${mode} clients=${CLIENTS} batch=${BATCH} load_s=${fmt(m.loadMs / 1000)} events/s=${Math.round(r.eventsPerSec)} ` +
     `p50_ack_ms=${fmt(r.p50)} p99_ack_ms=${fmt(r.p99)} requests=${r.requests} refused_429=${r.refused} ` +
     `errors=${r.errors} stored_rows=${m.rows}${drain} stored_events/s=${Math.round(storedPerSec(m))}`
   );
@@ -267,7 +269,7 @@ let failed = false;
 try {
   const e = await embedded();
   console.log(modeLine('embedded', e));
-  const c = await cluster();
+  const c = await cluster(e.rows);
   console.log(modeLine('cluster', c));
   console.log(queryLine('embedded', e));
   console.log(queryLine('cluster', c));

@@ -39,7 +39,9 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 }
 
-process.on('message', async ({ url, key, seconds, clients, batch, format }) => {
+// `maxEvents` (optional) stops the load once that many events were sent, warm-up included,
+// so that two runs can load the same data set.
+process.on('message', async ({ url, key, seconds, clients, batch, format, maxEvents }) => {
   if (format !== 'native') throw new Error(`unknown format ${format}`);
   const template = nativeTemplate(batch);
   const dispatcher = new Agent({ connections: clients, pipelining: 1, keepAliveTimeout: 30_000 });
@@ -48,12 +50,15 @@ process.on('message', async ({ url, key, seconds, clients, batch, format }) => {
   let requests = 0;
   let refused = 0;
   let errors = 0;
+  let sent = 0;
   const warmupMs = 2000;
   const start = performance.now();
   const endAt = start + warmupMs + seconds * 1000;
   let measuredFrom = 0;
   const run = async () => {
     while (performance.now() < endAt) {
+      if (maxEvents && sent >= maxEvents) break;
+      sent += batch;
       const body = template.replaceAll('@@', randomBytes(8).toString('hex'));
       const t = performance.now();
       try {
@@ -73,10 +78,15 @@ process.on('message', async ({ url, key, seconds, clients, batch, format }) => {
           latencies.push(done - t);
         } else if (res.statusCode === 429) {
           refused++;
+          sent -= batch;
           await new Promise((r) => setTimeout(r, 50));
-        } else errors++;
+        } else {
+          errors++;
+          sent -= batch;
+        }
       } catch {
         errors++;
+        sent -= batch;
       }
     }
   };
