@@ -81,6 +81,42 @@ const u8 = new Uint8Array(buffer);
 const validityBytes = Math.ceil(CHUNK_ROWS / 64) * 8;
 const validity = new Uint8Array(validityBytes);
 
+const longRows = new Int32Array(CHUNK_ROWS);
+
+/** Writes `s` as an inlined string into slot `i` of the scratch buffer; false when it does not fit. */
+function writeInline(i: number, s: string): boolean {
+  const length = s.length;
+  if (length > 12) return false;
+  const base = i * 16;
+  for (let j = 0; j < length; j++) {
+    const code = s.charCodeAt(j);
+    if (code > 0x7f) return false;
+    u8[base + 4 + j] = code;
+  }
+  u32[i * 4] = length;
+  return true;
+}
+
+/**
+ * Whether slots may be written directly: checked once against the library by writing a
+ * chunk both ways and reading it back, so a layout change disables the fast path instead
+ * of corrupting data.
+ */
+export const INLINE_STRINGS = (() => {
+  try {
+    const samples = ['', 'a', 'abcdefghijkl', 'user-42'];
+    const chunk = DuckDBDataChunk.create([VARCHAR], samples.length);
+    const v = bindings.data_chunk_get_vector(chunk.chunk, 0);
+    u8.fill(0, 0, samples.length * 16);
+    samples.forEach((x, i) => writeInline(i, x));
+    bindings.copy_data_to_vector(v, 0, buffer, 0, samples.length * 16);
+    const back = chunk.getColumnValues(0);
+    return samples.every((x, i) => back[i] === x);
+  } catch {
+    return false;
+  }
+})();
+
 /** Writes `rows` through `appender`, whose table has exactly `columns`, in this order. */
 export function appendColumnar<T>(appender: DuckDBAppender, columns: readonly Column<T>[], rows: readonly T[]): void {
   const types = columns.map((c) => duckType(c.kind));
@@ -105,10 +141,31 @@ function writeColumn<T>(vector: unknown, column: Column<T>, rows: readonly T[], 
   };
   switch (column.kind) {
     case 'varchar': {
+      if (!INLINE_STRINGS) {
+        for (let i = 0; i < n; i++) {
+          const x = get(rows[start + i]!, start + i);
+          if (x === null || x === undefined) setNull(i);
+          else bindings.vector_assign_string_element(v, i, x as string);
+        }
+        break;
+      }
+      // Short ASCII strings are written straight into the 16-byte string slots (the inlined
+      // form of the C API's duckdb_string_t); longer ones go through the native call after
+      // the slots are copied in.
+      u8.fill(0, 0, n * 16);
+      let longCount = 0;
       for (let i = 0; i < n; i++) {
-        const x = get(rows[start + i]!, start + i);
-        if (x === null || x === undefined) setNull(i);
-        else bindings.vector_assign_string_element(v, i, x as string);
+        const x = get(rows[start + i]!, start + i) as string | null | undefined;
+        if (x === null || x === undefined) {
+          setNull(i);
+          continue;
+        }
+        if (!writeInline(i, x)) longRows[longCount++] = i;
+      }
+      bindings.copy_data_to_vector(v, 0, buffer, 0, n * 16);
+      for (let k = 0; k < longCount; k++) {
+        const i = longRows[k]!;
+        bindings.vector_assign_string_element(v, i, get(rows[start + i]!, start + i) as string);
       }
       break;
     }

@@ -37,7 +37,6 @@ import { DAY_MS, HISTOGRAM_COLUMNS, HOUR_MS, ROLLUP_COLUMNS, rollupsOf } from '.
 import { SeriesIndex } from './series-index.js';
 import {
   callConditions,
-  exactQuantilesSql,
   exactRankingSql,
   exactSummarySql,
   planSummary,
@@ -324,6 +323,7 @@ export class DuckDbTelemetryStore implements TelemetryStore {
              sum(reasoning_tokens)::BIGINT, sum(total_tokens)::BIGINT, sum(cost_usd), sum(unpriced_requests)::BIGINT
            FROM llm_rollup_1h WHERE hour_ms IN (${list}) GROUP BY series_id, hour_ms`,
           `hour_ms IN (${list})`,
+          'hour_ms',
         );
         await rewrite(
           c,
@@ -331,6 +331,7 @@ export class DuckDbTelemetryStore implements TelemetryStore {
           `SELECT series_id, period_ms, metric, bucket, sum(n)::BIGINT FROM llm_hist_1h
            WHERE period_ms IN (${list}) GROUP BY ALL`,
           `period_ms IN (${list})`,
+          'period_ms',
         );
       }
       if (days.length > 0) {
@@ -341,6 +342,7 @@ export class DuckDbTelemetryStore implements TelemetryStore {
           `SELECT series_id, period_ms, metric, bucket, sum(n)::BIGINT FROM llm_hist_1d
            WHERE period_ms IN (${list}) GROUP BY ALL`,
           `period_ms IN (${list})`,
+          'period_ms',
         );
       }
       await c.run('COMMIT');
@@ -400,13 +402,13 @@ export class DuckDbTelemetryStore implements TelemetryStore {
       return { rows: toRows(await this.db.query(rollupSummarySql(q, plan.histogram))), precision: 'rollup' };
     }
     if (!rankFirst(q)) return { rows: toRows(await this.db.query(exactSummarySql(q))), precision: 'exact' };
-    const ranked = await this.db.query(exactRankingSql(q));
-    if (ranked.length === 0) return { rows: [], precision: 'exact' };
-    const quantiles = await this.db.query(exactQuantilesSql(q, ranked));
+    const winners = await this.db.query(exactRankingSql(q));
+    if (winners.length === 0) return { rows: [], precision: 'exact' };
     const keyOf = (r: SqlRow) =>
       JSON.stringify([Number(r['bucket_start_ms']), ...groupBy.map((_, i) => r[`g${i}`] ?? null)]);
-    const byKey = new Map(quantiles.map((r) => [keyOf(r), r]));
-    return { rows: toRows(ranked.map((r) => ({ ...byKey.get(keyOf(r)), ...r }))), precision: 'exact' };
+    const wanted = new Set(winners.map(keyOf));
+    const rows = (await this.db.query(exactSummarySql(q, winners))).filter((r) => wanted.has(keyOf(r)));
+    return { rows: toRows(rows), precision: 'exact' };
   }
 
   async listSpans(query: SpanListQuery): Promise<Span[]> {
@@ -480,10 +482,17 @@ export class DuckDbTelemetryStore implements TelemetryStore {
 
 type DuckDbConnection = DuckDbDatabase['writer'];
 
-async function rewrite(c: DuckDbConnection, table: string, mergedSelect: string, where: string): Promise<void> {
+async function rewrite(
+  c: DuckDbConnection,
+  table: string,
+  mergedSelect: string,
+  where: string,
+  orderBy: string,
+): Promise<void> {
   await c.run(`CREATE OR REPLACE TEMP TABLE compacted AS ${mergedSelect}`);
   await c.run(`DELETE FROM ${table} WHERE ${where}`);
-  await c.run(`INSERT INTO ${table} SELECT * FROM compacted`);
+  // In period order, so that zone maps keep pruning by time.
+  await c.run(`INSERT INTO ${table} SELECT * FROM compacted ORDER BY ${orderBy}`);
   await c.run('DROP TABLE compacted');
 }
 

@@ -100,13 +100,9 @@ export function rollupsOf(calls: readonly LlmCall[], seriesIds: Int32Array): Bat
     const c = calls[i]!;
     const seriesId = seriesIds[i]!;
     const hourIndex = Math.floor(c.startTimeMs / HOUR_MS);
-    const dayIndex = Math.floor(hourIndex / 24);
     const hourMs = hourIndex * HOUR_MS;
-    const dayMs = dayIndex * DAY_MS;
     const hourKey = seriesId * HOUR_INDEX_LIMIT + (hourIndex % HOUR_INDEX_LIMIT);
-    const dayKey = seriesId * HOUR_INDEX_LIMIT + (dayIndex % HOUR_INDEX_LIMIT);
     hours.add(hourMs);
-    days.add(dayMs);
     let r = rollups.get(hourKey);
     if (!r) {
       r = {
@@ -138,17 +134,37 @@ export function rollupsOf(calls: readonly LlmCall[], seriesIds: Int32Array): Bat
     else r.costUsd += c.costUsd;
     const latencyBucket = bucketOf(c.latencyMs);
     count(hourly, hourKey, seriesId, hourMs, 0, latencyBucket);
-    count(daily, dayKey, seriesId, dayMs, 0, latencyBucket);
     if (c.ttftMs !== null) {
       const ttftBucket = bucketOf(c.ttftMs);
       count(hourly, hourKey, seriesId, hourMs, 1, ttftBucket);
-      count(daily, dayKey, seriesId, dayMs, 1, ttftBucket);
     }
   }
-  const flat = (m: Map<number, Map<number, HistogramRow>>) => {
-    const out: HistogramRow[] = [];
-    for (const inner of m.values()) for (const row of inner.values()) out.push(row);
-    return out;
-  };
-  return { rollups: [...rollups.values()], hourly: flat(hourly), daily: flat(daily), hours, days };
+  // Daily rows from the hourly ones: far fewer rows than calls to go through.
+  const hourlyRows: HistogramRow[] = [];
+  for (const inner of hourly.values()) {
+    let dayKey = -1;
+    let dayMs = 0;
+    let seriesId = 0;
+    for (const [key, row] of inner) {
+      if (dayKey < 0) {
+        seriesId = row.seriesId;
+        const dayIndex = Math.floor(row.periodMs / DAY_MS);
+        dayMs = dayIndex * DAY_MS;
+        dayKey = seriesId * HOUR_INDEX_LIMIT + (dayIndex % HOUR_INDEX_LIMIT);
+        days.add(dayMs);
+      }
+      hourlyRows.push(row);
+      let day = daily.get(dayKey);
+      if (!day) {
+        day = new Map();
+        daily.set(dayKey, day);
+      }
+      const d = day.get(key);
+      if (d) d.n += row.n;
+      else day.set(key, { seriesId, periodMs: dayMs, metric: row.metric, bucket: row.bucket, n: row.n });
+    }
+  }
+  const dailyRows: HistogramRow[] = [];
+  for (const inner of daily.values()) for (const row of inner.values()) dailyRows.push(row);
+  return { rollups: [...rollups.values()], hourly: hourlyRows, daily: dailyRows, hours, days };
 }

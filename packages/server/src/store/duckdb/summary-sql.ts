@@ -196,56 +196,67 @@ const EXACT_SUM_INPUTS = `ser.status, k.cost_usd, ${SUM_COLUMNS.map((c) => `k.${
 const EXACT_QUANTILES = `quantile_cont(latency_ms, [0.5, 0.95, 0.99]) AS lq, quantile_cont(ttft_ms, 0.95) AS tq`;
 const FROM_QUANTILES = 'lq[1] AS latency_p50_ms, lq[2] AS latency_p95_ms, lq[3] AS latency_p99_ms, tq AS ttft_p95_ms';
 
-/** Whether `exactRankingSql` + `exactQuantilesSql` answer `q` (top-N on a cheap metric). */
+/** Whether to rank groups first (`exactRankingSql`) and summarise only the winners. */
 export function rankFirst(q: SummaryQuery): boolean {
   return q.limit !== undefined && q.orderBy !== 'latencyP95Ms';
 }
 
-/** The whole exact summary in one query: sums and interpolated quantiles per group. */
-export function exactSummarySql(q: SummaryQuery): string {
+/**
+ * The whole exact summary in one query: sums and interpolated quantiles per group. With
+ * `winners` (rows of `exactRankingSql`), calls are first narrowed to the winners' group
+ * values and buckets, a superset of the winning groups that the caller filters by key.
+ */
+export function exactSummarySql(q: SummaryQuery, winners?: ReadonlyArray<Record<string, unknown>>): string {
   const keys = ['bucket_start_ms', ...groupAliases(q)].join(', ');
+  const narrow = winners ? `WHERE ${narrowTo(q, winners).join(' AND ')}` : '';
   return `WITH calls AS (${exactCallsSql(q, `${EXACT_SUM_INPUTS}, k.latency_ms, k.ttft_ms`, true)}),
-  agg AS (SELECT ${keys}, ${EXACT_SUMS}, ${EXACT_QUANTILES} FROM calls GROUP BY ${keys}),
+  agg AS (SELECT ${keys}, ${EXACT_SUMS}, ${EXACT_QUANTILES} FROM calls ${narrow} GROUP BY ${keys}),
   final AS (SELECT * EXCLUDE (lq, tq), ${FROM_QUANTILES} FROM agg)
 SELECT * FROM final
-${limitClause(q)}
+${winners ? '' : limitClause(q)}
 ORDER BY bucket_start_ms, ${withinBucketOrder(q)}`;
 }
 
+const RANK_METRIC: Record<Exclude<SummaryOrderField, 'latencyP95Ms'>, string> = {
+  requests: 'count(*)::DOUBLE',
+  errors: "count_if(status = 'error')::DOUBLE",
+  totalTokens: 'coalesce(sum(total_tokens), 0)::DOUBLE',
+  costUsd: 'coalesce(sum(cost_usd), 0)::DOUBLE',
+};
+
 /**
- * Top-N groups on counts and sums only: quantiles are the expensive part of an exact
- * summary, so they are computed afterwards, for the groups that made the cut only.
+ * The top-N groups per bucket on the order metric alone. Quantiles and the other sums are
+ * the expensive part of an exact summary; `exactSummarySql(q, winners)` computes them for
+ * the winners only.
  */
 export function exactRankingSql(q: SummaryQuery): string {
+  const field = (q.orderBy ?? 'requests') as keyof typeof RANK_METRIC;
   const keys = ['bucket_start_ms', ...groupAliases(q)].join(', ');
-  return `WITH calls AS (${exactCallsSql(q, EXACT_SUM_INPUTS, true)}),
-  agg AS (SELECT ${keys}, ${EXACT_SUMS} FROM calls GROUP BY ${keys})
+  const inputs: Record<keyof typeof RANK_METRIC, string> = {
+    requests: 'k.series_id',
+    errors: 'ser.status',
+    totalTokens: 'k.total_tokens',
+    costUsd: 'k.cost_usd',
+  };
+  return `WITH calls AS (${exactCallsSql(q, inputs[field], field === 'errors')}),
+  agg AS (SELECT ${keys}, ${RANK_METRIC[field]} AS ${ORDER_COLUMN[field]} FROM calls GROUP BY ${keys})
 SELECT * FROM agg
-${limitClause(q)}
-ORDER BY bucket_start_ms, ${withinBucketOrder(q)}`;
+${limitClause(q)}`;
 }
 
-/**
- * Quantiles of the groups in `rows` (each with bucket_start_ms, g0, g1, …). The condition
- * narrows each group column to the values present, a superset of the wanted groups; the
- * caller matches rows by key.
- */
-export function exactQuantilesSql(q: SummaryQuery, rows: ReadonlyArray<Record<string, unknown>>): string {
-  const g = groupAliases(q);
-  const keys = ['bucket_start_ms', ...g].join(', ');
-  const narrow = g.map((alias) => {
-    const values = [...new Set(rows.map((r) => r[alias] as string | null))];
+function narrowTo(q: SummaryQuery, rows: ReadonlyArray<Record<string, unknown>>): string[] {
+  const narrow = groupAliases(q).map((alias) => {
+    const values = [...new Set(rows.map((r) => (r[alias] ?? null) as string | null))];
     const named = values.filter((v): v is string => v !== null);
     const parts = [];
-    if (named.length > 0) parts.push(`${alias} IN (${named.map(sqlString).join(', ')})`);
+    // list_contains measured faster than IN (…) for a few dozen strings.
+    if (named.length > 0) parts.push(`list_contains([${named.map(sqlString).join(', ')}], ${alias})`);
     if (named.length < values.length) parts.push(`${alias} IS NULL`);
     return parts.length > 0 ? `(${parts.join(' OR ')})` : 'FALSE';
   });
   const buckets = [...new Set(rows.map((r) => Number(r['bucket_start_ms'])))];
   narrow.push(`bucket_start_ms IN (${buckets.map((b) => int(b, 'bucket')).join(', ')})`);
-  return `WITH calls AS (${exactCallsSql(q, 'k.latency_ms, k.ttft_ms', false)})
-SELECT ${keys}, ${FROM_QUANTILES} FROM (
-  SELECT ${keys}, ${EXACT_QUANTILES} FROM calls WHERE ${narrow.join(' AND ')} GROUP BY ${keys})`;
+  return narrow;
 }
 
 export function rollupSummarySql(q: SummaryQuery, histogram: 'llm_hist_1h' | 'llm_hist_1d'): string {
