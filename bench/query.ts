@@ -7,10 +7,12 @@
  *
  *   npx tsx bench/query.ts [--calls 1000000] [--batch 50000] [--runs 20] [--keep]
  *   BENCH_CALLS=1000000 npx tsx bench/query.ts
+ *   npx tsx bench/query.ts --file /tmp/…/telemetry.duckdb   (queries only, on a kept file;
+ *                                                            pass the --calls it was made with)
  */
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { LlmCall, SummaryQuery } from '@reskpoints/core';
 import { DuckDbTelemetryStore } from '../packages/server/src/store/duckdb/duckdb-telemetry-store.js';
@@ -21,6 +23,7 @@ const { values: args } = parseArgs({
     batch: { type: 'string' },
     runs: { type: 'string' },
     keep: { type: 'boolean', default: false },
+    file: { type: 'string' },
   },
 });
 const totalCalls = Number(args.calls ?? process.env['BENCH_CALLS'] ?? 10_000_000);
@@ -120,104 +123,109 @@ function generate(from: number, count: number): LlmCall[] {
 }
 
 async function main(): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'reskpoints-bench-query-'));
-  const path = join(dir, 'telemetry.duckdb');
+  const reuse = args.file !== undefined;
+  const dir = reuse ? dirname(args.file!) : await mkdtemp(join(tmpdir(), 'reskpoints-bench-query-'));
+  const path = args.file ?? join(dir, 'telemetry.duckdb');
   console.log(`bench:query calls=${totalCalls} batch=${batchSize} file=${path}`);
   const store = await DuckDbTelemetryStore.open({ path });
   try {
     await store.migrate();
-
-    let appendMs = 0;
-    let generateMs = 0;
-    const loadStart = performance.now();
-    let lastReport = loadStart;
-    for (let from = 0; from < totalCalls; from += batchSize) {
-      const g0 = performance.now();
-      const batch = generate(from, Math.min(batchSize, totalCalls - from));
-      const g1 = performance.now();
-      const res = await store.appendBatch({ llmCalls: batch, spans: [] });
-      const g2 = performance.now();
-      if (res.llmCallsInserted !== batch.length) throw new Error(`inserted ${res.llmCallsInserted} of ${batch.length}`);
-      generateMs += g1 - g0;
-      appendMs += g2 - g1;
-      const done = from + batch.length;
-      if (g2 - lastReport > 5000 || done === totalCalls) {
-        lastReport = g2;
-        console.log(
-          `load ${done}/${totalCalls} calls, append ${Math.round(done / (appendMs / 1000))} calls/s (last batch ${Math.round(g2 - g1)} ms)`,
-        );
-      }
-    }
-    const loadMs = performance.now() - loadStart;
-    await store.compact();
-    const sizeMb = (await stat(path)).size / 1e6;
-    console.log(
-      `load rate ${Math.round(totalCalls / (appendMs / 1000))} calls/s in appendBatch (${(appendMs / 1000).toFixed(1)} s; ` +
-        `generating took ${(generateMs / 1000).toFixed(1)} s, wall ${(loadMs / 1000).toFixed(1)} s); file ${sizeMb.toFixed(0)} MB`,
-    );
-
-    const d30 = END_MS - 30 * DAY_MS;
-    const queries: Array<[string, SummaryQuery]> = [
-      ['30d-by-model-by-day', { fromMs: d30, toMs: END_MS, filter: {}, groupBy: ['model'], intervalMs: DAY_MS }],
-      [
-        '30d-top20-users-by-requests',
-        { fromMs: d30, toMs: END_MS, filter: {}, groupBy: ['user'], intervalMs: null, orderBy: 'requests', limit: 20 },
-      ],
-      [
-        '30d-top20-users-by-cost',
-        { fromMs: d30, toMs: END_MS, filter: {}, groupBy: ['user'], intervalMs: null, orderBy: 'costUsd', limit: 20 },
-      ],
-      [
-        '24h-by-model-by-hour',
-        { fromMs: END_MS - DAY_MS, toMs: END_MS, filter: {}, groupBy: ['model'], intervalMs: HOUR_MS },
-      ],
-      [
-        '90d-by-project-provider',
-        { fromMs: START_MS, toMs: END_MS, filter: {}, groupBy: ['project', 'provider'], intervalMs: null },
-      ],
-      [
-        '7d-one-project-by-model-by-hour',
-        {
-          fromMs: END_MS - 7 * DAY_MS,
-          toMs: END_MS,
-          filter: { projectIds: ['prj_search'] },
-          groupBy: ['model'],
-          intervalMs: HOUR_MS,
-        },
-      ],
-      [
-        '30d-by-model-by-day-exact (tag filter)',
-        { fromMs: d30, toMs: END_MS, filter: { tags: ['beta'] }, groupBy: ['model'], intervalMs: DAY_MS },
-      ],
-    ];
-    for (const [name, q] of queries) {
-      const times: number[] = [];
-      let rows = 0;
-      let precision = '';
-      for (let r = 0; r < runs + 1; r++) {
-        const t0 = performance.now();
-        const res = await store.summarize(q);
-        const t = performance.now() - t0;
-        if (r > 0) times.push(t); // the first run warms caches
-        rows = res.rows.length;
-        precision = res.precision;
-      }
-      console.log(
-        `query ${name} p50=${pct(times, 0.5)}ms p95=${pct(times, 0.95)}ms rows=${rows} precision=${precision}`,
-      );
-    }
-    const listTimes: number[] = [];
-    for (let r = 0; r < runs; r++) {
-      const t0 = performance.now();
-      await store.listLlmCalls({ fromMs: d30, toMs: END_MS, filter: { userIds: ['user-42'] }, limit: 50 });
-      listTimes.push(performance.now() - t0);
-    }
-    console.log(`query list-50-calls-of-one-user p50=${pct(listTimes, 0.5)}ms p95=${pct(listTimes, 0.95)}ms`);
+    if (!reuse) await load(store, path);
+    await runQueries(store);
   } finally {
     await store.close();
-    if (args.keep) console.log(`kept ${path}`);
+    if (args.keep || reuse) console.log(`kept ${path}`);
     else await rm(dir, { recursive: true, force: true });
   }
+}
+
+async function load(store: DuckDbTelemetryStore, path: string): Promise<void> {
+  let appendMs = 0;
+  let generateMs = 0;
+  const loadStart = performance.now();
+  let lastReport = loadStart;
+  for (let from = 0; from < totalCalls; from += batchSize) {
+    const g0 = performance.now();
+    const batch = generate(from, Math.min(batchSize, totalCalls - from));
+    const g1 = performance.now();
+    const res = await store.appendBatch({ llmCalls: batch, spans: [] });
+    const g2 = performance.now();
+    if (res.llmCallsInserted !== batch.length) throw new Error(`inserted ${res.llmCallsInserted} of ${batch.length}`);
+    generateMs += g1 - g0;
+    appendMs += g2 - g1;
+    const done = from + batch.length;
+    if (g2 - lastReport > 5000 || done === totalCalls) {
+      lastReport = g2;
+      console.log(
+        `load ${done}/${totalCalls} calls, append ${Math.round(done / (appendMs / 1000))} calls/s (last batch ${Math.round(g2 - g1)} ms)`,
+      );
+    }
+  }
+  const loadMs = performance.now() - loadStart;
+  await store.compact();
+  const sizeMb = (await stat(path)).size / 1e6;
+  console.log(
+    `load rate ${Math.round(totalCalls / (appendMs / 1000))} calls/s in appendBatch (${(appendMs / 1000).toFixed(1)} s; ` +
+      `generating took ${(generateMs / 1000).toFixed(1)} s, wall ${(loadMs / 1000).toFixed(1)} s); file ${sizeMb.toFixed(0)} MB`,
+  );
+}
+
+async function runQueries(store: DuckDbTelemetryStore): Promise<void> {
+  const d30 = END_MS - 30 * DAY_MS;
+  const queries: Array<[string, SummaryQuery]> = [
+    ['30d-by-model-by-day', { fromMs: d30, toMs: END_MS, filter: {}, groupBy: ['model'], intervalMs: DAY_MS }],
+    [
+      '30d-top20-users-by-requests',
+      { fromMs: d30, toMs: END_MS, filter: {}, groupBy: ['user'], intervalMs: null, orderBy: 'requests', limit: 20 },
+    ],
+    [
+      '30d-top20-users-by-cost',
+      { fromMs: d30, toMs: END_MS, filter: {}, groupBy: ['user'], intervalMs: null, orderBy: 'costUsd', limit: 20 },
+    ],
+    [
+      '24h-by-model-by-hour',
+      { fromMs: END_MS - DAY_MS, toMs: END_MS, filter: {}, groupBy: ['model'], intervalMs: HOUR_MS },
+    ],
+    [
+      '90d-by-project-provider',
+      { fromMs: START_MS, toMs: END_MS, filter: {}, groupBy: ['project', 'provider'], intervalMs: null },
+    ],
+    [
+      '7d-one-project-by-model-by-hour',
+      {
+        fromMs: END_MS - 7 * DAY_MS,
+        toMs: END_MS,
+        filter: { projectIds: ['prj_search'] },
+        groupBy: ['model'],
+        intervalMs: HOUR_MS,
+      },
+    ],
+    [
+      '30d-by-model-by-day-exact (tag filter)',
+      { fromMs: d30, toMs: END_MS, filter: { tags: ['beta'] }, groupBy: ['model'], intervalMs: DAY_MS },
+    ],
+  ];
+  for (const [name, q] of queries) {
+    const times: number[] = [];
+    let rows = 0;
+    let precision = '';
+    for (let r = 0; r < runs + 1; r++) {
+      const t0 = performance.now();
+      const res = await store.summarize(q);
+      const t = performance.now() - t0;
+      if (r > 0) times.push(t); // the first run warms caches
+      rows = res.rows.length;
+      precision = res.precision;
+    }
+    console.log(`query ${name} p50=${pct(times, 0.5)}ms p95=${pct(times, 0.95)}ms rows=${rows} precision=${precision}`);
+  }
+  const listTimes: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const t0 = performance.now();
+    await store.listLlmCalls({ fromMs: d30, toMs: END_MS, filter: { userIds: ['user-42'] }, limit: 50 });
+    listTimes.push(performance.now() - t0);
+  }
+  console.log(`query list-50-calls-of-one-user p50=${pct(listTimes, 0.5)}ms p95=${pct(listTimes, 0.95)}ms`);
 }
 
 function pct(values: number[], p: number): string {
