@@ -14,12 +14,13 @@ describe('telemetry columns', () => {
     for (const m of TELEMETRY_MIGRATIONS) for (const step of m.steps) await c.run(step);
     const describe = async (table: string) =>
       (await c.runAndReadAll(`DESCRIBE ${table}`)).getRows().map((r) => `${r[0]} ${r[1]}`);
-    const expected = (columns: readonly Column<never>[]) => columns.map((x) => `${x.name} ${sqlType(x.kind)}`);
-    expect(await describe('llm_calls')).toEqual(expected(llmCallColumns(new Int32Array(0)) as Column<never>[]));
-    expect(await describe('spans')).toEqual(expected(SPAN_COLUMNS as Column<never>[]));
-    expect(await describe('llm_rollup_1h')).toEqual(expected(ROLLUP_COLUMNS as Column<never>[]));
-    expect(await describe('llm_hist_1h')).toEqual(expected(HISTOGRAM_COLUMNS as Column<never>[]));
-    expect(await describe('llm_hist_1d')).toEqual(expected(HISTOGRAM_COLUMNS as Column<never>[]));
+    const expected = (columns: ReadonlyArray<Pick<Column<unknown>, 'name' | 'kind'>>) =>
+      columns.map((x) => `${x.name} ${sqlType(x.kind)}`);
+    expect(await describe('llm_calls')).toEqual(expected(llmCallColumns(new Int32Array(0))));
+    expect(await describe('spans')).toEqual(expected(SPAN_COLUMNS));
+    expect(await describe('llm_rollup_1h')).toEqual(expected(ROLLUP_COLUMNS));
+    expect(await describe('llm_hist_1h')).toEqual(expected(HISTOGRAM_COLUMNS));
+    expect(await describe('llm_hist_1d')).toEqual(expected(HISTOGRAM_COLUMNS));
     c.closeSync();
     db.closeSync();
   });
