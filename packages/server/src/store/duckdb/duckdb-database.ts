@@ -34,6 +34,8 @@ export class DuckDbDatabase {
   private readonly idle: DuckDBConnection[];
   private readonly waiting: Array<(c: DuckDBConnection) => void> = [];
   private closed = false;
+  private activeReads = 0;
+  private readsDrained: (() => void) | null = null;
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -81,13 +83,19 @@ export class DuckDbDatabase {
   /** Runs `fn` with a reader connection. */
   async read<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
     if (this.closed) throw new Error('database is closed');
-    const c = this.idle.pop() ?? (await new Promise<DuckDBConnection>((resolve) => this.waiting.push(resolve)));
+    this.activeReads++;
     try {
-      return await fn(c);
+      const c = this.idle.pop() ?? (await new Promise<DuckDBConnection>((resolve) => this.waiting.push(resolve)));
+      try {
+        return await fn(c);
+      } finally {
+        const next = this.waiting.shift();
+        if (next) next(c);
+        else this.idle.push(c);
+      }
     } finally {
-      const next = this.waiting.shift();
-      if (next) next(c);
-      else this.idle.push(c);
+      this.activeReads--;
+      if (this.activeReads === 0) this.readsDrained?.();
     }
   }
 
@@ -120,10 +128,12 @@ export class DuckDbDatabase {
     });
   }
 
+  /** Waits for queued writes and running reads, then closes; later calls are refused. */
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.chain;
     this.closed = true;
+    await this.chain;
+    if (this.activeReads > 0) await new Promise<void>((resolve) => (this.readsDrained = resolve));
     for (const c of [this.writer, ...this.readers]) c.closeSync();
     this.instance.closeSync();
   }

@@ -109,4 +109,17 @@ describe('DuckDbTelemetryStore', () => {
     expect(s.rows[0]?.requests).toBe(50);
     await store.close();
   });
+
+  it('close waits for running reads and queued appends', async () => {
+    const store = await DuckDbTelemetryStore.open({ path: ':memory:' });
+    await store.migrate();
+    const calls = generateCalls(3000, { seed: 12 });
+    const append = store.appendBatch({ llmCalls: calls, spans: [] });
+    const summary = store.summarize({ ...byModelPerHour, groupBy: ['user'] });
+    const closing = store.close();
+    expect((await append).llmCallsInserted).toBe(3000);
+    await expect(summary).resolves.toBeDefined();
+    await closing;
+    await expect(store.appendBatch({ llmCalls: calls, spans: [] })).rejects.toThrow(/closed/);
+  });
 });
