@@ -76,4 +76,31 @@ describe('NatsIngestBus specifics', () => {
     await new Promise((r) => setTimeout(r, ACK_WAIT_MS + 300));
     expect(await bus.pull(10, 300)).toEqual([]);
   });
+
+  it('a pull taking a backlog while others publish strands no message until the ack wait', async () => {
+    // A long ack wait, so a message delivered to a request nobody listens to any more would
+    // show up as missing here rather than come back within the test.
+    const opts = { ...options(), ackWaitMs: 60_000 };
+    const [publisher, worker] = await Promise.all([NatsIngestBus.connect(opts), NatsIngestBus.connect(opts)]);
+    buses.push(publisher, worker);
+    // Large messages make each pull take long enough for publishes to land while it runs.
+    const calls = generateCalls(300, { seed: 5 });
+    const total = 300;
+    let next = 0;
+    const publishing = Promise.all(
+      [1, 2, 3, 4].map(async () => {
+        while (next < total) await publisher.publish(`m${next++}`, { llmCalls: calls, spans: [] });
+      }),
+    );
+    const received = new Set<string>();
+    const deadline = Date.now() + 30_000;
+    while (received.size < total && Date.now() < deadline) {
+      const got = await worker.pull(64, 200);
+      for (const m of got) received.add(m.id);
+      await Promise.all(got.map((m) => m.ack()));
+    }
+    await publishing;
+    expect(received.size).toBe(total);
+    expect(await worker.pendingMessages()).toBe(0);
+  });
 });

@@ -175,17 +175,34 @@ export class NatsIngestBus implements IngestBus {
     await this.ensureConsumer();
     const batch = Math.max(1, Math.trunc(max));
     // First whatever is there right now; only when nothing is, wait for one message and then
-    // top up without waiting. Each request runs to completion on the server, so no message
-    // is handed to a request we stopped listening to.
-    let msgs = await this.fetch({ batch, no_wait: true });
+    // top up without waiting.
+    const msgs = await this.takeAvailable(batch);
     if (msgs.length === 0 && waitMs > 0) {
-      msgs = await this.fetch({ batch: 1, expires: Math.max(1, Math.trunc(waitMs)) });
-      if (msgs.length > 0 && batch > 1) msgs.push(...(await this.fetch({ batch: batch - 1, no_wait: true })));
+      msgs.push(...(await this.fetch({ batch: 1, expires: Math.max(1, Math.trunc(waitMs)) })));
+      if (msgs.length > 0) msgs.push(...(await this.takeAvailable(batch - 1)));
     }
     const out: BusMessage[] = [];
     for (const m of msgs) {
       const message = this.toBusMessage(m);
       if (message) out.push(message);
+    }
+    return out;
+  }
+
+  /**
+   * Up to `max` messages that are there now, one request per message. A no-wait request for
+   * several messages is not safe with nats.js: its fetch stops listening as soon as a message
+   * reports nothing else pending, while the server keeps the rest of the request open, so a
+   * message published in that moment goes to an inbox nobody reads and comes back only after
+   * the ack wait (seen under load: batches stuck for the whole minute). A request for one
+   * message is complete once that message arrives.
+   */
+  private async takeAvailable(max: number): Promise<JsMsg[]> {
+    const out: JsMsg[] = [];
+    while (out.length < max) {
+      const got = await this.fetch({ batch: 1, no_wait: true });
+      if (got.length === 0) break;
+      out.push(...got);
     }
     return out;
   }
