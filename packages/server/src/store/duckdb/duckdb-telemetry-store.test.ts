@@ -122,4 +122,27 @@ describe('DuckDbTelemetryStore', () => {
     await closing;
     await expect(store.appendBatch({ llmCalls: calls, spans: [] })).rejects.toThrow(/closed/);
   });
+
+  it('compacts an hour that is over once it got rows from several appends', async () => {
+    const clock = new FakeClock(BASE_MS + 30 * 60_000);
+    const store = await DuckDbTelemetryStore.open({ path: ':memory:', clock });
+    await store.migrate();
+    const calls = generateCalls(200, { seed: 13, hours: 1 });
+    await store.appendBatch({ llmCalls: calls.slice(0, 100), spans: [] });
+    await store.appendBatch({ llmCalls: calls.slice(100), spans: [] });
+    await store.summarize(byModelPerHour); // any read: the writer chain has settled
+    expect(store.compactions).toBe(0);
+    clock.advance(3 * HOUR_MS);
+    const later = generateCalls(10, { seed: 14, hours: 1, idPrefix: 'later' }).map((c) => ({
+      ...c,
+      startTimeMs: c.startTimeMs + 3 * HOUR_MS,
+    }));
+    await store.appendBatch({ llmCalls: later, spans: [] });
+    // The background compaction of the closed hour runs before this one on the writer.
+    await store.compact();
+    expect(store.compactions).toBe(2);
+    const s = await store.summarize({ ...byModelPerHour, groupBy: [], intervalMs: null });
+    expect(s.rows[0]?.requests).toBe(210);
+    await store.close();
+  });
 });

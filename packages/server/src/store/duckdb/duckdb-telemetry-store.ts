@@ -96,7 +96,8 @@ export class DuckDbTelemetryStore implements TelemetryStore {
   /** Appends that touched each period since it was last compacted. */
   private readonly hourTouches = new Map<number, number>();
   private readonly dayTouches = new Map<number, number>();
-  /** Background compactions that failed (the periods stay due and are retried). */
+  /** Compactions that ran, and background ones that failed (their periods stay due). */
+  compactions = 0;
   compactionFailures = 0;
   private compactionQueued = false;
   private readonly compactAfterAppends: number;
@@ -284,10 +285,28 @@ export class DuckDbTelemetryStore implements TelemetryStore {
     this.scheduleCompaction();
   }
 
+  /**
+   * A period is due for compaction once `compactAfterAppends` appends touched it, or once it
+   * is over (by an hour) and got partial rows from more than one append: live traffic keeps
+   * the current hour busy, and the last few appends of an hour are merged after it.
+   */
+  private duePeriods(touches: Map<number, number>, periodMs: number, all: boolean): number[] {
+    const closedBefore = this.clock.nowMs() - HOUR_MS - periodMs;
+    const due: number[] = [];
+    for (const [period, n] of touches) {
+      if (all || n >= this.compactAfterAppends || (n >= 2 && period <= closedBefore)) due.push(period);
+    }
+    return due;
+  }
+
   private scheduleCompaction(): void {
     if (this.compactionQueued) return;
-    const due = (m: Map<number, number>) => [...m].some(([, n]) => n >= this.compactAfterAppends);
-    if (!due(this.hourTouches) && !due(this.dayTouches)) return;
+    if (
+      this.duePeriods(this.hourTouches, HOUR_MS, false).length === 0 &&
+      this.duePeriods(this.dayTouches, DAY_MS, false).length === 0
+    ) {
+      return;
+    }
     this.compactionQueued = true;
     this.db
       .write(async (c) => {
@@ -306,10 +325,8 @@ export class DuckDbTelemetryStore implements TelemetryStore {
   }
 
   private async compactDue(c: DuckDbConnection, all: boolean): Promise<void> {
-    const pick = (m: Map<number, number>) =>
-      [...m].filter(([, n]) => all || n >= this.compactAfterAppends).map(([p]) => p);
-    const hours = pick(this.hourTouches);
-    const days = pick(this.dayTouches);
+    const hours = this.duePeriods(this.hourTouches, HOUR_MS, all);
+    const days = this.duePeriods(this.dayTouches, DAY_MS, all);
     if (hours.length === 0 && days.length === 0) return;
     await c.run('BEGIN TRANSACTION');
     try {
@@ -352,6 +369,7 @@ export class DuckDbTelemetryStore implements TelemetryStore {
     }
     for (const h of hours) this.hourTouches.delete(h);
     for (const d of days) this.dayTouches.delete(d);
+    this.compactions++;
   }
 
   // --- reads --------------------------------------------------------------------------------
