@@ -108,7 +108,8 @@ export const INLINE_STRINGS = (() => {
     const chunk = DuckDBDataChunk.create([VARCHAR], samples.length);
     const v = bindings.data_chunk_get_vector(chunk.chunk, 0);
     u8.fill(0, 0, samples.length * 16);
-    samples.forEach((x, i) => writeInline(i, x));
+    const allInline = samples.every((x, i) => writeInline(i, x));
+    if (!allInline) return false;
     bindings.copy_data_to_vector(v, 0, buffer, 0, samples.length * 16);
     const back = chunk.getColumnValues(0);
     return samples.every((x, i) => back[i] === x);
