@@ -257,8 +257,13 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
     const conditions = [timeRange(query.fromMs, query.toMs), this.visible(), ...filterConditions(query.filter)];
     if (query.cursor !== undefined) {
       const c = decodeLlmCallCursorOrThrow(query.cursor);
+      const t = int(c.startTimeMs);
+      // (startTimeMs, id, projectId) descending; the project breaks ties between projects
+      // that used the same event id at the same millisecond.
       conditions.push(
-        `(start_time_ms < ${int(c.startTimeMs)} OR (start_time_ms = ${int(c.startTimeMs)} AND id < ${str(c.id)}))`,
+        c.projectId === undefined
+          ? `(start_time_ms < ${t} OR (start_time_ms = ${t} AND id < ${str(c.id)}))`
+          : `(start_time_ms < ${t} OR (start_time_ms = ${t} AND (id < ${str(c.id)} OR (id = ${str(c.id)} AND project_id < ${str(c.projectId)}))))`,
       );
     }
     const limit = clampLimit(query.limit);
@@ -269,7 +274,7 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
     const keys = await this.select<{ project_id: string; id: string; start_time_ms: unknown }>(
       `SELECT project_id, id, start_time_ms FROM ${this.calls}
        WHERE ${conditions.join(' AND ')}
-       ORDER BY start_time_ms DESC, id DESC
+       ORDER BY start_time_ms DESC, id DESC, project_id DESC
        LIMIT 1 BY project_id, id
        LIMIT ${int(limit + 1)}`,
     );
@@ -293,11 +298,13 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
       // Absent only if retention deleted it between the two queries.
       if (call) items.push(call);
     }
-    const last = pageKeys[pageKeys.length - 1] as { id: string; start_time_ms: unknown };
+    const last = pageKeys[pageKeys.length - 1] as { project_id: string; id: string; start_time_ms: unknown };
     return {
       items,
       nextCursor:
-        keys.length > limit ? encodeLlmCallCursor({ startTimeMs: num(last.start_time_ms), id: last.id }) : null,
+        keys.length > limit
+          ? encodeLlmCallCursor({ startTimeMs: num(last.start_time_ms), id: last.id, projectId: last.project_id })
+          : null,
     };
   }
 
