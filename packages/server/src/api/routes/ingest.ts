@@ -1,6 +1,7 @@
-import { nativeIngestBodySchema, nativeToLlmCall, type TelemetryBatch } from '@reskpoints/core';
+import { type NativeIngestBody, nativeIngestBodySchema, nativeToLlmCall, type TelemetryBatch } from '@reskpoints/core';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
+import { validateNativeIngestBody } from '../../ingest/native/validate-native.js';
 import { decodeOtlpTraces, encodeOtlpTraceResponse, type OtlpEncoding } from '../../ingest/otlp/index.js';
 import { HttpAppError, sendError } from '../errors.js';
 import { requirePrincipal } from '../guard.js';
@@ -40,17 +41,22 @@ export async function registerIngestRoutes(app: Api | FastifyInstance, deps: Api
         body: nativeIngestBodySchema,
         response: { 200: z.object({ accepted: z.number().int(), duplicates: z.number().int() }) },
       },
+      // The body schema above documents the route; validation runs in the handler through the
+      // faster compiled validator (see validate-native.ts), after authentication.
+      validatorCompiler: () => (data: unknown) => ({ value: data }),
     },
     async (req, reply) => {
       const principal = await requirePrincipal(req, deps, 'project');
       if (principal.kind !== 'project') return;
+      const body = validateNativeIngestBody(req.body as unknown);
+      if (!body.ok) throw new HttpAppError(body.error);
       const cfg = deps.config();
       const ctx = {
         projectId: principal.projectId,
         nowMs: deps.clock.nowMs(),
         excerptMaxChars: cfg.ingest.excerptMaxChars,
       };
-      const llmCalls = req.body.batch.map((e) => nativeToLlmCall(e, ctx));
+      const llmCalls = (body.value as NativeIngestBody).batch.map((e) => nativeToLlmCall(e, ctx));
       const v = await commit(reply, 'native', { llmCalls, spans: [] });
       if (!v) return reply;
       return { accepted: v.llmCallsAccepted, duplicates: v.llmCallDuplicates };
