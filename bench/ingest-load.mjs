@@ -1,5 +1,6 @@
 // Load generator for bench/ingest.mjs; runs in its own process so it does not share the
-// server's event loop. Bodies are built once per client and only the id prefix changes.
+// server's event loop. The body is laid out once; each request fills in a fresh id prefix and
+// current timestamps (as a live application would send), so duplicate checks stay local.
 import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'undici';
 
@@ -11,14 +12,16 @@ const MODELS = [
   ['google', 'gemini-2.0-flash'],
 ];
 
+const TS = '"@TS@"';
+
+/** Returns a function that builds one request body with unique ids and timestamps near now. */
 function nativeTemplate(batch) {
-  const now = Date.now();
   const events = [];
   for (let i = 0; i < batch; i++) {
     const [provider, model] = MODELS[i % MODELS.length];
     events.push({
       id: `@@-${i}`,
-      timestamp: now - i,
+      timestamp: '@TS@',
       provider,
       model,
       operation: 'chat',
@@ -31,7 +34,14 @@ function nativeTemplate(batch) {
       tags: ['feature:chat', `tier:${i % 3 === 0 ? 'free' : 'pro'}`],
     });
   }
-  return JSON.stringify({ batch: events });
+  const parts = JSON.stringify({ batch: events }).split(TS);
+  return () => {
+    const prefix = randomBytes(8).toString('hex');
+    const now = Date.now();
+    let body = parts[0];
+    for (let i = 1; i < parts.length; i++) body += String(now - i) + parts[i];
+    return body.replaceAll('@@', prefix);
+  };
 }
 
 function percentile(sorted, p) {
@@ -43,7 +53,7 @@ function percentile(sorted, p) {
 // so that two runs can load the same data set.
 process.on('message', async ({ url, key, seconds, clients, batch, format, maxEvents }) => {
   if (format !== 'native') throw new Error(`unknown format ${format}`);
-  const template = nativeTemplate(batch);
+  const makeBody = nativeTemplate(batch);
   const dispatcher = new Agent({ connections: clients, pipelining: 1, keepAliveTimeout: 30_000 });
   const latencies = [];
   let events = 0;
@@ -59,7 +69,7 @@ process.on('message', async ({ url, key, seconds, clients, batch, format, maxEve
     while (performance.now() < endAt) {
       if (maxEvents && sent >= maxEvents) break;
       sent += batch;
-      const body = template.replaceAll('@@', randomBytes(8).toString('hex'));
+      const body = makeBody();
       const t = performance.now();
       try {
         const res = await request(`${url}/api/v1/ingest`, {
