@@ -190,7 +190,6 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
       cleanups.push(() => p.close());
     }
 
-    let worker: IngestWorker | null = null;
     if (role === 'worker' && bus && telemetry) {
       const w = new IngestWorker({
         bus,
@@ -205,7 +204,6 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
         onError: (e) => logger.error({ err: e }, 'ingest worker round failed; messages will be redelivered'),
       });
       w.start();
-      worker = w;
       cleanups.push(() => w.stop());
     }
 
@@ -241,7 +239,8 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
       clock,
       logger,
       version: VERSION,
-      isReady: async () => !draining && (worker ? worker.counters.failures === 0 || worker.counters.appends > 0 : true),
+      // Ready while not draining and the state store answers (every role depends on it).
+      isReady: async () => !draining && (await state.getSetting(ADMIN_HASH_SETTING)) !== undefined,
     });
     await api.listen({ host: config.host, port: config.port });
     cleanups.push(() => api.close());
