@@ -1,41 +1,10 @@
-import { emptyRawUsage, FakeClock, type LlmCall, normaliseUsage, type TelemetryBatch } from '@reskpoints/core';
+import { FakeClock, type TelemetryBatch } from '@reskpoints/core';
 import { describe, expect, it } from 'vitest';
+import { makeLlmCall } from '../store/contract/fixtures.js';
 import type { AppendResult, BatchSink } from '../store/ports.js';
 import { IngestPipeline } from './ingest-pipeline.js';
 
-function call(id: string, projectId = 'p1'): LlmCall {
-  const usageRaw = { ...emptyRawUsage('input-includes-cached'), inputTokens: 10, outputTokens: 5 };
-  return {
-    id,
-    projectId,
-    environment: 'production',
-    source: 'native',
-    traceId: null,
-    spanId: null,
-    parentSpanId: null,
-    serviceName: null,
-    provider: 'openai',
-    model: 'gpt-4o',
-    requestModel: null,
-    operation: 'chat',
-    startTimeMs: 1_700_000_000_000,
-    latencyMs: 100,
-    ttftMs: null,
-    status: 'ok',
-    errorType: null,
-    errorMessage: null,
-    userId: null,
-    sessionId: null,
-    tags: [],
-    metadata: {},
-    usageRaw,
-    usage: normaliseUsage(usageRaw),
-    costUsd: null,
-    promptExcerpt: null,
-    responseExcerpt: null,
-    ingestedAtMs: 1_700_000_000_000,
-  };
-}
+const call = (id: string, projectId = 'p1') => makeLlmCall({ id, projectId });
 
 /** A sink that stores keys in memory; commits wait on `gate` so tests control timing. */
 class GatedSink implements BatchSink {
