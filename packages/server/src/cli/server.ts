@@ -66,7 +66,8 @@ export async function runStart(flags: ServerFlags, io: CliIo): Promise<number> {
     app = await startApp(config, { logger, clock: io.clock });
   } catch (e) {
     println(io.stderr, `error: could not start: ${errorText(e)}`);
-    return EXIT_FAILURE;
+    // A role without the services it needs is a configuration problem, like a schema error.
+    return e instanceof Error && e.name === 'ConfigError' ? EXIT_USAGE : EXIT_FAILURE;
   }
   println(io.stdout, `${LISTENING_PREFIX}${app.url}`);
   if (app.adminTokenGenerated) {
@@ -170,7 +171,7 @@ export async function runMigrate(flags: ServerFlags, io: CliIo): Promise<number>
     await runMigrations(loaded.config);
   } catch (e) {
     println(io.stderr, `error: migration failed: ${errorText(e)}`);
-    return EXIT_FAILURE;
+    return e instanceof Error && e.name === 'ConfigError' ? EXIT_USAGE : EXIT_FAILURE;
   }
   const c = loaded.config;
   const telemetry = c.clickhouse.url ? 'ClickHouse' : `DuckDB in ${c.dataDir}`;
