@@ -3,7 +3,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Clock, type LlmCall, randomHex, systemClock } from '@reskpoints/core';
+import { type Clock, type LlmCall, randomHex, systemClock, type TelemetryBatch } from '@reskpoints/core';
 import pino, { type Logger } from 'pino';
 import { Authenticator, generateAdminToken, sha256Hex } from './api/auth.js';
 import { LiveHub } from './api/live.js';
@@ -11,6 +11,8 @@ import { createServerMetrics } from './api/metrics.js';
 import { buildApi } from './api/server.js';
 import { checkRoleConfig } from './cluster-config.js';
 import type { Config } from './config/schema.js';
+import { decodeIngestRequest } from './ingest/decode.js';
+import { AckLog } from './pipeline/ack-log.js';
 import { IngestPipeline } from './pipeline/ingest-pipeline.js';
 import { createLocalLeaderLease } from './store/lease/local-leader-lease.js';
 import { createPgLeaderLease } from './store/lease/pg-leader-lease.js';
@@ -97,6 +99,35 @@ export async function runMigrations(config: Config, opts: StartOptions = {}): Pr
   }
 }
 
+/**
+ * Stores what the acknowledgement log still holds from the previous run (requests acknowledged
+ * before their commit), then opens the log afresh. Appends are idempotent, so records whose
+ * commit did happen are not stored twice.
+ */
+async function openAckLog(config: Config, telemetry: TelemetryStore, logger: Logger): Promise<AckLog> {
+  const dir = join(config.dataDir, 'ack-log');
+  const recovered = await AckLog.recover(dir, async (records) => {
+    let batch: TelemetryBatch = { llmCalls: [], spans: [] };
+    const flush = async () => {
+      if (batch.llmCalls.length + batch.spans.length) await telemetry.appendBatch(batch);
+      batch = { llmCalls: [], spans: [] };
+    };
+    for (const rec of records) {
+      const decoded = decodeIngestRequest(rec);
+      if (!decoded.ok) {
+        logger.warn({ error: decoded.error, kind: rec.kind }, 'acknowledgement log record no longer decodes; skipped');
+        continue;
+      }
+      batch.llmCalls.push(...decoded.value.batch.llmCalls);
+      batch.spans.push(...decoded.value.batch.spans);
+      if (batch.llmCalls.length + batch.spans.length >= config.ingest.maxBatchEvents) await flush();
+    }
+    await flush();
+  });
+  if (recovered.segments > 0) logger.info(recovered, 'acknowledgement log replayed into the store');
+  return AckLog.open(dir, { segmentBytes: 64 * 1024 * 1024 });
+}
+
 /** An ingest node's sink: the batch is durable once JetStream acknowledged it. */
 function busSink(bus: IngestBus): BatchSink {
   return {
@@ -165,6 +196,9 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
       const sink: BatchSink = bus
         ? busSink(bus)
         : { commit: (batch) => (telemetry as TelemetryStore).appendBatch(batch) };
+      // JetStream's PubAck already makes an ingest node's acknowledgement durable.
+      const ackLog = !bus && telemetry && config.ingest.ackLog ? await openAckLog(config, telemetry, logger) : null;
+      if (ackLog) cleanups.push(() => ackLog.close());
       const p = new IngestPipeline({
         sink,
         clock,
@@ -182,8 +216,16 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
         },
         onCommitFailed: (e) => {
           metrics.commitFailures.inc();
-          logger.error({ err: e }, 'group commit failed; submissions refused with 503');
+          logger.error({ err: e }, 'group commit failed; submissions refused with 503 (acknowledged ones are retried)');
         },
+        ackLog: ackLog
+          ? {
+              log: ackLog,
+              afterMs: config.ingest.ackLogAfterMs,
+              onAcknowledged: (events) => metrics.ackLogEvents.inc(events),
+              onLogFailed: (e) => logger.warn({ err: e }, 'acknowledgement log write failed; waiting for the commit'),
+            }
+          : undefined,
       });
       pipeline = p;
       // Registered before the HTTP server's cleanup so it runs after it: drain, then close.

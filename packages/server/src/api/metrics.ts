@@ -35,6 +35,11 @@ export function createServerMetrics() {
       buckets: [1, 10, 100, 500, 1000, 5000, 10000, 20000, 50000],
       registers: [registry],
     }),
+    ackLogEvents: new Counter({
+      name: 'reskpoints_ack_log_acknowledged_events_total',
+      help: 'Events acknowledged from the acknowledgement log because their commit was held up',
+      registers: [registry],
+    }),
     commitFailures: new Counter({
       name: 'reskpoints_commit_failures_total',
       help: 'Group commits the store refused',

@@ -45,6 +45,20 @@ export const configSchema = z.object({
         .describe('How long a commit waits for more events to join it'),
       retryAfterSeconds: z.number().int().min(1).default(1).describe('Retry-After sent with 429'),
       excerptMaxChars: z.number().int().min(0).default(2000).describe('Cap on stored prompt/response excerpts'),
+      ackLog: z
+        .boolean()
+        .default(true)
+        .describe(
+          'Acknowledge requests whose commit is held up (e.g. by a DuckDB checkpoint) once their body is fsynced to the acknowledgement log in dataDir/ack-log; replayed at start',
+        ),
+      ackLogAfterMs: z
+        .number()
+        .int()
+        .min(0)
+        .default(100)
+        .describe(
+          'How long a request waits for its commit before it is written to the acknowledgement log (0 = at once)',
+        ),
     })
     .prefault({}),
   query: z

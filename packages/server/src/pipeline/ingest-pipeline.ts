@@ -1,5 +1,6 @@
 import { type AppError, appError, type Clock, err, ok, type Result, type TelemetryBatch } from '@reskpoints/core';
 import type { AppendResult, BatchSink } from '../store/ports.js';
+import type { AckLog, AckLogRef, LoggedRequest } from './ack-log.js';
 
 export interface IngestPipelineOptions {
   sink: BatchSink;
@@ -16,6 +17,17 @@ export interface IngestPipelineOptions {
   onCommitted?: (batch: TelemetryBatch, result: AppendResult, commitMs: number) => void;
   /** Called when a commit fails; the submissions in it are refused with RP_UNAVAILABLE. */
   onCommitFailed?: (error: unknown) => void;
+  /**
+   * Acknowledgement log: a submission that carries its request and is still not committed after
+   * `afterMs` is written to the log and acknowledged once the log holds it. It stays queued (and
+   * counted against `queueMaxEvents`) until the sink commits it; a failed commit is retried.
+   */
+  ackLog?: {
+    log: AckLog;
+    afterMs: number;
+    onAcknowledged?: (events: number) => void;
+    onLogFailed?: (error: unknown) => void;
+  };
 }
 
 export interface SubmitOutcome {
@@ -28,6 +40,14 @@ interface Pending {
   batch: TelemetryBatch;
   events: number;
   resolve: (r: Result<SubmitOutcome>) => void;
+  /** The request as received, for the acknowledgement log. */
+  request?: LoggedRequest;
+  timer?: ReturnType<typeof setTimeout>;
+  /** The submitter has its answer: from the commit, or from the log (`logRef` set). */
+  answered: boolean;
+  /** The sink committed it (or refused it before it was acknowledged). */
+  done: boolean;
+  logRef?: AckLogRef;
 }
 
 const eventCount = (b: TelemetryBatch) => b.llmCalls.length + b.spans.length;
@@ -45,7 +65,16 @@ export class IngestPipeline {
   private closed = false;
   private idleWaiters: Array<() => void> = [];
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
-  readonly counters = { committedEvents: 0, duplicateEvents: 0, refusedEvents: 0, failedCommits: 0, commits: 0 };
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  readonly counters = {
+    committedEvents: 0,
+    duplicateEvents: 0,
+    refusedEvents: 0,
+    failedCommits: 0,
+    commits: 0,
+    /** Events acknowledged from the acknowledgement log before their commit. */
+    loggedAckEvents: 0,
+  };
 
   constructor(private readonly opts: IngestPipelineOptions) {}
 
@@ -54,7 +83,11 @@ export class IngestPipeline {
     return this.queuedEvents + this.inFlightEvents;
   }
 
-  submit(batch: TelemetryBatch): Promise<Result<SubmitOutcome>> {
+  /**
+   * Queues a batch; resolves once it is durable. `request` (the body it was decoded from) lets a
+   * held-up commit be acknowledged from the acknowledgement log instead.
+   */
+  submit(batch: TelemetryBatch, request?: LoggedRequest): Promise<Result<SubmitOutcome>> {
     const events = eventCount(batch);
     if (this.closed) {
       return Promise.resolve(
@@ -77,14 +110,54 @@ export class IngestPipeline {
       );
     }
     return new Promise((resolve) => {
-      this.queue.push({ batch, events, resolve });
+      const p: Pending = { batch, events, resolve, answered: false, done: false };
+      const ackLog = this.opts.ackLog;
+      if (ackLog && request) {
+        p.request = request;
+        if (ackLog.afterMs <= 0) this.logAndAck(p);
+        else p.timer = setTimeout(() => this.logAndAck(p), ackLog.afterMs);
+      }
+      this.queue.push(p);
       this.queuedEvents += events;
       this.schedule();
     });
   }
 
+  /** Writes a held-up submission to the log and acknowledges it once the log holds it. */
+  private logAndAck(p: Pending): void {
+    p.timer = undefined;
+    const ackLog = this.opts.ackLog;
+    const request = p.request;
+    if (p.done || !ackLog || !request) return;
+    p.request = undefined;
+    ackLog.log.append(request).then(
+      (ref) => {
+        if (p.done) return ackLog.log.release(ref);
+        p.logRef = ref;
+        p.answered = true;
+        this.counters.loggedAckEvents += p.events;
+        this.safe(() => ackLog.onAcknowledged?.(p.events));
+        // Duplicates are only known at commit; they are dropped there all the same.
+        p.resolve(
+          ok({ llmCallsAccepted: p.batch.llmCalls.length, llmCallDuplicates: 0, spansAccepted: p.batch.spans.length }),
+        );
+      },
+      (e) => this.safe(() => ackLog.onLogFailed?.(e)),
+    );
+  }
+
+  /** The sink committed or refused `p`: its timer and log record are no longer needed. */
+  private finish(p: Pending): void {
+    p.done = true;
+    p.request = undefined;
+    if (p.timer) clearTimeout(p.timer);
+    p.timer = undefined;
+    if (p.logRef) this.opts.ackLog?.log.release(p.logRef);
+    p.logRef = undefined;
+  }
+
   private schedule(): void {
-    if (this.committing || this.flushTimer) return;
+    if (this.committing || this.flushTimer || this.retryTimer) return;
     if (this.queuedEvents >= this.opts.maxBatchEvents || this.opts.flushIntervalMs === 0) {
       void this.commitLoop();
       return;
@@ -116,17 +189,27 @@ export class IngestPipeline {
     try {
       while (this.queue.length > 0) {
         const group = this.takeGroup();
-        await this.commitGroup(group);
+        if (!(await this.commitGroup(group))) {
+          // Acknowledged submissions went back to the queue; give the store a moment.
+          this.retryTimer = setTimeout(() => {
+            this.retryTimer = null;
+            void this.commitLoop();
+          }, this.opts.retryAfterSeconds() * 1000);
+          break;
+        }
       }
     } finally {
       this.committing = false;
       this.inFlightEvents = 0;
-      if (this.queue.length > 0) this.schedule();
+      if (this.retryTimer) {
+        // Waiting to retry acknowledged work.
+      } else if (this.queue.length > 0) this.schedule();
       else for (const w of this.idleWaiters.splice(0)) w();
     }
   }
 
-  private async commitGroup(group: Pending[]): Promise<void> {
+  /** Returns false when the commit failed and acknowledged submissions must be retried. */
+  private async commitGroup(group: Pending[]): Promise<boolean> {
     const merged: TelemetryBatch =
       group.length === 1
         ? (group[0] as Pending).batch
@@ -146,8 +229,18 @@ export class IngestPipeline {
           retryAfterSeconds: this.opts.retryAfterSeconds(),
         },
       );
-      for (const p of group) p.resolve(err(error));
-      return;
+      const retry: Pending[] = [];
+      for (const p of group) {
+        if (p.answered && !this.closed) retry.push(p);
+        else if (!p.answered) {
+          this.finish(p);
+          p.resolve(err(error));
+        }
+        // Acknowledged and closing: its log record stays and is recovered at the next start.
+      }
+      this.queue.unshift(...retry);
+      this.queuedEvents += retry.reduce((n, p) => n + p.events, 0);
+      return retry.length === 0;
     }
     // The group leaves the queue's accounting before its submitters hear back.
     this.inFlightEvents = 0;
@@ -161,6 +254,9 @@ export class IngestPipeline {
         // delete: a second copy of the same id in this commit counts as a duplicate
         if (inserted.delete(`${c.projectId}\u0000${c.id}`)) accepted++;
       }
+      this.finish(p);
+      if (p.answered) continue;
+      p.answered = true;
       p.resolve(
         ok({
           llmCallsAccepted: accepted,
@@ -171,6 +267,7 @@ export class IngestPipeline {
     }
     const commitMs = this.opts.clock.nowMs() - started;
     this.safe(() => this.opts.onCommitted?.(merged, result, commitMs));
+    return true;
   }
 
   private safe(fn: () => void): void {
@@ -190,9 +287,11 @@ export class IngestPipeline {
   /** Refuses new submissions and waits for everything accepted so far to commit. */
   async close(): Promise<void> {
     this.closed = true;
-    if (this.flushTimer) {
-      clearTimeout(this.flushTimer);
+    for (const t of [this.flushTimer, this.retryTimer]) {
+      if (!t) continue;
+      clearTimeout(t);
       this.flushTimer = null;
+      this.retryTimer = null;
       void this.commitLoop();
     }
     await this.whenIdle();

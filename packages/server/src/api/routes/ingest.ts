@@ -1,8 +1,9 @@
-import { type NativeIngestBody, nativeIngestBodySchema, nativeToLlmCall, type TelemetryBatch } from '@reskpoints/core';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import { appError, nativeIngestBodySchema } from '@reskpoints/core';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { validateNativeIngestBody } from '../../ingest/native/validate-native.js';
-import { decodeOtlpTraces, encodeOtlpTraceResponse, type OtlpEncoding } from '../../ingest/otlp/index.js';
+import { decodeIngestRequest } from '../../ingest/decode.js';
+import { encodeOtlpTraceResponse } from '../../ingest/otlp/index.js';
+import type { LoggedBodyKind, LoggedRequest } from '../../pipeline/ack-log.js';
 import { HttpAppError, sendError } from '../errors.js';
 import { requirePrincipal } from '../guard.js';
 import type { Api, ApiDeps } from '../server.js';
@@ -11,13 +12,29 @@ import { useRawBodyParsers } from '../server.js';
 const PROTOBUF = 'application/x-protobuf';
 
 export async function registerIngestRoutes(app: Api | FastifyInstance, deps: ApiDeps): Promise<void> {
-  const api = app as Api;
   const pipeline = deps.pipeline;
   if (!pipeline) return;
 
-  /** Submits a batch and answers only once it is durable; refusals keep their Retry-After. */
-  const commit = async (reply: FastifyReply, source: string, batch: TelemetryBatch) => {
-    const result = await pipeline.submit(batch);
+  /**
+   * Authenticates, decodes the raw body and submits its events; answers only once they are
+   * durable (committed, or held by the acknowledgement log). Refusals keep their Retry-After.
+   */
+  const ingest = async (req: FastifyRequest, reply: FastifyReply, kind: LoggedBodyKind) => {
+    const principal = await requirePrincipal(req, deps, 'project');
+    if (principal.kind !== 'project') return null;
+    const request: LoggedRequest = {
+      kind,
+      projectId: principal.projectId,
+      receivedAtMs: deps.clock.nowMs(),
+      excerptMaxChars: deps.config().ingest.excerptMaxChars,
+      body: req.body as Buffer,
+    };
+    const decoded = decodeIngestRequest(request);
+    if (!decoded.ok) throw new HttpAppError(decoded.error);
+    const { batch, rejectedSpans } = decoded.value;
+    const source = kind === 'native-json' ? 'native' : 'otlp';
+    if (rejectedSpans) deps.metrics.ingestEvents.inc({ source, outcome: 'rejected' }, rejectedSpans);
+    const result = await pipeline.submit(batch, request);
     const events = batch.llmCalls.length + batch.spans.length;
     if (!result.ok) {
       deps.metrics.ingestEvents.inc({ source, outcome: 'refused' }, events);
@@ -27,46 +44,42 @@ export async function registerIngestRoutes(app: Api | FastifyInstance, deps: Api
     const v = result.value;
     deps.metrics.ingestEvents.inc({ source, outcome: 'accepted' }, v.llmCallsAccepted + v.spansAccepted);
     if (v.llmCallDuplicates) deps.metrics.ingestEvents.inc({ source, outcome: 'duplicate' }, v.llmCallDuplicates);
-    return v;
+    return { outcome: v, decoded: decoded.value };
   };
 
-  api.post(
-    '/api/v1/ingest',
-    {
-      schema: {
-        tags: ['ingest'],
-        summary: 'Ingest a batch of LLM calls (project key)',
-        description:
-          'Answers 200 only after every event is committed. Events whose id was stored before are counted as duplicates and not stored again. 429/503 carry Retry-After.',
-        body: nativeIngestBodySchema,
-        response: { 200: z.object({ accepted: z.number().int(), duplicates: z.number().int() }) },
+  // Ingest routes decode their own bodies from the raw (decompressed) bytes, after
+  // authentication; the same bytes go to the acknowledgement log.
+  await (app as Api).register(async (api) => {
+    useRawBodyParsers(api, () => deps.config().ingest.maxBodyBytes, ['application/json', PROTOBUF]);
+    api.post(
+      '/api/v1/ingest',
+      {
+        schema: {
+          tags: ['ingest'],
+          summary: 'Ingest a batch of LLM calls (project key)',
+          description:
+            'Answers 200 only after every event is durable. Events whose id was stored before are counted as duplicates and not stored again (while the store is held up, e.g. by a checkpoint, the answer can come from the acknowledgement log, which counts every event as accepted; repeats are still dropped at commit). 429/503 carry Retry-After.',
+          body: nativeIngestBodySchema,
+          response: { 200: z.object({ accepted: z.number().int(), duplicates: z.number().int() }) },
+        },
+        // The body schema documents the route; the handler validates the raw bytes after
+        // authentication through the faster compiled validator (see validate-native.ts).
+        validatorCompiler: () => (data: unknown) => ({ value: data }),
       },
-      // The body schema above documents the route; validation runs in the handler through the
-      // faster compiled validator (see validate-native.ts), after authentication.
-      validatorCompiler: () => (data: unknown) => ({ value: data }),
-    },
-    async (req, reply) => {
-      const principal = await requirePrincipal(req, deps, 'project');
-      if (principal.kind !== 'project') return;
-      const body = validateNativeIngestBody(req.body as unknown);
-      if (!body.ok) throw new HttpAppError(body.error);
-      const cfg = deps.config();
-      const ctx = {
-        projectId: principal.projectId,
-        nowMs: deps.clock.nowMs(),
-        excerptMaxChars: cfg.ingest.excerptMaxChars,
-      };
-      const llmCalls = (body.value as NativeIngestBody).batch.map((e) => nativeToLlmCall(e, ctx));
-      const v = await commit(reply, 'native', { llmCalls, spans: [] });
-      if (!v) return reply;
-      return { accepted: v.llmCallsAccepted, duplicates: v.llmCallDuplicates };
-    },
-  );
-
-  // OTLP decodes its own bodies (protobuf or JSON), so it gets raw bytes in its own context.
-  await api.register(async (otlp) => {
-    useRawBodyParsers(otlp, () => deps.config().ingest.maxBodyBytes, ['application/json', PROTOBUF]);
-    otlp.post(
+      async (req, reply) => {
+        if (!String(req.headers['content-type'] ?? '').startsWith('application/json'))
+          throw new HttpAppError(
+            appError(
+              'RP_UNSUPPORTED_MEDIA_TYPE',
+              `Content-Type ${JSON.stringify(req.headers['content-type'] ?? '')} is not accepted here; use application/json`,
+            ),
+          );
+        const r = await ingest(req, reply, 'native-json');
+        if (!r) return reply;
+        return { accepted: r.outcome.llmCallsAccepted, duplicates: r.outcome.llmCallDuplicates };
+      },
+    );
+    api.post(
       '/v1/traces',
       {
         schema: {
@@ -77,24 +90,12 @@ export async function registerIngestRoutes(app: Api | FastifyInstance, deps: Api
         },
       },
       async (req, reply) => {
-        const principal = await requirePrincipal(req, deps, 'project');
-        if (principal.kind !== 'project') return;
-        const encoding: OtlpEncoding = String(req.headers['content-type'] ?? '').startsWith(PROTOBUF)
-          ? 'protobuf'
-          : 'json';
-        const cfg = deps.config();
-        const decoded = decodeOtlpTraces(req.body as Buffer, encoding, {
-          projectId: principal.projectId,
-          nowMs: deps.clock.nowMs(),
-          excerptMaxChars: cfg.ingest.excerptMaxChars,
-        });
-        if (!decoded.ok) throw new HttpAppError(decoded.error);
-        const { batch, rejectedSpans, errorMessage } = decoded.value;
-        if (rejectedSpans) deps.metrics.ingestEvents.inc({ source: 'otlp', outcome: 'rejected' }, rejectedSpans);
-        const v = await commit(reply, 'otlp', batch);
-        if (!v) return reply;
-        reply.type(encoding === 'protobuf' ? PROTOBUF : 'application/json');
-        const body = encodeOtlpTraceResponse(rejectedSpans, errorMessage, encoding);
+        const protobuf = String(req.headers['content-type'] ?? '').startsWith(PROTOBUF);
+        const r = await ingest(req, reply, protobuf ? 'otlp-protobuf' : 'otlp-json');
+        if (!r) return reply;
+        reply.type(protobuf ? PROTOBUF : 'application/json');
+        const { rejectedSpans, errorMessage } = r.decoded;
+        const body = encodeOtlpTraceResponse(rejectedSpans, errorMessage, protobuf ? 'protobuf' : 'json');
         return reply.send(typeof body === 'string' ? body : Buffer.from(body));
       },
     );
