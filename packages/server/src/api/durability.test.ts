@@ -1,6 +1,18 @@
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { SpanKind } from '@opentelemetry/api';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, type ChildServer, createProject, spawnServer, tempDir } from '../test-support/harness.js';
+import {
+  ADMIN_TOKEN,
+  type ChildServer,
+  createProject,
+  spawnServer,
+  spawnStalledStoreServer,
+  tempDir,
+} from '../test-support/harness.js';
 
 const T0 = Date.UTC(2026, 10, 2, 8, 0, 0);
 
@@ -15,8 +27,9 @@ function batchOf(start: number, n: number) {
   }));
 }
 
-async function countCalls(url: string): Promise<{ total: number; ids: Set<string> }> {
+async function countCalls(url: string): Promise<{ total: number; ids: Set<string>; models: string[] }> {
   const ids = new Set<string>();
+  const models: string[] = [];
   let total = 0;
   let cursor: string | null = null;
   do {
@@ -26,12 +39,15 @@ async function countCalls(url: string): Promise<{ total: number; ids: Set<string
         headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
       },
     );
-    const page = (await res.json()) as { items: Array<{ id: string }>; nextCursor: string | null };
+    const page = (await res.json()) as { items: Array<{ id: string; model: string }>; nextCursor: string | null };
     total += page.items.length;
-    for (const c of page.items) ids.add(c.id);
+    for (const c of page.items) {
+      ids.add(c.id);
+      models.push(c.model);
+    }
     cursor = page.nextCursor;
   } while (cursor);
-  return { total, ids };
+  return { total, ids, models };
 }
 
 describe('acknowledged means durable', () => {
@@ -88,5 +104,103 @@ describe('acknowledged means durable', () => {
     expect(final.ids.size).toBe(3000);
     expect(await server.stop()).toBe(0);
     server = undefined;
+  });
+
+  it('keeps what was acknowledged from the acknowledgement log across kill -9 while the store is hung', async () => {
+    const dir = tempDir('reskpoints-durable-log-');
+    try {
+      // Every append hangs, so each 200 below can only come from the acknowledgement log.
+      let stalled = await spawnStalledStoreServer(dir);
+      const { key } = await createProject(stalled.url, 'stalled');
+      const post = (path: string, type: string, body: string) =>
+        fetch(`${stalled.url}${path}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': type },
+          body,
+        });
+      const native = await Promise.all(
+        Array.from({ length: 8 }, (_, b) =>
+          post('/api/v1/ingest', 'application/json', JSON.stringify({ batch: batchOf(b * 50, 50) })),
+        ),
+      );
+      for (const res of native) expect(await res.json()).toEqual({ accepted: 50, duplicates: 0 });
+
+      const nanos = (ms: number) => `${BigInt(ms) * 1_000_000n}`;
+      const otlpJson = {
+        resourceSpans: [
+          {
+            resource: { attributes: [{ key: 'service.name', value: { stringValue: 'svc' } }] },
+            scopeSpans: [
+              {
+                spans: [
+                  {
+                    traceId: '0af7651916cd43dd8448eb211c80319c',
+                    spanId: 'b7ad6b7169203331',
+                    name: 'chat',
+                    kind: 3,
+                    startTimeUnixNano: nanos(T0 + 5_000),
+                    endTimeUnixNano: nanos(T0 + 5_400),
+                    attributes: [
+                      { key: 'gen_ai.operation.name', value: { stringValue: 'chat' } },
+                      { key: 'gen_ai.provider.name', value: { stringValue: 'openai' } },
+                      { key: 'gen_ai.request.model', value: { stringValue: 'model-from-otlp-json' } },
+                    ],
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      };
+      expect((await post('/v1/traces', 'application/json', JSON.stringify(otlpJson))).status).toBe(200);
+
+      // The real protobuf exporter; its export result says whether the server answered 2xx.
+      const memory = new InMemorySpanExporter();
+      const provider = new BasicTracerProvider({
+        resource: resourceFromAttributes({ 'service.name': 'svc' }),
+        spanProcessors: [new SimpleSpanProcessor(memory)],
+      });
+      const span = provider.getTracer('t').startSpan('chat', {
+        kind: SpanKind.CLIENT,
+        startTime: T0 + 6_000,
+        attributes: {
+          'gen_ai.operation.name': 'chat',
+          'gen_ai.provider.name': 'anthropic',
+          'gen_ai.request.model': 'model-from-otlp-protobuf',
+        },
+      });
+      span.end(T0 + 6_300);
+      const exporter = new OTLPTraceExporter({
+        url: `${stalled.url}/v1/traces`,
+        headers: { Authorization: `Bearer ${key}` },
+      });
+      const code = await new Promise<number>((r) => exporter.export(memory.getFinishedSpans(), (res) => r(res.code)));
+      expect(code).toBe(0);
+      await exporter.shutdown();
+
+      expect(readdirSync(join(dir, 'ack-log')).length).toBeGreaterThan(0);
+      await stalled.kill9();
+
+      // The real server replays the log at start.
+      server = await spawnServer(dir);
+      const after = await countCalls(server.url);
+      for (let i = 0; i < 400; i++) expect(after.ids.has(`evt-${i}`)).toBe(true);
+      expect(after.total).toBe(402);
+      expect(after.ids.size).toBe(402);
+      expect(after.models.filter((m) => m.startsWith('model-from-otlp')).sort()).toEqual([
+        'model-from-otlp-json',
+        'model-from-otlp-protobuf',
+      ]);
+      expect(readdirSync(join(dir, 'ack-log'))).toEqual([]);
+      expect(await server.stop()).toBe(0);
+      server = undefined;
+
+      // A second start replays nothing again and still holds each event once.
+      stalled = await spawnServer(dir);
+      expect((await countCalls(stalled.url)).total).toBe(402);
+      await stalled.stop();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

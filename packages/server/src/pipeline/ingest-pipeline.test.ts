@@ -1,8 +1,11 @@
+import { rmSync } from 'node:fs';
 import { FakeClock, type TelemetryBatch } from '@reskpoints/core';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { makeLlmCall } from '../store/contract/fixtures.js';
 import type { AppendResult, BatchSink } from '../store/ports.js';
-import { IngestPipeline } from './ingest-pipeline.js';
+import { tempDir } from '../test-support/harness.js';
+import { AckLog, type LoggedRequest } from './ack-log.js';
+import { IngestPipeline, type IngestPipelineOptions } from './ingest-pipeline.js';
 
 const call = (id: string, projectId = 'p1') => makeLlmCall({ id, projectId });
 
@@ -137,5 +140,104 @@ describe('IngestPipeline', () => {
     await closing;
     expect((await pending).ok).toBe(true);
     expect(sink.stored.has('p1/z')).toBe(true);
+  });
+
+  describe('with the acknowledgement log', () => {
+    const dirs: string[] = [];
+    afterEach(() => {
+      for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+    });
+    const request = (tag: string): LoggedRequest => ({
+      kind: 'native-json',
+      projectId: 'p1',
+      receivedAtMs: 1,
+      excerptMaxChars: 0,
+      body: Buffer.from(tag),
+    });
+    async function withLog(sink: BatchSink, afterMs: number, over: Partial<IngestPipelineOptions> = {}) {
+      const dir = tempDir('reskpoints-pipeline-log-');
+      dirs.push(dir);
+      const log = await AckLog.open(dir, { segmentBytes: 1 << 20 });
+      const acked: number[] = [];
+      const p = make(sink, { ackLog: { log, afterMs, onAcknowledged: (n) => acked.push(n) }, ...over });
+      return { p, log, dir, acked };
+    }
+    const recovered = async (dir: string) => {
+      const bodies: string[] = [];
+      await AckLog.recover(dir, async (rs) => {
+        for (const r of rs) bodies.push(r.body.toString());
+      });
+      return bodies;
+    };
+
+    it('acknowledges a held-up submission from the log, then releases the record once committed', async () => {
+      const sink = new GatedSink();
+      let open!: () => void;
+      sink.gate = new Promise((r) => (open = r));
+      const { p, log, dir, acked } = await withLog(sink, 20);
+      const r = await p.submit({ llmCalls: [call('h1'), call('h2')], spans: [] }, request('h'));
+      expect(r).toEqual({ ok: true, value: { llmCallsAccepted: 2, llmCallDuplicates: 0, spansAccepted: 0 } });
+      expect(sink.stored.size).toBe(0);
+      expect(acked).toEqual([2]);
+      expect(p.counters.loggedAckEvents).toBe(2);
+      expect(log.liveRecords).toBe(1);
+      expect(p.depthEvents).toBe(2); // still counted against the queue bound until committed
+      let settled = false;
+      const settling = p.settled(5_000).then(() => (settled = true));
+      await new Promise((r) => setTimeout(r, 30));
+      expect(settled).toBe(false); // a read now would miss h1 and h2, so it waits
+      open();
+      await settling;
+      expect(sink.stored.size).toBe(2);
+      expect(log.liveRecords).toBe(0);
+      await log.close();
+      expect(await recovered(dir)).toEqual([]);
+    });
+
+    it('answers from the commit, with duplicates counted, when the store is quick', async () => {
+      const sink = new GatedSink();
+      const { p, log } = await withLog(sink, 1000);
+      await p.submit({ llmCalls: [call('q')], spans: [] }, request('q1'));
+      const r = await p.submit({ llmCalls: [call('q'), call('r')], spans: [] }, request('q2'));
+      expect(r.ok && r.value).toEqual({ llmCallsAccepted: 1, llmCallDuplicates: 1, spansAccepted: 0 });
+      expect(log.counters.records).toBe(0);
+      await log.close();
+    });
+
+    it('retries a failed commit of acknowledged work instead of refusing it; unacknowledged work gets 503', async () => {
+      const sink = new GatedSink();
+      let open!: () => void;
+      sink.gate = new Promise((r) => (open = r));
+      const { p, log } = await withLog(sink, 10, { retryAfterSeconds: () => 0.05 as number, flushIntervalMs: 5 });
+      // Both join one group; only k1 carries a request to log, so k2 can only be answered by the commit.
+      const plain = p.submit({ llmCalls: [call('k2')], spans: [] });
+      const acked = await p.submit({ llmCalls: [call('k1')], spans: [] }, request('k1'));
+      expect(acked.ok).toBe(true);
+      expect(sink.commits).toHaveLength(1);
+      sink.failNext = true;
+      open();
+      const refused = await plain;
+      expect(!refused.ok && refused.error.code).toBe('RP_UNAVAILABLE');
+      await p.whenIdle();
+      expect(p.counters.failedCommits).toBe(1);
+      expect([...sink.stored]).toEqual(['p1/k1']);
+      expect(log.liveRecords).toBe(0);
+      await log.close();
+    });
+
+    it('leaves acknowledged work in the log when closing while the store fails, for the next start', async () => {
+      const sink = new GatedSink();
+      let open!: () => void;
+      sink.gate = new Promise((r) => (open = r));
+      const { p, log, dir } = await withLog(sink, 0);
+      expect((await p.submit({ llmCalls: [call('s1')], spans: [] }, request('s1'))).ok).toBe(true);
+      const closing = p.close();
+      sink.failNext = true;
+      open();
+      await closing;
+      await log.close();
+      expect(sink.stored.size).toBe(0);
+      expect(await recovered(dir)).toEqual(['s1']);
+    });
   });
 });

@@ -48,6 +48,8 @@ interface Pending {
   /** The sink committed it (or refused it before it was acknowledged). */
   done: boolean;
   logRef?: AckLogRef;
+  /** Set while acknowledged from the log and not yet committed; resolved by `finish`. */
+  committed?: { promise: Promise<void>; resolve: () => void };
 }
 
 const eventCount = (b: TelemetryBatch) => b.llmCalls.length + b.spans.length;
@@ -66,6 +68,8 @@ export class IngestPipeline {
   private idleWaiters: Array<() => void> = [];
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Submissions acknowledged from the log whose commit is still to come. */
+  private readonly ackedUncommitted = new Set<Pending>();
   readonly counters = {
     committedEvents: 0,
     duplicateEvents: 0,
@@ -135,6 +139,9 @@ export class IngestPipeline {
         if (p.done) return ackLog.log.release(ref);
         p.logRef = ref;
         p.answered = true;
+        let resolveCommitted!: () => void;
+        p.committed = { promise: new Promise((r) => (resolveCommitted = r)), resolve: () => resolveCommitted() };
+        this.ackedUncommitted.add(p);
         this.counters.loggedAckEvents += p.events;
         this.safe(() => ackLog.onAcknowledged?.(p.events));
         // Duplicates are only known at commit; they are dropped there all the same.
@@ -154,6 +161,26 @@ export class IngestPipeline {
     p.timer = undefined;
     if (p.logRef) this.opts.ackLog?.log.release(p.logRef);
     p.logRef = undefined;
+    this.settle(p);
+  }
+
+  private settle(p: Pending): void {
+    this.ackedUncommitted.delete(p);
+    p.committed?.resolve();
+    p.committed = undefined;
+  }
+
+  /**
+   * Resolves once every submission acknowledged so far is committed, so that a read issued
+   * after an acknowledgement sees its events even when the acknowledgement came from the log.
+   * Gives up after `timeoutMs` (reads then proceed without the held-up events).
+   */
+  async settled(timeoutMs: number): Promise<void> {
+    if (this.ackedUncommitted.size === 0) return;
+    const waits = [...this.ackedUncommitted].map((p) => p.committed?.promise);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([Promise.all(waits), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+    clearTimeout(timer);
   }
 
   private schedule(): void {
@@ -237,6 +264,7 @@ export class IngestPipeline {
           p.resolve(err(error));
         }
         // Acknowledged and closing: its log record stays and is recovered at the next start.
+        else this.settle(p);
       }
       this.queue.unshift(...retry);
       this.queuedEvents += retry.reduce((n, p) => n + p.events, 0);

@@ -86,14 +86,22 @@ export function spawnServer(
   extraArgs: string[] = [],
   env: Record<string, string> = {},
 ): Promise<ChildServer> {
-  const proc = spawn(
-    process.execPath,
+  return spawnListening(
     [MAIN_JS, 'start', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, ...extraArgs],
-    {
-      env: { ...process.env, RESKPOINTS_ADMIN_TOKEN: ADMIN_TOKEN, RESKPOINTS_LOG_LEVEL: 'warn', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+    env,
   );
+}
+
+/** Spawns a server whose telemetry appends never finish (see stalled-store-server.ts). */
+export function spawnStalledStoreServer(dataDir: string): Promise<ChildServer> {
+  return spawnListening(['--import', 'tsx', resolve(import.meta.dirname, 'stalled-store-server.ts'), dataDir]);
+}
+
+function spawnListening(nodeArgs: string[], env: Record<string, string> = {}): Promise<ChildServer> {
+  const proc = spawn(process.execPath, nodeArgs, {
+    env: { ...process.env, RESKPOINTS_ADMIN_TOKEN: ADMIN_TOKEN, RESKPOINTS_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
   return new Promise((resolvePromise, reject) => {

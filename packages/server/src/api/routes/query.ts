@@ -82,10 +82,15 @@ const summaryRowSchema = z.object({
   ttftP95Ms: nullableNum,
 });
 
+/** Longest a read waits for acknowledged events still being committed. */
+const READ_AFTER_ACK_WAIT_MS = 5_000;
+
 export function registerQueryRoutes(app: Api | import('fastify').FastifyInstance, deps: ApiDeps): void {
   const api = app as Api;
   const telemetry = deps.telemetry;
   if (!telemetry) return;
+  /** Events acknowledged before a read are in its answer, even those acknowledged from the log. */
+  const readAfterAck = () => deps.pipeline?.settled(READ_AFTER_ACK_WAIT_MS);
 
   api.get(
     '/api/v1/llm/calls',
@@ -108,6 +113,7 @@ export function registerQueryRoutes(app: Api | import('fastify').FastifyInstance
       }
       const q = finish({ ...range, filter, limit: req.query.limit, cursor: req.query.cursor }, issues);
       if (!q.ok) throw new HttpAppError(q.error);
+      await readAfterAck();
       return telemetry.listLlmCalls(q.value);
     },
   );
@@ -148,6 +154,7 @@ export function registerQueryRoutes(app: Api | import('fastify').FastifyInstance
       if (req.query.limit) query.limit = req.query.limit;
       const q = finish(query, issues);
       if (!q.ok) throw new HttpAppError(q.error);
+      await readAfterAck();
       return telemetry.summarize(q.value);
     },
   );
