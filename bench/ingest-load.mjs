@@ -2,6 +2,7 @@
 // server's event loop. The body is laid out once; each request fills in a fresh id prefix and
 // current timestamps (as a live application would send), so duplicate checks stay local.
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
 
 const MODELS = [
@@ -51,11 +52,13 @@ function percentile(sorted, p) {
 
 // `maxEvents` (optional) stops the load once that many events were sent, warm-up included,
 // so that two runs can load the same data set.
-process.on('message', async ({ url, key, seconds, clients, batch, format, maxEvents }) => {
+process.on('message', async ({ url, key, seconds, clients, batch, format = 'native', maxEvents }) => {
   if (format !== 'native') throw new Error(`unknown format ${format}`);
   const makeBody = nativeTemplate(batch);
   const dispatcher = new Agent({ connections: clients, pipelining: 1, keepAliveTimeout: 30_000 });
   const latencies = [];
+  // BENCH_TRACE=file writes "start_ms latency_ms" per acknowledged request, to look at the tail.
+  const trace = process.env.BENCH_TRACE ? [] : null;
   let events = 0;
   let requests = 0;
   let refused = 0;
@@ -86,6 +89,7 @@ process.on('message', async ({ url, key, seconds, clients, batch, format, maxEve
         if (res.statusCode === 200) {
           events += batch;
           latencies.push(done - t);
+          trace?.push(`${Math.round(t - start)} ${(done - t).toFixed(1)}`);
         } else if (res.statusCode === 429) {
           refused++;
           sent -= batch;
@@ -103,10 +107,13 @@ process.on('message', async ({ url, key, seconds, clients, batch, format, maxEve
   await Promise.all(Array.from({ length: clients }, run));
   const elapsedSec = (performance.now() - (measuredFrom || start)) / 1000;
   latencies.sort((a, b) => a - b);
+  if (trace) writeFileSync(process.env.BENCH_TRACE, `${trace.join('\n')}\n`);
   process.send({
     eventsPerSec: events / elapsedSec,
     p50: percentile(latencies, 0.5),
     p99: percentile(latencies, 0.99),
+    p999: percentile(latencies, 0.999),
+    max: latencies.at(-1) ?? 0,
     requests,
     refused,
     errors,

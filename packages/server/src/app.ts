@@ -104,7 +104,12 @@ export async function runMigrations(config: Config, opts: StartOptions = {}): Pr
  * before their commit), then opens the log afresh. Appends are idempotent, so records whose
  * commit did happen are not stored twice.
  */
-async function openAckLog(config: Config, telemetry: TelemetryStore, logger: Logger): Promise<AckLog> {
+async function openAckLog(
+  config: Config,
+  telemetry: TelemetryStore,
+  logger: Logger,
+  onSync: (ms: number) => void,
+): Promise<AckLog> {
   const dir = join(config.dataDir, 'ack-log');
   const recovered = await AckLog.recover(dir, async (records) => {
     let batch: TelemetryBatch = { llmCalls: [], spans: [] };
@@ -125,7 +130,7 @@ async function openAckLog(config: Config, telemetry: TelemetryStore, logger: Log
     await flush();
   });
   if (recovered.segments > 0) logger.info(recovered, 'acknowledgement log replayed into the store');
-  return AckLog.open(dir, { segmentBytes: 64 * 1024 * 1024 });
+  return AckLog.open(dir, { segmentBytes: 64 * 1024 * 1024, onSync });
 }
 
 /** An ingest node's sink: the batch is durable once JetStream acknowledged it. */
@@ -197,7 +202,10 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
         ? busSink(bus)
         : { commit: (batch) => (telemetry as TelemetryStore).appendBatch(batch) };
       // JetStream's PubAck already makes an ingest node's acknowledgement durable.
-      const ackLog = !bus && telemetry && config.ingest.ackLog ? await openAckLog(config, telemetry, logger) : null;
+      const ackLog =
+        !bus && telemetry && config.ingest.ackLog
+          ? await openAckLog(config, telemetry, logger, (ms) => metrics.ackLogSync.observe(ms / 1000))
+          : null;
       if (ackLog) cleanups.push(() => ackLog.close());
       const p = new IngestPipeline({
         sink,

@@ -40,6 +40,12 @@ export function createServerMetrics() {
       help: 'Events acknowledged from the acknowledgement log because their commit was held up',
       registers: [registry],
     }),
+    ackLogSync: new Histogram({
+      name: 'reskpoints_ack_log_sync_seconds',
+      help: 'Time one acknowledgement-log write and fdatasync took',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers: [registry],
+    }),
     commitFailures: new Counter({
       name: 'reskpoints_commit_failures_total',
       help: 'Group commits the store refused',

@@ -102,6 +102,8 @@ async function segmentFiles(dir: string): Promise<Array<{ seq: number; path: str
 export interface AckLogOptions {
   /** A segment that grew past this is closed; it is deleted once none of its records is live. */
   segmentBytes: number;
+  /** Called after each write+fdatasync with its duration. */
+  onSync?: (ms: number, records: number) => void;
 }
 
 /**
@@ -220,6 +222,7 @@ export class AckLog {
         const group = this.waiting.splice(0);
         const bytes = group.reduce((n, w) => n + w.bytes, 0);
         let seg: Segment | null = null;
+        const started = performance.now();
         try {
           seg = await this.segmentFor(bytes);
           const fh = seg.fh as FileHandle;
@@ -239,6 +242,7 @@ export class AckLog {
         this.counters.records += group.length;
         this.counters.bytes += bytes;
         this.counters.syncs++;
+        this.opts.onSync?.(performance.now() - started, group.length);
         const ref: AckLogRef = { segment: seg.seq };
         for (const w of group) w.resolve(ref);
       }
