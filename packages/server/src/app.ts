@@ -211,6 +211,7 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
         sink,
         clock,
         queueMaxEvents: config.ingest.queueMaxEvents,
+        queueMaxBytes: config.ingest.queueMaxBytes,
         maxBatchEvents: config.ingest.maxBatchEvents,
         flushIntervalMs: config.ingest.flushIntervalMs,
         retryAfterSeconds: () => config.ingest.retryAfterSeconds,

@@ -36,6 +36,12 @@ export const configSchema = z.object({
         .min(1)
         .default(200_000)
         .describe('Events waiting for commit before ingest answers 429'),
+      queueMaxBytes: z
+        .number()
+        .int()
+        .min(1024 * 1024)
+        .default(256 * 1024 * 1024)
+        .describe('Request-body bytes held for the acknowledgement log before ingest answers 429'),
       maxBatchEvents: z.number().int().min(1).default(20_000).describe('Most events committed in one group commit'),
       flushIntervalMs: z
         .number()

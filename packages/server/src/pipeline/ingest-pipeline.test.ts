@@ -194,6 +194,21 @@ describe('IngestPipeline', () => {
       expect(await recovered(dir)).toEqual([]);
     });
 
+    it('refuses with RP_OVERLOADED when held request bodies would pass queueMaxBytes', async () => {
+      const sink = new GatedSink();
+      let open!: () => void;
+      sink.gate = new Promise((r) => (open = r));
+      const { p, log } = await withLog(sink, 1000, { queueMaxBytes: 10, maxBatchEvents: 100 });
+      const first = p.submit({ llmCalls: [call('b1')], spans: [] }, request('12345678'));
+      const refused = await p.submit({ llmCalls: [call('b2')], spans: [] }, request('abcd'));
+      expect(!refused.ok && refused.error.code).toBe('RP_OVERLOADED');
+      expect(!refused.ok && refused.error.message).toMatch(/8 body bytes/);
+      open();
+      expect((await first).ok).toBe(true);
+      expect((await p.submit({ llmCalls: [call('b2')], spans: [] }, request('abcd'))).ok).toBe(true);
+      await log.close();
+    });
+
     it('answers from the commit, with duplicates counted, when the store is quick', async () => {
       const sink = new GatedSink();
       const { p, log } = await withLog(sink, 1000);

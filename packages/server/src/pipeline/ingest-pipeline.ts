@@ -7,6 +7,8 @@ export interface IngestPipelineOptions {
   clock: Clock;
   /** Events queued or being committed before submissions are refused with RP_OVERLOADED. */
   queueMaxEvents: number;
+  /** Request bodies held for the acknowledgement log before submissions are refused with RP_OVERLOADED. */
+  queueMaxBytes?: number;
   /** Most events merged into one group commit (one submission larger than this commits alone). */
   maxBatchEvents: number;
   /** How long an idle committer waits for more submissions to join a commit. */
@@ -70,6 +72,8 @@ export class IngestPipeline {
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   /** Submissions acknowledged from the log whose commit is still to come. */
   private readonly ackedUncommitted = new Set<Pending>();
+  /** Bytes of request bodies held for the acknowledgement log. */
+  private heldBytes = 0;
   readonly counters = {
     committedEvents: 0,
     duplicateEvents: 0,
@@ -103,13 +107,20 @@ export class IngestPipeline {
       );
     }
     if (events === 0) return Promise.resolve(ok({ llmCallsAccepted: 0, llmCallDuplicates: 0, spansAccepted: 0 }));
-    if (this.depthEvents + events > this.opts.queueMaxEvents && this.depthEvents > 0) {
+    const bytes = this.opts.ackLog ? (request?.body.length ?? 0) : 0;
+    const full =
+      this.depthEvents > 0 &&
+      (this.depthEvents + events > this.opts.queueMaxEvents ||
+        this.heldBytes + bytes > (this.opts.queueMaxBytes ?? Number.POSITIVE_INFINITY));
+    if (full) {
       this.counters.refusedEvents += events;
       return Promise.resolve(
         err(
-          appError('RP_OVERLOADED', `ingest queue is full (${this.depthEvents} events waiting); retry later`, {
-            retryAfterSeconds: this.opts.retryAfterSeconds(),
-          }),
+          appError(
+            'RP_OVERLOADED',
+            `ingest queue is full (${this.depthEvents} events, ${this.heldBytes} body bytes waiting); retry later`,
+            { retryAfterSeconds: this.opts.retryAfterSeconds() },
+          ),
         ),
       );
     }
@@ -118,6 +129,7 @@ export class IngestPipeline {
       const ackLog = this.opts.ackLog;
       if (ackLog && request) {
         p.request = request;
+        this.heldBytes += bytes;
         if (ackLog.afterMs <= 0) this.logAndAck(p);
         else p.timer = setTimeout(() => this.logAndAck(p), ackLog.afterMs);
       }
@@ -133,7 +145,7 @@ export class IngestPipeline {
     const ackLog = this.opts.ackLog;
     const request = p.request;
     if (p.done || !ackLog || !request) return;
-    p.request = undefined;
+    this.dropRequest(p);
     ackLog.log.append(request).then(
       (ref) => {
         if (p.done) return ackLog.log.release(ref);
@@ -156,12 +168,17 @@ export class IngestPipeline {
   /** The sink committed or refused `p`: its timer and log record are no longer needed. */
   private finish(p: Pending): void {
     p.done = true;
-    p.request = undefined;
+    this.dropRequest(p);
     if (p.timer) clearTimeout(p.timer);
     p.timer = undefined;
     if (p.logRef) this.opts.ackLog?.log.release(p.logRef);
     p.logRef = undefined;
     this.settle(p);
+  }
+
+  private dropRequest(p: Pending): void {
+    if (p.request) this.heldBytes -= p.request.body.length;
+    p.request = undefined;
   }
 
   private settle(p: Pending): void {
