@@ -292,12 +292,19 @@ export class IngestPipeline {
     this.counters.commits++;
     this.counters.committedEvents += result.llmCallsInserted + result.spansInserted;
     this.counters.duplicateEvents += result.llmCallDuplicates + result.spanDuplicates;
-    const inserted = new Set(result.insertedLlmCallKeys.map((k) => `${k.projectId}\u0000${k.id}`));
+    // Usually nothing was a repeat and every call counts as accepted; otherwise match keys.
+    const inserted =
+      result.llmCallDuplicates === 0
+        ? null
+        : new Set(result.insertedLlmCallKeys.map((k) => `${k.projectId}\u0000${k.id}`));
     for (const p of group) {
-      let accepted = 0;
-      for (const c of p.batch.llmCalls) {
-        // delete: a second copy of the same id in this commit counts as a duplicate
-        if (inserted.delete(`${c.projectId}\u0000${c.id}`)) accepted++;
+      let accepted = p.batch.llmCalls.length;
+      if (inserted) {
+        accepted = 0;
+        for (const c of p.batch.llmCalls) {
+          // delete: a second copy of the same id in this commit counts as a duplicate
+          if (inserted.delete(`${c.projectId}\u0000${c.id}`)) accepted++;
+        }
       }
       this.finish(p);
       if (p.answered) continue;

@@ -35,7 +35,8 @@ describe('appendColumnar', () => {
         d: k % 7 === 0 ? null : k / 3,
         b: bigints[k % bigints.length]!,
         i: k,
-        t: k % 3 === 0 ? [] : [`tag-${k}`, 'ü'],
+        // Lists cross the child vector's scratch windows; items short, long, non-ASCII, empty.
+        t: k % 3 === 0 ? [] : k % 5 === 0 ? [`tag-${k}`, 'ü', 'a-rather-long-tag-value', ''] : [`tag-${k}`, 'ü'],
         f: k % 2 === 0,
       });
     }

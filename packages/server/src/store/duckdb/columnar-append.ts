@@ -246,17 +246,11 @@ function writeColumn<T>(vector: unknown, column: Column<T>, rows: readonly T[], 
         if (x === null || x === undefined) setNull(i);
         else total += x.length;
       }
+      // The list entries go in first: the scratch buffer is reused for the child strings.
+      bindings.copy_data_to_vector(v, 0, buffer, 0, n * 16);
       bindings.list_vector_reserve(v, total);
       bindings.list_vector_set_size(v, total);
-      if (total > 0) {
-        const child = bindings.list_vector_get_child(v);
-        let k = 0;
-        for (let i = 0; i < n; i++) {
-          const list = lists[i];
-          if (list) for (const item of list) bindings.vector_assign_string_element(child, k++, item);
-        }
-      }
-      bindings.copy_data_to_vector(v, 0, buffer, 0, n * 16);
+      if (total > 0) writeListItems(bindings.list_vector_get_child(v), lists, total);
       break;
     }
   }
@@ -264,4 +258,38 @@ function writeColumn<T>(vector: unknown, column: Column<T>, rows: readonly T[], 
     bindings.vector_ensure_validity_writable(v);
     bindings.copy_data_to_vector_validity(v, 0, validity.buffer, 0, validityBytes);
   }
+}
+
+/**
+ * Writes the strings of `lists` into a list's child vector, in order. Short ASCII items go
+ * in as inlined slots through the scratch buffer, a buffer's worth at a time; the others
+ * (and every item when the direct path is off) through the native call.
+ */
+function writeListItems(child: unknown, lists: ReadonlyArray<readonly string[] | null>, total: number): void {
+  const v = child as Parameters<typeof bindings.vector_assign_string_element>[0];
+  if (!INLINE_STRINGS) {
+    let k = 0;
+    for (const list of lists) if (list) for (const item of list) bindings.vector_assign_string_element(v, k++, item);
+    return;
+  }
+  const long: Array<[number, string]> = [];
+  let windowStart = 0;
+  let k = 0;
+  const flush = () => {
+    const count = k - windowStart;
+    if (count > 0) bindings.copy_data_to_vector(v, windowStart * 16, buffer, 0, count * 16);
+    windowStart = k;
+    u8.fill(0, 0, CHUNK_ROWS * 16);
+  };
+  u8.fill(0, 0, Math.min(total, CHUNK_ROWS) * 16);
+  for (const list of lists) {
+    if (!list) continue;
+    for (const item of list) {
+      if (k - windowStart === CHUNK_ROWS) flush();
+      if (!writeInline(k - windowStart, item)) long.push([k, item]);
+      k++;
+    }
+  }
+  flush();
+  for (const [at, item] of long) bindings.vector_assign_string_element(v, at, item);
 }
