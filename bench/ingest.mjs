@@ -77,6 +77,34 @@ function load(url, key, trace) {
   });
 }
 
+/**
+ * How fast this machine is right now: JSON.parse of a 500-call body, single thread. Shared VMs
+ * vary by 2-3x from hour to hour; this line makes runs taken at different times comparable.
+ */
+function calibrate() {
+  const body = JSON.stringify({
+    batch: Array.from({ length: 500 }, (_, i) => ({
+      id: `0123456789abcdef-${i}`,
+      timestamp: 1_790_000_000_000 + i,
+      provider: 'openai',
+      model: 'gpt-4o-mini',
+      operation: 'chat',
+      latencyMs: 200 + i,
+      usage: { inputTokens: 500 + i, outputTokens: 50 },
+      userId: `user-${i}`,
+      tags: ['feature:chat', 'tier:pro'],
+    })),
+  });
+  let bytes = 0;
+  const start = performance.now();
+  while (performance.now() - start < 1500) {
+    JSON.parse(body);
+    bytes += body.length;
+  }
+  return bytes / 1048576 / ((performance.now() - start) / 1000);
+}
+console.log(`calibration json_parse_mb_per_s=${calibrate().toFixed(0)}`);
+
 const results = {};
 for (const mode of args['ack-log'].split(',')) {
   const server = await startServer(mode);
