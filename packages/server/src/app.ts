@@ -100,21 +100,16 @@ export async function runMigrations(config: Config, opts: StartOptions = {}): Pr
 }
 
 /**
- * Stores what the acknowledgement log still holds from the previous run (requests acknowledged
- * before their commit), then opens the log afresh. Appends are idempotent, so records whose
- * commit did happen are not stored twice.
+ * Commits what the acknowledgement log still holds from an earlier run (requests acknowledged
+ * before their commit) through `sink`, then deletes it. Runs whenever the node takes ingest, even
+ * with the log now switched off, so that nothing acknowledged is left behind. Appends are
+ * idempotent, so records whose commit did happen are not stored twice.
  */
-async function openAckLog(
-  config: Config,
-  telemetry: TelemetryStore,
-  logger: Logger,
-  onSync: (ms: number) => void,
-): Promise<AckLog> {
-  const dir = join(config.dataDir, 'ack-log');
+async function recoverAckLog(dir: string, sink: BatchSink, maxBatchEvents: number, logger: Logger): Promise<void> {
   const recovered = await AckLog.recover(dir, async (records) => {
     let batch: TelemetryBatch = { llmCalls: [], spans: [] };
     const flush = async () => {
-      if (batch.llmCalls.length + batch.spans.length) await telemetry.appendBatch(batch);
+      if (batch.llmCalls.length + batch.spans.length) await sink.commit(batch);
       batch = { llmCalls: [], spans: [] };
     };
     for (const rec of records) {
@@ -125,12 +120,11 @@ async function openAckLog(
       }
       batch.llmCalls.push(...decoded.value.batch.llmCalls);
       batch.spans.push(...decoded.value.batch.spans);
-      if (batch.llmCalls.length + batch.spans.length >= config.ingest.maxBatchEvents) await flush();
+      if (batch.llmCalls.length + batch.spans.length >= maxBatchEvents) await flush();
     }
     await flush();
   });
-  if (recovered.segments > 0) logger.info(recovered, 'acknowledgement log replayed into the store');
-  return AckLog.open(dir, { segmentBytes: 64 * 1024 * 1024, onSync });
+  if (recovered.segments > 0) logger.info(recovered, 'acknowledgement log replayed');
 }
 
 /** An ingest node's sink: the batch is durable once JetStream acknowledged it. */
@@ -201,10 +195,15 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
       const sink: BatchSink = bus
         ? busSink(bus)
         : { commit: (batch) => (telemetry as TelemetryStore).appendBatch(batch) };
+      const ackLogDir = join(config.dataDir, 'ack-log');
+      await recoverAckLog(ackLogDir, sink, config.ingest.maxBatchEvents, logger);
       // JetStream's PubAck already makes an ingest node's acknowledgement durable.
       const ackLog =
-        !bus && telemetry && config.ingest.ackLog
-          ? await openAckLog(config, telemetry, logger, (ms) => metrics.ackLogSync.observe(ms / 1000))
+        !bus && config.ingest.ackLog
+          ? await AckLog.open(ackLogDir, {
+              segmentBytes: 64 * 1024 * 1024,
+              onSync: (ms) => metrics.ackLogSync.observe(ms / 1000),
+            })
           : null;
       if (ackLog) cleanups.push(() => ackLog.close());
       const p = new IngestPipeline({

@@ -181,8 +181,8 @@ describe('acknowledged means durable', () => {
       expect(readdirSync(join(dir, 'ack-log')).length).toBeGreaterThan(0);
       await stalled.kill9();
 
-      // The real server replays the log at start.
-      server = await spawnServer(dir);
+      // The real server replays the log at start, even with the log now switched off.
+      server = await spawnServer(dir, [], { RESKPOINTS_INGEST__ACK_LOG: 'false' });
       const after = await countCalls(server.url);
       for (let i = 0; i < 400; i++) expect(after.ids.has(`evt-${i}`)).toBe(true);
       expect(after.total).toBe(402);

@@ -245,10 +245,11 @@ export class IngestPipeline {
     } finally {
       this.committing = false;
       this.inFlightEvents = 0;
-      if (this.retryTimer) {
-        // Waiting to retry acknowledged work.
-      } else if (this.queue.length > 0) this.schedule();
-      else for (const w of this.idleWaiters.splice(0)) w();
+      // While a retry of acknowledged work is pending, its timer restarts the loop.
+      if (!this.retryTimer) {
+        if (this.queue.length > 0) this.schedule();
+        else for (const w of this.idleWaiters.splice(0)) w();
+      }
     }
   }
 
