@@ -118,10 +118,11 @@ export class AckLog {
   private current: Segment | null = null;
   private readonly segments = new Map<number, Segment>();
   private waiting: Waiting[] = [];
-  private flushing = false;
+  /** The running write+sync loop, if any. */
+  private flushing: Promise<void> | null = null;
   private closed = false;
   private readonly dropping = new Set<Promise<void>>();
-  readonly counters = { records: 0, bytes: 0, syncs: 0 };
+  readonly counters = { records: 0, syncs: 0 };
 
   private constructor(
     private readonly dir: string,
@@ -170,7 +171,7 @@ export class AckLog {
     const { parts, bytes } = encode(rec);
     return new Promise((resolve, reject) => {
       this.waiting.push({ parts, bytes, resolve, reject });
-      if (!this.flushing) void this.flush();
+      this.startFlush();
     });
   }
 
@@ -215,39 +216,42 @@ export class AckLog {
     return seg;
   }
 
+  private startFlush(): void {
+    if (this.flushing) return;
+    this.flushing = this.flush().finally(() => {
+      this.flushing = null;
+      // An append may have come in after the loop's last look.
+      if (this.waiting.length > 0) this.startFlush();
+    });
+  }
+
   private async flush(): Promise<void> {
-    this.flushing = true;
-    try {
-      while (this.waiting.length > 0) {
-        const group = this.waiting.splice(0);
-        const bytes = group.reduce((n, w) => n + w.bytes, 0);
-        let seg: Segment | null = null;
-        const started = performance.now();
-        try {
-          seg = await this.segmentFor(bytes);
-          const fh = seg.fh as FileHandle;
-          await fh.writev(group.flatMap((w) => w.parts));
-          await fh.datasync();
-        } catch (e) {
-          // A failed write may leave a torn record; later records go to a fresh segment.
-          if (seg && seg === this.current) {
-            this.current = null;
-            if (seg.live === 0) await this.drop(seg);
-          }
-          for (const w of group) w.reject(e);
-          continue;
+    while (this.waiting.length > 0) {
+      const group = this.waiting.splice(0);
+      const bytes = group.reduce((n, w) => n + w.bytes, 0);
+      let seg: Segment | null = null;
+      const started = performance.now();
+      try {
+        seg = await this.segmentFor(bytes);
+        const fh = seg.fh as FileHandle;
+        await fh.writev(group.flatMap((w) => w.parts));
+        await fh.datasync();
+      } catch (e) {
+        // A failed write may leave a torn record; later records go to a fresh segment.
+        if (seg && seg === this.current) {
+          this.current = null;
+          if (seg.live === 0) await this.drop(seg);
         }
-        seg.bytes += bytes;
-        seg.live += group.length;
-        this.counters.records += group.length;
-        this.counters.bytes += bytes;
-        this.counters.syncs++;
-        this.opts.onSync?.(performance.now() - started, group.length);
-        const ref: AckLogRef = { segment: seg.seq };
-        for (const w of group) w.resolve(ref);
+        for (const w of group) w.reject(e);
+        continue;
       }
-    } finally {
-      this.flushing = false;
+      seg.bytes += bytes;
+      seg.live += group.length;
+      this.counters.records += group.length;
+      this.counters.syncs++;
+      this.opts.onSync?.(performance.now() - started, group.length);
+      const ref: AckLogRef = { segment: seg.seq };
+      for (const w of group) w.resolve(ref);
     }
   }
 
@@ -257,7 +261,7 @@ export class AckLog {
    */
   async close(): Promise<void> {
     this.closed = true;
-    while (this.flushing) await new Promise((r) => setTimeout(r, 1));
+    while (this.flushing) await this.flushing;
     await Promise.all(this.dropping);
     this.current = null;
     for (const seg of [...this.segments.values()]) {
