@@ -60,6 +60,44 @@ describe('DuckDbTelemetryStore', () => {
     await second.close();
   });
 
+  it('looks keys up in the database only for events that may be stored, across a reopen', async () => {
+    const path = join(dir, 'recent-keys.duckdb');
+    const hour = (h: number) =>
+      generateCalls(500, { seed: 10 + h, hours: 1, idPrefix: `h${h}` }).map((c) => ({
+        ...c,
+        startTimeMs: c.startTimeMs + h * HOUR_MS,
+      }));
+    // A budget that holds about one hour of these calls' keys.
+    const first = await DuckDbTelemetryStore.open({ path, recentKeysMaxBytes: 40_000 });
+    await first.migrate();
+    for (let h = 0; h < 4; h++)
+      expect((await first.appendBatch({ llmCalls: hour(h), spans: [] })).llmCallsInserted).toBe(500);
+    expect(first.keyLookups).toBe(0);
+    // A retry of the newest hour is caught from memory and confirmed by the database; one of
+    // the first hour, whose keys were dropped for the budget, by the database alone.
+    for (const h of [3, 0]) {
+      const before = first.keyLookups;
+      const again = await first.appendBatch({ llmCalls: hour(h), spans: [] });
+      expect(again).toMatchObject({ llmCallsInserted: 0, llmCallDuplicates: 500 });
+      expect(first.keyLookups - before).toBe(500);
+    }
+    await first.close();
+
+    const second = await DuckDbTelemetryStore.open({ path });
+    await second.migrate();
+    // Newer than anything stored: certainly new.
+    expect((await second.appendBatch({ llmCalls: hour(5), spans: [] })).llmCallsInserted).toBe(500);
+    expect(second.keyLookups).toBe(0);
+    // Hour 2 is older than the newest call stored at the reopen, so it is asked of the
+    // database; hour 4 is not (only this store wrote after that point), and goes in.
+    const older = await second.appendBatch({ llmCalls: [...hour(2), ...hour(4)], spans: [] });
+    expect(older).toMatchObject({ llmCallsInserted: 500, llmCallDuplicates: 500 });
+    expect(second.keyLookups).toBe(500);
+    const all = await second.listLlmCalls({ fromMs: 0, toMs: BASE_MS + DAY_MS, filter: {}, limit: 5000 });
+    expect(all.items.length).toBe(3000);
+    await second.close();
+  });
+
   it('answers rollup-shaped questions from rollups and the rest exactly', async () => {
     const store = await DuckDbTelemetryStore.open({ path: ':memory:' });
     await store.migrate();

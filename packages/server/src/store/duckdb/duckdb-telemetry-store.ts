@@ -2,11 +2,12 @@
  * TelemetryStore on an embedded DuckDB file. See docs/storage.md for the schema, the
  * rollups and the measured figures.
  *
- * Write path (one writer connection, serialised): the batch is de-duplicated in memory,
- * written column-wise into a connection-local staging table, and then, in one transaction,
- * calls already stored are removed from the staging table (an anti-join restricted to the
- * batch's time range), the rest is inserted into `llm_calls`, and partial rollup rows for
- * the new calls are appended. Retried events therefore add nothing, to raw data or rollups.
+ * Write path (one writer connection, serialised): the batch is de-duplicated in memory;
+ * events that may be stored already (older than what `RecentKeys` covers, or whose key it
+ * holds) have their keys staged in a connection-local table and matched against the stored
+ * events of the batch's time range; then, in one transaction, the new calls are appended
+ * column-wise to `llm_calls` with partial rollup rows for them. Retried events therefore add
+ * nothing, to raw data or rollups, and live traffic skips the database lookup.
  */
 import {
   type Clock,
@@ -23,6 +24,7 @@ import {
 } from '@reskpoints/core';
 import { decodeLlmCallCursorOrThrow, encodeLlmCallCursor } from '../llm-call-cursor.js';
 import type { AppendResult, SpanListQuery, TelemetryStore } from '../ports.js';
+import { keyHash, RecentKeys } from '../recent-keys.js';
 import { appendColumnar, type Column } from './columnar-append.js';
 import {
   DuckDbDatabase,
@@ -59,6 +61,8 @@ export interface DuckDbTelemetryStoreOptions extends DuckDbOptions {
    * compacted into one row per key, in the background on the writer connection. Default 32.
    */
   compactAfterAppends?: number;
+  /** Memory for the keys of recently committed events (see recent-keys.ts); default 64 MB. */
+  recentKeysMaxBytes?: number;
 }
 
 /** Reads a column back: BIGINTs as DOUBLE (exact below 2^53), so no bigint per value. */
@@ -93,19 +97,24 @@ export class DuckDbTelemetryStore implements TelemetryStore {
   /** Mirror of llm_series, loaded by the writer on its first append. */
   private series: SeriesIndex | null = null;
   private stagingReady = false;
+  /** Keys of recently committed calls and spans; loaded by the writer on its first append. */
+  private recentCalls: RecentKeys | null = null;
+  private recentSpans: RecentKeys | null = null;
   /** Appends that touched each period since it was last compacted. */
   private readonly hourTouches = new Map<number, number>();
   private readonly dayTouches = new Map<number, number>();
   /** Compactions that ran, and background ones that failed (their periods stay due). */
   compactions = 0;
   compactionFailures = 0;
+  /** Events whose keys were looked up in the database by the duplicate check. */
+  keyLookups = 0;
   private compactionQueued = false;
   private readonly compactAfterAppends: number;
   private readonly clock: Clock;
 
   private constructor(
     private readonly db: DuckDbDatabase,
-    options: DuckDbTelemetryStoreOptions,
+    private readonly options: DuckDbTelemetryStoreOptions,
   ) {
     this.clock = options.clock ?? systemClock;
     this.compactAfterAppends = options.compactAfterAppends ?? 32;
@@ -139,7 +148,11 @@ export class DuckDbTelemetryStore implements TelemetryStore {
         (x) => `${x.traceId}\u0000${x.spanId}`,
       );
       const { seriesIds, newSeries } = this.assignSeries(calls);
+      const callHashes = hashes(calls, (x) => [x.projectId, x.id]);
+      const spanHashes = hashes(spans, (x) => [x.projectId, x.traceId, x.spanId]);
       let inserted: LlmCall[] = [];
+      let storedCalls: Set<number> = NONE;
+      let storedSpans: Set<number> = NONE;
       let touched: ReturnType<typeof rollupsOf> | null = null;
       await c.run('BEGIN TRANSACTION');
       try {
@@ -151,7 +164,8 @@ export class DuckDbTelemetryStore implements TelemetryStore {
           await c.run(`INSERT INTO llm_series VALUES ${values.join(', ')}`);
         }
         if (calls.length > 0) {
-          const stored = await this.storedCalls(c, calls);
+          const stored = await this.storedCalls(c, calls, candidates(this.recentCalls!, calls, callHashes));
+          storedCalls = stored;
           const freshIds = new Int32Array(calls.length - stored.size);
           inserted = stored.size === 0 ? calls : [];
           if (stored.size > 0) {
@@ -170,8 +184,8 @@ export class DuckDbTelemetryStore implements TelemetryStore {
           }
         }
         if (spans.length > 0) {
-          const stored = await this.storedSpans(c, spans);
-          const fresh = stored.size === 0 ? spans : spans.filter((_, i) => !stored.has(i));
+          storedSpans = await this.storedSpans(c, spans, candidates(this.recentSpans!, spans, spanHashes));
+          const fresh = storedSpans.size === 0 ? spans : spans.filter((_, i) => !storedSpans.has(i));
           await this.appendRows(c, 'spans', SPAN_COLUMNS, fresh);
           result.spansInserted = fresh.length;
         }
@@ -181,6 +195,8 @@ export class DuckDbTelemetryStore implements TelemetryStore {
         this.forgetSeries(newSeries);
         throw e;
       }
+      remember(this.recentCalls!, calls, callHashes, storedCalls);
+      remember(this.recentSpans!, spans, spanHashes, storedSpans);
       result.llmCallsInserted = inserted.length;
       result.llmCallDuplicates = batch.llmCalls.length - inserted.length;
       result.spanDuplicates = batch.spans.length - result.spansInserted;
@@ -223,16 +239,19 @@ export class DuckDbTelemetryStore implements TelemetryStore {
   }
 
   /**
-   * Positions of the calls that are stored already. Only ids travel to the database (one
-   * string per call); matches are checked against the project in memory. The scan is
-   * limited to the batch's time range, where a retried call must be.
+   * Positions (among `candidates`, positions in `calls`) of the calls that are stored
+   * already. Only ids travel to the database (one string per call); matches are checked
+   * against the project in memory. The scan is limited to the candidates' time range, where
+   * a retried call must be.
    */
-  private async storedCalls(c: DuckDbConnection, calls: LlmCall[]): Promise<Set<number>> {
+  private async storedCalls(c: DuckDbConnection, calls: LlmCall[], candidates: number[]): Promise<Set<number>> {
+    if (candidates.length === 0) return NONE;
+    this.keyLookups += candidates.length;
     const rows = await this.matchStaged(
       c,
-      calls.map((x, seq) => ({ seq, key: x.id })),
+      candidates.map((seq) => ({ seq, key: calls[seq]!.id })),
       `SELECT s.seq, t.series_id FROM stage_keys s JOIN llm_calls t ON t.id = s.key
-       WHERE t.start_time_ms BETWEEN ${range(calls)}`,
+       WHERE t.start_time_ms BETWEEN ${range(candidates.map((i) => calls[i]!))}`,
     );
     const stored = new Set<number>();
     for (const [seq, seriesId] of rows) {
@@ -242,12 +261,14 @@ export class DuckDbTelemetryStore implements TelemetryStore {
     return stored;
   }
 
-  private async storedSpans(c: DuckDbConnection, spans: Span[]): Promise<Set<number>> {
+  private async storedSpans(c: DuckDbConnection, spans: Span[], candidates: number[]): Promise<Set<number>> {
+    if (candidates.length === 0) return NONE;
+    this.keyLookups += candidates.length;
     const rows = await this.matchStaged(
       c,
-      spans.map((x, seq) => ({ seq, key: x.spanId })),
+      candidates.map((seq) => ({ seq, key: spans[seq]!.spanId })),
       `SELECT s.seq, t.project_id, t.trace_id FROM stage_keys s JOIN spans t ON t.span_id = s.key
-       WHERE t.start_time_ms BETWEEN ${range(spans)}`,
+       WHERE t.start_time_ms BETWEEN ${range(candidates.map((i) => spans[i]!))}`,
     );
     const stored = new Set<number>();
     for (const [seq, projectId, traceId] of rows) {
@@ -268,6 +289,17 @@ export class DuckDbTelemetryStore implements TelemetryStore {
       // Connection-local, in memory, never logged.
       await c.run('CREATE OR REPLACE TEMP TABLE stage_keys (seq INTEGER, key VARCHAR)');
       this.stagingReady = true;
+    }
+    if (this.recentCalls === null || this.recentSpans === null) {
+      // Nothing stored is newer than the newest event now in each table.
+      const [calls, spans] = (
+        await c.runAndReadAll(
+          'SELECT (SELECT max(start_time_ms) FROM llm_calls)::DOUBLE, (SELECT max(start_time_ms) FROM spans)::DOUBLE',
+        )
+      ).getRows()[0] as [number | null, number | null];
+      const options = { maxBytes: this.options.recentKeysMaxBytes };
+      this.recentCalls = new RecentKeys(calls === null ? Number.NEGATIVE_INFINITY : calls + 1, options);
+      this.recentSpans = new RecentKeys(spans === null ? Number.NEGATIVE_INFINITY : spans + 1, options);
     }
     if (this.series === null) {
       const rows = (await c.runAndReadAll(`SELECT series_id, ${SERIES_COLUMNS.join(', ')} FROM llm_series`)).getRows();
@@ -535,6 +567,31 @@ function uniqueBy<T>(items: readonly T[], group: (x: T) => string, key: (x: T) =
     out.push(x);
   }
   return duplicates === 0 ? (items as T[]) : out;
+}
+
+const NONE: Set<number> = new Set();
+
+function hashes<T>(events: readonly T[], key: (x: T) => string[]): Float64Array {
+  const out = new Float64Array(events.length);
+  for (let i = 0; i < events.length; i++) out[i] = keyHash(key(events[i]!));
+  return out;
+}
+
+/** Positions of the events that may be stored already, for the database to check. */
+function candidates(recent: RecentKeys, events: ReadonlyArray<{ startTimeMs: number }>, hashes: Float64Array) {
+  const out: number[] = [];
+  for (let i = 0; i < events.length; i++) if (recent.mayBeStored(hashes[i]!, events[i]!.startTimeMs)) out.push(i);
+  return out;
+}
+
+/** Records the committed events (all but the positions in `stored`). */
+function remember(
+  recent: RecentKeys,
+  events: ReadonlyArray<{ startTimeMs: number }>,
+  hashes: Float64Array,
+  stored: Set<number>,
+): void {
+  for (let i = 0; i < events.length; i++) if (!stored.has(i)) recent.add(hashes[i]!, events[i]!.startTimeMs);
 }
 
 /** `lo AND hi` of the events' start times, for a BETWEEN. */
