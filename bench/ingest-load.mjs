@@ -110,6 +110,8 @@ process.on('message', async ({ url, key, seconds, clients, batch, format = 'nati
   if (trace) writeFileSync(process.env.BENCH_TRACE, `${trace.join('\n')}\n`);
   process.send({
     eventsPerSec: events / elapsedSec,
+    /** Accepted events, warm-up included. */
+    totalEvents: sent,
     p50: percentile(latencies, 0.5),
     p99: percentile(latencies, 0.99),
     p999: percentile(latencies, 0.999),

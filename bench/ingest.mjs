@@ -8,7 +8,7 @@
 //   node bench/ingest.mjs [--seconds 30] [--clients 8] [--batch 500] [--ack-log on,off]
 //   BENCH_TRACE=/tmp/trace node bench/ingest.mjs   # per-request "start_ms latency_ms" files
 import { fork, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -50,12 +50,23 @@ async function startServer(ackLog) {
   });
   return {
     url,
+    pid: server.pid,
     async stop() {
       server.kill('SIGTERM');
       await new Promise((r) => server.on('exit', r));
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** CPU seconds (user + system, all threads) the process used so far; null where /proc is missing. */
+function cpuSeconds(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
 }
 
 function load(url, key, trace) {
@@ -116,7 +127,11 @@ for (const mode of args['ack-log'].split(',')) {
     });
     const { apiKey } = await res.json();
     const trace = process.env.BENCH_TRACE ? `${process.env.BENCH_TRACE}.${mode}` : null;
+    const cpuBefore = cpuSeconds(server.pid);
     const result = await load(server.url, apiKey.key, trace);
+    const cpuAfter = cpuSeconds(server.pid);
+    // Per event over the whole run, warm-up included: how much work an event costs the server.
+    const cpuPerEvent = cpuBefore === null ? null : ((cpuAfter - cpuBefore) * 1e6) / result.totalEvents;
     results[mode] = result;
     const m = await (await fetch(`${server.url}/metrics`)).text();
     const metric = (name) => Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(m)?.[1] ?? 0);
@@ -134,7 +149,8 @@ for (const mode of args['ack-log'].split(',')) {
         `requests=${result.requests} refused_429=${result.refused} errors=${result.errors} ` +
         `server_rss_mb=${Math.round(rss / 1048576)} commits=${commits} mean_commit_ms=${commitMs.toFixed(1)} ` +
         `mean_events_per_commit=${Math.round(perCommit)} log_acked_events=${logAcked} log_syncs=${logSyncs} ` +
-        `mean_log_sync_ms=${logSyncMs.toFixed(1)}`,
+        `mean_log_sync_ms=${logSyncMs.toFixed(1)}` +
+        (cpuPerEvent === null ? '' : ` server_cpu_us_per_event=${cpuPerEvent.toFixed(1)}`),
     );
   } finally {
     await server.stop();

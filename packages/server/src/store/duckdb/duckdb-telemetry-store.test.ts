@@ -3,9 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeClock, type SummaryQuery } from '@reskpoints/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BASE_MS, DAY_MS, generateCalls, HOUR_MS } from '../contract/fixtures.js';
+import { BASE_MS, DAY_MS, generateCalls, HOUR_MS, makeLlmCall } from '../contract/fixtures.js';
 import { describeTelemetryStoreContract } from '../contract/telemetry-store.contract.js';
+import { DuckDbDatabase } from './duckdb-database.js';
 import { DuckDbTelemetryStore } from './duckdb-telemetry-store.js';
+import { TELEMETRY_MIGRATIONS } from './telemetry-migrations.js';
 
 describeTelemetryStoreContract('DuckDbTelemetryStore (memory)', async () => {
   const store = await DuckDbTelemetryStore.open({ path: ':memory:', clock: new FakeClock() });
@@ -96,6 +98,40 @@ describe('DuckDbTelemetryStore', () => {
     const all = await second.listLlmCalls({ fromMs: 0, toMs: BASE_MS + DAY_MS, filter: {}, limit: 5000 });
     expect(all.items.length).toBe(3000);
     await second.close();
+  });
+
+  it('reads calls stored before the flags column, after migrating to it', async () => {
+    const path = join(dir, 'schema-v2.duckdb');
+    const old = await DuckDbDatabase.open({ path });
+    await old.migrate(
+      TELEMETRY_MIGRATIONS.filter((m) => m.version <= 2),
+      BASE_MS,
+    );
+    await old.transaction(async (c) => {
+      await c.run(`INSERT INTO llm_series VALUES (1, 'prj_a', 'production', 'openai', 'gpt-4o', 'chat', 'ok')`);
+      await c.run(
+        `INSERT INTO llm_calls VALUES (1, 'legacy-1', ${BASE_MS}, NULL, NULL, 'u1', NULL, ['a'], 120, NULL,
+           7, 3, 2, 0, 0, 10, NULL,
+           '{"source":"otlp","ingestedAtMs":${BASE_MS + 5},"usageRaw":{"semantics":"input-excludes-cached","inputTokens":5,"outputTokens":3,"cacheReadTokens":2},"spanId":"s1"}')`,
+      );
+    });
+    await old.close();
+
+    const store = await DuckDbTelemetryStore.open({ path });
+    await store.migrate();
+    const fresh = makeLlmCall({ id: 'new-1', projectId: 'prj_a', startTimeMs: BASE_MS + 1 });
+    await store.appendBatch({ llmCalls: [fresh], spans: [] });
+    const page = await store.listLlmCalls({ fromMs: 0, toMs: BASE_MS + DAY_MS, filter: {}, limit: 10 });
+    expect(page.items.map((c) => c.id)).toEqual(['new-1', 'legacy-1']);
+    expect(page.items[0]).toEqual(fresh);
+    expect(page.items[1]).toMatchObject({
+      source: 'otlp',
+      ingestedAtMs: BASE_MS + 5,
+      spanId: 's1',
+      usage: { inputTokens: 7, outputTokens: 3, cacheReadTokens: 2, totalTokens: 10 },
+      usageRaw: { semantics: 'input-excludes-cached', inputTokens: 5, cacheReadTokens: 2, totalTokens: null },
+    });
+    await store.close();
   });
 
   it('answers rollup-shaped questions from rollups and the rest exactly', async () => {

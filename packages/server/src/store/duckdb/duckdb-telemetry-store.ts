@@ -614,7 +614,20 @@ const str = (v: unknown): string => v as string;
 const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : (v as string));
 
 function rowToCall(r: SqlRow): LlmCall {
-  const d = parseLlmCallDetail(str(r['detail']));
+  const usage = {
+    inputTokens: toNumber(r['input_tokens']),
+    outputTokens: toNumber(r['output_tokens']),
+    cacheReadTokens: toNumber(r['cache_read_tokens']),
+    cacheWriteTokens: toNumber(r['cache_write_tokens']),
+    reasoningTokens: toNumber(r['reasoning_tokens']),
+    totalTokens: toNumber(r['total_tokens']),
+  };
+  const d = parseLlmCallDetail(
+    strOrNull(r['detail']),
+    toNumberOrNull(r['flags']),
+    toNumberOrNull(r['ingested_at_ms']),
+    usage,
+  );
   return {
     id: str(r['id']),
     projectId: str(r['project_id']),
@@ -639,14 +652,7 @@ function rowToCall(r: SqlRow): LlmCall {
     tags: (r['tags'] as string[] | null) ?? [],
     metadata: d.metadata,
     usageRaw: d.usageRaw,
-    usage: {
-      inputTokens: toNumber(r['input_tokens']),
-      outputTokens: toNumber(r['output_tokens']),
-      cacheReadTokens: toNumber(r['cache_read_tokens']),
-      cacheWriteTokens: toNumber(r['cache_write_tokens']),
-      reasoningTokens: toNumber(r['reasoning_tokens']),
-      totalTokens: toNumber(r['total_tokens']),
-    },
+    usage,
     costUsd: toNumberOrNull(r['cost_usd']),
     promptExcerpt: d.promptExcerpt,
     responseExcerpt: d.responseExcerpt,

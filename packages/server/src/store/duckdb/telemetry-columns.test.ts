@@ -4,7 +4,7 @@ import { BASE_MS, generateCalls, HOUR_MS, makeLlmCall } from '../contract/fixtur
 import { type Column, sqlType } from './columnar-append.js';
 import { bucketOf, bucketValue, RELATIVE_ERROR } from './latency-histogram.js';
 import { DAY_MS, HISTOGRAM_COLUMNS, ROLLUP_COLUMNS, rollupsOf } from './rollup-rows.js';
-import { llmCallColumns, llmCallDetail, parseLlmCallDetail, SPAN_COLUMNS } from './telemetry-columns.js';
+import { llmCallColumns, llmCallDetail, llmCallFlags, parseLlmCallDetail, SPAN_COLUMNS } from './telemetry-columns.js';
 import { TELEMETRY_MIGRATIONS } from './telemetry-migrations.js';
 
 describe('telemetry columns', () => {
@@ -42,7 +42,7 @@ describe('telemetry columns', () => {
         totalTokens: null,
       },
     });
-    const d = parseLlmCallDetail(llmCallDetail(call));
+    const d = parseLlmCallDetail(llmCallDetail(call), llmCallFlags(call), call.ingestedAtMs, call.usage);
     expect(d).toEqual({
       source: call.source,
       ingestedAtMs: call.ingestedAtMs,
@@ -55,6 +55,62 @@ describe('telemetry columns', () => {
       metadata: call.metadata,
       promptExcerpt: call.promptExcerpt,
       responseExcerpt: null,
+    });
+  });
+
+  it('a call whose raw usage the usage columns imply stores no detail, and reads back whole', () => {
+    for (const source of ['native', 'otlp', 'langfuse', 'sdk', 'demo'] as const) {
+      const call = makeLlmCall({
+        id: `c-${source}`,
+        source,
+        usageRaw: {
+          semantics: 'input-includes-cached',
+          inputTokens: 120,
+          outputTokens: 30,
+          cacheReadTokens: null,
+          cacheWriteTokens: 0,
+          reasoningTokens: null,
+          totalTokens: 150,
+        },
+        usage: {
+          inputTokens: 120,
+          outputTokens: 30,
+          cacheReadTokens: 0,
+          cacheWriteTokens: 0,
+          reasoningTokens: 0,
+          totalTokens: 150,
+        },
+      });
+      expect(llmCallDetail(call)).toBeNull();
+      const d = parseLlmCallDetail(null, llmCallFlags(call), call.ingestedAtMs, call.usage);
+      expect(d).toMatchObject({ source, ingestedAtMs: call.ingestedAtMs, usageRaw: call.usageRaw });
+    }
+  });
+
+  it('rows written before the flags column read everything from detail', () => {
+    const legacy =
+      '{"source":"otlp","ingestedAtMs":1700000000123,"usageRaw":{"semantics":"input-excludes-cached","inputTokens":5},"spanId":"s1"}';
+    const usage = {
+      inputTokens: 5,
+      outputTokens: 0,
+      cacheReadTokens: 0,
+      cacheWriteTokens: 0,
+      reasoningTokens: 0,
+      totalTokens: 5,
+    };
+    expect(parseLlmCallDetail(legacy, null, null, usage)).toMatchObject({
+      source: 'otlp',
+      ingestedAtMs: 1700000000123,
+      spanId: 's1',
+      usageRaw: {
+        semantics: 'input-excludes-cached',
+        inputTokens: 5,
+        outputTokens: null,
+        cacheReadTokens: null,
+        cacheWriteTokens: null,
+        reasoningTokens: null,
+        totalTokens: null,
+      },
     });
   });
 });

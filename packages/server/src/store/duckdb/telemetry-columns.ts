@@ -4,30 +4,75 @@
  * environment, provider, model, operation, status) are stored once in `llm_series` and
  * referenced by `series_id`: six fewer strings per row to copy, log and compress.
  */
-import type { LlmCall, Span } from '@reskpoints/core';
+import type { LlmCall, RawUsage, Span, TelemetrySource, Usage } from '@reskpoints/core';
 import type { Column } from './columnar-append.js';
 
 /** Columns of llm_series that identify a series, in key order. */
 export const SERIES_COLUMNS = ['project_id', 'environment', 'provider', 'model', 'operation', 'status'] as const;
 
 /**
+ * Every call's source, usage semantics and which raw token counts the source reported, in
+ * one SMALLINT column, `flags`:
+ * bits 0-2 the source, bit 3 the semantics ('input-excludes-cached'), bits 4-9 one per raw
+ * count (input, output, cache read, cache write, reasoning, total), set when reported.
+ * A reported raw count that equals its normalised count is read back from the usage
+ * columns; only calls whose raw usage differs from that keep it in `detail`.
+ */
+const SOURCES: readonly TelemetrySource[] = ['native', 'otlp', 'langfuse', 'sdk', 'demo'];
+const RAW_FIELDS = [
+  'inputTokens',
+  'outputTokens',
+  'cacheReadTokens',
+  'cacheWriteTokens',
+  'reasoningTokens',
+  'totalTokens',
+] as const satisfies ReadonlyArray<keyof Usage & keyof RawUsage>;
+
+export function llmCallFlags(c: LlmCall): number {
+  const raw = c.usageRaw;
+  let flags = SOURCES.indexOf(c.source);
+  if (raw.semantics === 'input-excludes-cached') flags |= 8;
+  for (let k = 0; k < RAW_FIELDS.length; k++) if (raw[RAW_FIELDS[k]!] !== null) flags |= 16 << k;
+  return flags;
+}
+
+/** Whether the raw usage is exactly what `flags` and the normalised usage give back. */
+function rawUsageImplied(c: LlmCall): boolean {
+  const raw = c.usageRaw;
+  for (const f of RAW_FIELDS) if (raw[f] !== null && raw[f] !== c.usage[f]) return false;
+  return true;
+}
+
+function rawUsageFrom(flags: number, usage: Usage): RawUsage {
+  const reported = (k: number) => (flags & (16 << k)) !== 0;
+  return {
+    semantics: flags & 8 ? 'input-excludes-cached' : 'input-includes-cached',
+    inputTokens: reported(0) ? usage.inputTokens : null,
+    outputTokens: reported(1) ? usage.outputTokens : null,
+    cacheReadTokens: reported(2) ? usage.cacheReadTokens : null,
+    cacheWriteTokens: reported(3) ? usage.cacheWriteTokens : null,
+    reasoningTokens: reported(4) ? usage.reasoningTokens : null,
+    totalTokens: reported(5) ? usage.totalTokens : null,
+  };
+}
+
+/**
  * Fields that are read back but never filtered or aggregated on travel as one JSON text
  * column, `detail`: every column costs DuckDB a fixed amount per row at commit and
  * checkpoint whether it holds a value or NULL, and most of these are NULL. Keys whose
- * value is null or empty are left out.
+ * value is null or empty are left out, and a call with none of them stores NULL: a long
+ * string per row costs the write path more than all the numeric columns together.
  */
-export function llmCallDetail(c: LlmCall): string {
+export function llmCallDetail(c: LlmCall): string | null {
   // Built by hand: about twice as fast as building an object for JSON.stringify, and this
   // runs once per stored call. Strings still go through JSON.stringify for escaping.
-  const raw = c.usageRaw;
-  let usage = `{"semantics":${JSON.stringify(raw.semantics)}`;
-  if (raw.inputTokens !== null) usage += `,"inputTokens":${num(raw.inputTokens)}`;
-  if (raw.outputTokens !== null) usage += `,"outputTokens":${num(raw.outputTokens)}`;
-  if (raw.cacheReadTokens !== null) usage += `,"cacheReadTokens":${num(raw.cacheReadTokens)}`;
-  if (raw.cacheWriteTokens !== null) usage += `,"cacheWriteTokens":${num(raw.cacheWriteTokens)}`;
-  if (raw.reasoningTokens !== null) usage += `,"reasoningTokens":${num(raw.reasoningTokens)}`;
-  if (raw.totalTokens !== null) usage += `,"totalTokens":${num(raw.totalTokens)}`;
-  let out = `{"source":${JSON.stringify(c.source)},"ingestedAtMs":${num(c.ingestedAtMs)},"usageRaw":${usage}}`;
+  let out = '';
+  if (!rawUsageImplied(c)) {
+    const raw = c.usageRaw;
+    let usage = `{"semantics":${JSON.stringify(raw.semantics)}`;
+    for (const f of RAW_FIELDS) if (raw[f] !== null) usage += `,"${f}":${num(raw[f])}`;
+    out += `,"usageRaw":${usage}}`;
+  }
   if (c.spanId !== null) out += `,"spanId":${JSON.stringify(c.spanId)}`;
   if (c.parentSpanId !== null) out += `,"parentSpanId":${JSON.stringify(c.parentSpanId)}`;
   if (c.requestModel !== null) out += `,"requestModel":${JSON.stringify(c.requestModel)}`;
@@ -39,7 +84,7 @@ export function llmCallDetail(c: LlmCall): string {
   }
   if (c.promptExcerpt !== null) out += `,"promptExcerpt":${JSON.stringify(c.promptExcerpt)}`;
   if (c.responseExcerpt !== null) out += `,"responseExcerpt":${JSON.stringify(c.responseExcerpt)}`;
-  return `${out}}`;
+  return out === '' ? null : `{${out.slice(1)}}`;
 }
 
 /** JSON has no NaN/Infinity; such a value is a bug upstream, stored as null rather than as broken JSON. */
@@ -60,21 +105,34 @@ export type LlmCallDetailFields = Pick<
   | 'responseExcerpt'
 >;
 
-export function parseLlmCallDetail(json: string): LlmCallDetailFields {
-  const d = JSON.parse(json) as Partial<LlmCallDetailFields> & { usageRaw: Partial<LlmCall['usageRaw']> };
+/**
+ * The fields of a stored call that `detail`, `flags` and `ingested_at_ms` carry. Rows written
+ * before `flags` existed (NULL there) have source, ingestion time and raw usage in `detail`.
+ */
+export function parseLlmCallDetail(
+  json: string | null,
+  flags: number | null,
+  ingestedAtMs: number | null,
+  usage: Usage,
+): LlmCallDetailFields {
+  const d = (json === null ? {} : JSON.parse(json)) as Partial<LlmCallDetailFields> & {
+    usageRaw?: Partial<LlmCall['usageRaw']>;
+  };
   const raw = d.usageRaw;
   return {
-    source: d.source!,
-    ingestedAtMs: d.ingestedAtMs!,
-    usageRaw: {
-      semantics: raw.semantics!,
-      inputTokens: raw.inputTokens ?? null,
-      outputTokens: raw.outputTokens ?? null,
-      cacheReadTokens: raw.cacheReadTokens ?? null,
-      cacheWriteTokens: raw.cacheWriteTokens ?? null,
-      reasoningTokens: raw.reasoningTokens ?? null,
-      totalTokens: raw.totalTokens ?? null,
-    },
+    source: flags === null ? d.source! : SOURCES[flags & 7]!,
+    ingestedAtMs: ingestedAtMs ?? d.ingestedAtMs!,
+    usageRaw: raw
+      ? {
+          semantics: raw.semantics!,
+          inputTokens: raw.inputTokens ?? null,
+          outputTokens: raw.outputTokens ?? null,
+          cacheReadTokens: raw.cacheReadTokens ?? null,
+          cacheWriteTokens: raw.cacheWriteTokens ?? null,
+          reasoningTokens: raw.reasoningTokens ?? null,
+          totalTokens: raw.totalTokens ?? null,
+        }
+      : rawUsageFrom(flags!, usage),
     spanId: d.spanId ?? null,
     parentSpanId: d.parentSpanId ?? null,
     requestModel: d.requestModel ?? null,
@@ -109,6 +167,8 @@ const LLM_CALL_FIELD_COLUMNS: readonly Column<LlmCall>[] = [
   { name: 'total_tokens', kind: 'bigint', get: (c) => c.usage.totalTokens },
   { name: 'cost_usd', kind: 'double', get: (c) => c.costUsd },
   { name: 'detail', kind: 'varchar', get: llmCallDetail },
+  { name: 'flags', kind: 'smallint', get: llmCallFlags },
+  { name: 'ingested_at_ms', kind: 'bigint', get: (c) => c.ingestedAtMs },
 ];
 
 export function spanDetail(s: Span): string {

@@ -101,4 +101,14 @@ export const TELEMETRY_MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 3,
+    name: 'llm_calls: source, usage semantics and ingestion time as columns; detail only when needed',
+    steps: [
+      // Existing rows keep everything in detail and read back through it (flags IS NULL).
+      'ALTER TABLE llm_calls ADD COLUMN flags SMALLINT',
+      'ALTER TABLE llm_calls ADD COLUMN ingested_at_ms BIGINT',
+      'ALTER TABLE llm_calls ALTER COLUMN detail DROP NOT NULL',
+    ],
+  },
 ];
