@@ -60,38 +60,39 @@ class HashTable {
   }
 }
 
-/** FNV-1a (32-bit) over the parts, with a 0 between them. */
-function fnv(parts: readonly string[]): number {
-  let h = 0x811c9dc5;
-  for (let k = 0; k < parts.length; k++) {
-    if (k > 0) h = Math.imul(h, 0x01000193);
-    const s = parts[k]!;
-    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  }
-  return h >>> 0;
-}
+// Two independent 32-bit hashes, computed in one pass: FNV-1a, and a murmur-style
+// multiply-xorshift. Module state instead of a returned pair, so nothing is allocated.
+let h1 = 0;
+let h2 = 0;
 
-/** A second, independent 32-bit hash (multiply-rotate, murmur-style mixing). */
-function mix(parts: readonly string[]): number {
-  let h = 0x9747b28c;
-  for (let k = 0; k < parts.length; k++) {
-    const s = parts[k]!;
-    for (let i = 0; i < s.length; i++) {
-      h = Math.imul(h ^ s.charCodeAt(i), 0x5bd1e995);
-      h ^= h >>> 15;
-    }
-    h = Math.imul(h ^ 0xff, 0x5bd1e995);
+function feed(s: string): void {
+  let a = h1;
+  let b = h2;
+  for (let i = 0; i < s.length; i++) {
+    const code = s.charCodeAt(i);
+    a = Math.imul(a ^ code, 0x01000193);
+    b = Math.imul(b ^ code, 0x5bd1e995);
+    b ^= b >>> 15;
   }
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
+  // A separator after each part, so ('ab', 'c') and ('a', 'bc') differ.
+  h1 = Math.imul(a, 0x01000193);
+  h2 = Math.imul(b ^ 0xff, 0x5bd1e995);
 }
 
 /**
- * A key's 52-bit hash, never 0 (the empty slot). The bits come from two independent hashes, so two keys collide with odds of about 2^-52.
+ * The 52-bit hash of a key made of two or three parts, never 0 (the empty slot). The bits
+ * come from two independent hashes, so two keys collide with odds of about 2^-52.
  */
-export function keyHash(parts: readonly string[]): number {
-  const h = fnv(parts) * 1048576 + (mix(parts) >>> 12);
+export function keyHash(a: string, b: string, c?: string): number {
+  h1 = 0x811c9dc5;
+  h2 = 0x9747b28c;
+  feed(a);
+  feed(b);
+  if (c !== undefined) feed(c);
+  let m = h2 ^ (h2 >>> 13);
+  m = Math.imul(m, 0xc2b2ae35);
+  m ^= m >>> 16;
+  const h = (h1 >>> 0) * 1048576 + ((m >>> 0) >>> 12);
   return h === 0 ? 1 : h;
 }
 
@@ -107,6 +108,9 @@ export interface RecentKeysOptions {
 
 export class RecentKeys {
   private readonly buckets = new Map<number, HashTable>();
+  /** The bucket used last: consecutive events mostly share one. */
+  private lastBucket = Number.NaN;
+  private lastTable: HashTable | undefined;
   private bytes = 0;
   private readonly maxBytes: number;
   private readonly bucketMs: number;
@@ -132,22 +136,31 @@ export class RecentKeys {
   /** False only when the event with this key and time is certainly not stored. */
   mayBeStored(hash: number, timeMs: number): boolean {
     if (!(timeMs >= this.coverFromMs)) return true;
-    const table = this.buckets.get(Math.floor(timeMs / this.bucketMs));
-    return table?.has(hash, firstSlot(hash)) ?? false;
+    return this.table(Math.floor(timeMs / this.bucketMs))?.has(hash, firstSlot(hash)) ?? false;
   }
 
   /** Records a committed event. Events before the covered range need no record. */
   add(hash: number, timeMs: number): void {
     if (!(timeMs >= this.coverFromMs)) return;
     const b = Math.floor(timeMs / this.bucketMs);
-    let table = this.buckets.get(b);
+    let table = this.table(b);
     if (!table) {
       table = new HashTable();
       this.buckets.set(b, table);
+      this.lastBucket = b;
+      this.lastTable = table;
       this.bytes += EMPTY_SLOTS * 8 + BUCKET_OVERHEAD_BYTES;
     }
     this.bytes += table.add(hash, firstSlot(hash));
     if (this.bytes > this.maxBytes) this.evict();
+  }
+
+  private table(b: number): HashTable | undefined {
+    if (b !== this.lastBucket) {
+      this.lastBucket = b;
+      this.lastTable = this.buckets.get(b);
+    }
+    return this.lastTable;
   }
 
   /** Drops the oldest buckets until a quarter of the budget is free; the range starts after them. */
@@ -160,5 +173,7 @@ export class RecentKeys {
       this.buckets.delete(b);
       this.coverFromMs = (b + 1) * this.bucketMs;
     }
+    this.lastBucket = Number.NaN;
+    this.lastTable = undefined;
   }
 }

@@ -148,8 +148,8 @@ export class DuckDbTelemetryStore implements TelemetryStore {
         (x) => `${x.traceId}\u0000${x.spanId}`,
       );
       const { seriesIds, newSeries } = this.assignSeries(calls);
-      const callHashes = hashes(calls, (x) => [x.projectId, x.id]);
-      const spanHashes = hashes(spans, (x) => [x.projectId, x.traceId, x.spanId]);
+      const callHashes = hashes(calls, (x) => keyHash(x.projectId, x.id));
+      const spanHashes = hashes(spans, (x) => keyHash(x.projectId, x.traceId, x.spanId));
       let inserted: LlmCall[] = [];
       let storedCalls: Set<number> = NONE;
       let storedSpans: Set<number> = NONE;
@@ -571,9 +571,9 @@ function uniqueBy<T>(items: readonly T[], group: (x: T) => string, key: (x: T) =
 
 const NONE: Set<number> = new Set();
 
-function hashes<T>(events: readonly T[], key: (x: T) => string[]): Float64Array {
+function hashes<T>(events: readonly T[], hash: (x: T) => number): Float64Array {
   const out = new Float64Array(events.length);
-  for (let i = 0; i < events.length; i++) out[i] = keyHash(key(events[i]!));
+  for (let i = 0; i < events.length; i++) out[i] = hash(events[i]!);
   return out;
 }
 
