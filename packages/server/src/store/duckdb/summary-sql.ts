@@ -115,6 +115,24 @@ export function callConditions(filter: LlmCallFilter, alias: string): string[] {
   return out;
 }
 
+/**
+ * GROUP BY keys and the bucket column of an aggregate over `calls`. Without an interval the
+ * bucket is one constant: grouping by it as well doubles the cost of grouping millions of
+ * calls (measured: 52 against 23 ms for 30 days of calls by user), so it is added after the
+ * grouping instead. With no group dimensions it stays a key, so that no calls give no rows.
+ */
+function aggregateKeys(q: SummaryQuery): { select: string; groupBy: string } {
+  const g = groupAliases(q);
+  if (q.intervalMs === null && g.length > 0) {
+    return {
+      select: [`${int(q.fromMs, 'fromMs')}::BIGINT AS bucket_start_ms`, ...g].join(', '),
+      groupBy: g.join(', '),
+    };
+  }
+  const keys = ['bucket_start_ms', ...g].join(', ');
+  return { select: keys, groupBy: keys };
+}
+
 function bucketExpr(column: string, q: SummaryQuery): string {
   if (q.intervalMs === null) return `${int(q.fromMs, 'fromMs')}::BIGINT`;
   const i = int(q.intervalMs, 'intervalMs');
@@ -207,10 +225,10 @@ export function rankFirst(q: SummaryQuery): boolean {
  * values and buckets, a superset of the winning groups that the caller filters by key.
  */
 export function exactSummarySql(q: SummaryQuery, winners?: ReadonlyArray<Record<string, unknown>>): string {
-  const keys = ['bucket_start_ms', ...groupAliases(q)].join(', ');
+  const keys = aggregateKeys(q);
   const narrow = winners ? `WHERE ${narrowTo(q, winners).join(' AND ')}` : '';
   return `WITH calls AS (${exactCallsSql(q, `${EXACT_SUM_INPUTS}, k.latency_ms, k.ttft_ms`, true)}),
-  agg AS (SELECT ${keys}, ${EXACT_SUMS}, ${EXACT_QUANTILES} FROM calls ${narrow} GROUP BY ${keys}),
+  agg AS (SELECT ${keys.select}, ${EXACT_SUMS}, ${EXACT_QUANTILES} FROM calls ${narrow} GROUP BY ${keys.groupBy}),
   final AS (SELECT * EXCLUDE (lq, tq), ${FROM_QUANTILES} FROM agg)
 SELECT * FROM final
 ${winners ? '' : limitClause(q)}
@@ -231,7 +249,7 @@ const RANK_METRIC: Record<Exclude<SummaryOrderField, 'latencyP95Ms'>, string> = 
  */
 export function exactRankingSql(q: SummaryQuery): string {
   const field = (q.orderBy ?? 'requests') as keyof typeof RANK_METRIC;
-  const keys = ['bucket_start_ms', ...groupAliases(q)].join(', ');
+  const keys = aggregateKeys(q);
   const inputs: Record<keyof typeof RANK_METRIC, string> = {
     requests: 'k.series_id',
     errors: 'ser.status',
@@ -239,7 +257,7 @@ export function exactRankingSql(q: SummaryQuery): string {
     costUsd: 'k.cost_usd',
   };
   return `WITH calls AS (${exactCallsSql(q, inputs[field], field === 'errors')}),
-  agg AS (SELECT ${keys}, ${RANK_METRIC[field]} AS ${ORDER_COLUMN[field]} FROM calls GROUP BY ${keys})
+  agg AS (SELECT ${keys.select}, ${RANK_METRIC[field]} AS ${ORDER_COLUMN[field]} FROM calls GROUP BY ${keys.groupBy})
 SELECT * FROM agg
 ${limitClause(q)}`;
 }

@@ -1,0 +1,21 @@
+import { DuckDBInstance } from '@duckdb/node-api';
+import { exactRankingSql, exactSummarySql } from '/work/main/packages/server/src/store/duckdb/summary-sql.ts';
+const inst = await DuckDBInstance.create(process.argv[2], { access_mode: 'READ_ONLY' });
+const c = await inst.connect();
+const END_MS = Date.UTC(2026, 3, 1); const d30 = END_MS - 30 * 86400000;
+const q = { fromMs: d30, toMs: END_MS, filter: {}, groupBy: ['user'], intervalMs: null, orderBy: 'requests', limit: 20 } as any;
+const time = async (label: string, sql: string) => { const ts=[]; let rows:any; for (let i=0;i<8;i++){const t=performance.now(); rows=(await c.runAndReadAll(sql)).getRowObjectsJS(); ts.push(performance.now()-t);} ts.sort((a,b)=>a-b); console.log(label, ts.map(x=>x.toFixed(0)).join(' ')); return rows; };
+const winners = await time('rank', exactRankingSql(q));
+await time('summary', exactSummarySql(q, winners));
+await time('count-only', `SELECT count(*) FROM llm_calls WHERE start_time_ms >= ${d30} AND start_time_ms < ${END_MS}`);
+await time('groupby-user', `SELECT user_id, count(*) c FROM llm_calls WHERE start_time_ms >= ${d30} AND start_time_ms < ${END_MS} GROUP BY user_id ORDER BY c DESC LIMIT 20`);
+if (process.argv[3]) { const r = await c.runAndReadAll('EXPLAIN ANALYZE ' + exactSummarySql(q, winners)); console.log(r.getRows().map(x=>x[1]).join('\n')); }
+console.log(exactRankingSql(q));
+const from = d30, to = END_MS;
+await time('rank-noqualify', `SELECT k.user_id AS g0, count(*)::DOUBLE AS requests FROM llm_calls k WHERE k.start_time_ms >= ${from} AND k.start_time_ms < ${to} GROUP BY g0 ORDER BY requests DESC, g0 ASC NULLS FIRST LIMIT 20`);
+await time('rank-constbucket', `SELECT ${from}::BIGINT AS bucket_start_ms, k.user_id AS g0, count(*)::DOUBLE AS requests FROM llm_calls k WHERE k.start_time_ms >= ${from} AND k.start_time_ms < ${to} GROUP BY bucket_start_ms, g0 ORDER BY requests DESC LIMIT 20`);
+const users = winners.map((w: any) => `'${w.g0}'`).join(',');
+await time('sum-direct', `SELECT k.user_id AS g0, count(*)::DOUBLE AS requests, count_if(ser.status='error') errors, sum(k.input_tokens), sum(k.output_tokens), sum(k.cache_read_tokens), sum(k.cache_write_tokens), sum(k.reasoning_tokens), sum(k.total_tokens), sum(k.cost_usd), quantile_cont(k.latency_ms, [0.5,0.95,0.99]), quantile_cont(k.ttft_ms, 0.95) FROM llm_calls k JOIN llm_series ser ON ser.series_id = k.series_id WHERE k.start_time_ms >= ${from} AND k.start_time_ms < ${to} AND k.user_id IN (${users}) GROUP BY g0`);
+await time('sum-nojoin', `SELECT k.user_id AS g0, count(*)::DOUBLE AS requests, sum(k.input_tokens), sum(k.output_tokens), sum(k.cache_read_tokens), sum(k.cache_write_tokens), sum(k.reasoning_tokens), sum(k.total_tokens), sum(k.cost_usd), quantile_cont(k.latency_ms, [0.5,0.95,0.99]), quantile_cont(k.ttft_ms, 0.95) FROM llm_calls k WHERE k.start_time_ms >= ${from} AND k.start_time_ms < ${to} AND k.user_id IN (${users}) GROUP BY g0`);
+await time('sum-noquant', `SELECT k.user_id AS g0, count(*)::DOUBLE AS requests, sum(k.input_tokens), sum(k.output_tokens), sum(k.cache_read_tokens), sum(k.cache_write_tokens), sum(k.reasoning_tokens), sum(k.total_tokens), sum(k.cost_usd) FROM llm_calls k WHERE k.start_time_ms >= ${from} AND k.start_time_ms < ${to} AND k.user_id IN (${users}) GROUP BY g0`);
+await time('filter-only', `SELECT count(*) FROM llm_calls k WHERE k.start_time_ms >= ${from} AND k.start_time_ms < ${to} AND k.user_id IN (${users})`);
