@@ -151,8 +151,8 @@ export class DuckDbTelemetryStore implements TelemetryStore {
       const callHashes = hashes(calls, (x) => keyHash(x.projectId, x.id));
       const spanHashes = hashes(spans, (x) => keyHash(x.projectId, x.traceId, x.spanId));
       let inserted: LlmCall[] = [];
-      let storedCalls: Set<number> = NONE;
-      let storedSpans: Set<number> = NONE;
+      let storedCalls: ReadonlySet<number> = NONE;
+      let storedSpans: ReadonlySet<number> = NONE;
       let touched: ReturnType<typeof rollupsOf> | null = null;
       await c.run('BEGIN TRANSACTION');
       try {
@@ -244,7 +244,7 @@ export class DuckDbTelemetryStore implements TelemetryStore {
    * against the project in memory. The scan is limited to the candidates' time range, where
    * a retried call must be.
    */
-  private async storedCalls(c: DuckDbConnection, calls: LlmCall[], candidates: number[]): Promise<Set<number>> {
+  private async storedCalls(c: DuckDbConnection, calls: LlmCall[], candidates: number[]): Promise<ReadonlySet<number>> {
     if (candidates.length === 0) return NONE;
     this.keyLookups += candidates.length;
     const rows = await this.matchStaged(
@@ -261,7 +261,7 @@ export class DuckDbTelemetryStore implements TelemetryStore {
     return stored;
   }
 
-  private async storedSpans(c: DuckDbConnection, spans: Span[], candidates: number[]): Promise<Set<number>> {
+  private async storedSpans(c: DuckDbConnection, spans: Span[], candidates: number[]): Promise<ReadonlySet<number>> {
     if (candidates.length === 0) return NONE;
     this.keyLookups += candidates.length;
     const rows = await this.matchStaged(
@@ -569,7 +569,7 @@ function uniqueBy<T>(items: readonly T[], group: (x: T) => string, key: (x: T) =
   return duplicates === 0 ? (items as T[]) : out;
 }
 
-const NONE: Set<number> = new Set();
+const NONE: ReadonlySet<number> = new Set();
 
 function hashes<T>(events: readonly T[], hash: (x: T) => number): Float64Array {
   const out = new Float64Array(events.length);
@@ -589,7 +589,7 @@ function remember(
   recent: RecentKeys,
   events: ReadonlyArray<{ startTimeMs: number }>,
   hashes: Float64Array,
-  stored: Set<number>,
+  stored: ReadonlySet<number>,
 ): void {
   for (let i = 0; i < events.length; i++) if (!stored.has(i)) recent.add(hashes[i]!, events[i]!.startTimeMs);
 }

@@ -1,4 +1,5 @@
 import { DuckDBInstance } from '@duckdb/node-api';
+import type { LlmCall } from '@reskpoints/core';
 import { describe, expect, it } from 'vitest';
 import { BASE_MS, generateCalls, HOUR_MS, makeLlmCall } from '../contract/fixtures.js';
 import { type Column, sqlType } from './columnar-append.js';
@@ -85,6 +86,13 @@ describe('telemetry columns', () => {
       const d = parseLlmCallDetail(null, llmCallFlags(call), call.ingestedAtMs, call.usage);
       expect(d).toMatchObject({ source, ingestedAtMs: call.ingestedAtMs, usageRaw: call.usageRaw });
     }
+  });
+
+  it('a source the flags do not name travels in detail', () => {
+    const call = makeLlmCall({ id: 'x', source: 'collector' as LlmCall['source'] });
+    expect(llmCallFlags(call) & 7).toBe(7);
+    const d = parseLlmCallDetail(llmCallDetail(call), llmCallFlags(call), call.ingestedAtMs, call.usage);
+    expect(d.source).toBe('collector');
   });
 
   it('rows written before the flags column read everything from detail', () => {

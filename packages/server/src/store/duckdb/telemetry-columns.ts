@@ -13,12 +13,13 @@ export const SERIES_COLUMNS = ['project_id', 'environment', 'provider', 'model',
 /**
  * Every call's source, usage semantics and which raw token counts the source reported, in
  * one SMALLINT column, `flags`:
- * bits 0-2 the source, bit 3 the semantics ('input-excludes-cached'), bits 4-9 one per raw
+ * bits 0-2 the source (7: named in `detail`), bit 3 the semantics ('input-excludes-cached'), bits 4-9 one per raw
  * count (input, output, cache read, cache write, reasoning, total), set when reported.
  * A reported raw count that equals its normalised count is read back from the usage
  * columns; only calls whose raw usage differs from that keep it in `detail`.
  */
 const SOURCES: readonly TelemetrySource[] = ['native', 'otlp', 'langfuse', 'sdk', 'demo'];
+const SOURCE_IN_DETAIL = 7;
 const RAW_FIELDS = [
   'inputTokens',
   'outputTokens',
@@ -31,7 +32,8 @@ const RAW_FIELDS = [
 export function llmCallFlags(c: LlmCall): number {
   // Field by field: this runs per stored call, and a loop over keys is several times slower.
   const raw = c.usageRaw;
-  let flags = SOURCES.indexOf(c.source);
+  const source = SOURCES.indexOf(c.source);
+  let flags = source < 0 ? SOURCE_IN_DETAIL : source;
   if (raw.semantics === 'input-excludes-cached') flags |= 8;
   if (raw.inputTokens !== null) flags |= 16;
   if (raw.outputTokens !== null) flags |= 32;
@@ -80,6 +82,7 @@ export function llmCallDetail(c: LlmCall): string | null {
   // Built by hand: about twice as fast as building an object for JSON.stringify, and this
   // runs once per stored call. Strings still go through JSON.stringify for escaping.
   let out = '';
+  if (!SOURCES.includes(c.source)) out += `,"source":${JSON.stringify(c.source)}`;
   if (!rawUsageImplied(c)) {
     const raw = c.usageRaw;
     let usage = `{"semantics":${JSON.stringify(raw.semantics)}`;
@@ -133,7 +136,7 @@ export function parseLlmCallDetail(
   };
   const raw = d.usageRaw;
   return {
-    source: flags === null ? d.source! : SOURCES[flags & 7]!,
+    source: flags === null || (flags & 7) === SOURCE_IN_DETAIL ? d.source! : SOURCES[flags & 7]!,
     ingestedAtMs: ingestedAtMs ?? d.ingestedAtMs!,
     usageRaw: raw
       ? {
