@@ -185,7 +185,8 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
       cleanups.push(() => b.close());
     }
 
-    const metrics = createServerMetrics();
+    const store = stores.telemetry;
+    const metrics = createServerMetrics(store?.writeStats ? () => store.writeStats!() : undefined);
     const live = new LiveHub();
     const auth = new Authenticator({ state, clock, adminTokenHash: admin.hash });
     let draining = false;

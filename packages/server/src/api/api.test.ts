@@ -248,6 +248,9 @@ describe('HTTP API (embedded, DuckDB)', () => {
     expect(metrics).toMatch(/reskpoints_ingest_events_total\{source="native",outcome="accepted"\} \d+/);
     expect(metrics).toMatch(/reskpoints_ingest_queue_depth_events 0/);
     expect(metrics).toMatch(/reskpoints_commit_duration_seconds_count [1-9]/);
+    // Keys of the calls committed by this suite are held in memory for the duplicate check.
+    expect(metrics).toMatch(/reskpoints_recent_keys_bytes [1-9]\d*/);
+    expect(metrics).toMatch(/reskpoints_duplicate_check_db_lookups_total \d+/);
     const notFound = await fetch(`${s.url}/nope`);
     expect(notFound.status).toBe(404);
     expect(((await notFound.json()) as any).error.code).toBe('RP_NOT_FOUND');

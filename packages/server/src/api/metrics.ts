@@ -1,9 +1,32 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { TelemetryWriteStats } from '../store/ports.js';
 
-/** Prometheus metrics about ReskPoints itself, one registry per running app. */
-export function createServerMetrics() {
+/**
+ * Prometheus metrics about ReskPoints itself, one registry per running app. `writeStats`, when
+ * the telemetry store has it, is read at each scrape.
+ */
+export function createServerMetrics(writeStats?: () => TelemetryWriteStats) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'reskpoints_' });
+  if (writeStats) {
+    new Counter({
+      name: 'reskpoints_duplicate_check_db_lookups_total',
+      help: 'Events whose keys the duplicate check looked up in the database (the others were certainly new)',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(writeStats().duplicateCheckLookups);
+      },
+    });
+    new Gauge({
+      name: 'reskpoints_recent_keys_bytes',
+      help: 'Memory held by the keys of recently committed events, which spare the duplicate check the database',
+      registers: [registry],
+      collect() {
+        this.set(writeStats().recentKeysBytes);
+      },
+    });
+  }
   return {
     registry,
     ingestEvents: new Counter({

@@ -58,7 +58,16 @@ export interface TelemetryStore {
   listSpans(query: SpanListQuery): Promise<Span[]>;
   /** Deletes calls and spans that started before `beforeMs`; returns how many rows went. */
   deleteBefore(beforeMs: number): Promise<number>;
+  /** Figures about the write path for `/metrics`; a store without such figures leaves it out. */
+  writeStats?(): TelemetryWriteStats;
   close(): Promise<void>;
+}
+
+export interface TelemetryWriteStats {
+  /** Events whose keys the duplicate check looked up in the database, since the store opened. */
+  duplicateCheckLookups: number;
+  /** Memory held by the keys of recently committed events. */
+  recentKeysBytes: number;
 }
 
 export interface Project {

@@ -23,7 +23,7 @@ import {
   type TelemetryBatch,
 } from '@reskpoints/core';
 import { decodeLlmCallCursorOrThrow, encodeLlmCallCursor } from '../llm-call-cursor.js';
-import type { AppendResult, SpanListQuery, TelemetryStore } from '../ports.js';
+import type { AppendResult, SpanListQuery, TelemetryStore, TelemetryWriteStats } from '../ports.js';
 import { keyHash, RecentKeys } from '../recent-keys.js';
 import { appendColumnar, type Column } from './columnar-append.js';
 import {
@@ -307,6 +307,13 @@ export class DuckDbTelemetryStore implements TelemetryStore {
       for (const r of rows) index.set(r.slice(1) as string[], Number(r[0]));
       this.series = index;
     }
+  }
+
+  writeStats(): TelemetryWriteStats {
+    return {
+      duplicateCheckLookups: this.keyLookups,
+      recentKeysBytes: (this.recentCalls?.memoryBytes ?? 0) + (this.recentSpans?.memoryBytes ?? 0),
+    };
   }
 
   // --- compaction ---------------------------------------------------------------------------
