@@ -101,6 +101,15 @@ describe('HTTP API (embedded, DuckDB)', () => {
     expect(claude?.errors).toBe(5); // ids 0,10,20,30,40
     expect(claude?.latencyP50Ms).toBeGreaterThan(110);
     expect(claude?.latencyP50Ms).toBeLessThan(130);
+    // Even ids, input excluding cached: 21 × (100 + 50) + (0 + 2 + … + 40) = 3,570.
+    expect(claude).toMatchObject({
+      inputTokens: 3570,
+      outputTokens: 210,
+      cacheReadTokens: 1050,
+      cacheWriteTokens: 0,
+      reasoningTokens: 0,
+      totalTokens: 3780,
+    });
   });
 
   it('summarises per hour bucket and orders top users', async () => {

@@ -1,4 +1,4 @@
-import { ApiClient, describeApiFailure } from './api-client.js';
+import { ApiClient, type ApiRequest, describeApiFailure } from './api-client.js';
 import { resolveClientTarget } from './client-target.js';
 import { formatTime, renderTable } from './format.js';
 import { type CliIo, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, println } from './io.js';
@@ -33,71 +33,60 @@ function adminClient(o: KeysOptions, io: CliIo): ApiClient | null {
 
 const SHOWN_ONCE = 'shown only this once; store it now';
 
-export async function runCreateProject(name: string, o: KeysOptions & { id?: string }, io: CliIo): Promise<number> {
+/** Sends one admin request and prints the answer: as JSON with --json, else through `render`. */
+async function adminCall<T>(o: KeysOptions, io: CliIo, req: ApiRequest, render: (value: T) => void): Promise<number> {
   const client = adminClient(o, io);
   if (!client) return EXIT_USAGE;
-  const r = await client.request<{ project: ProjectDto; apiKey: ApiKeyDto }>({
-    method: 'POST',
-    path: '/api/v1/projects',
-    body: { name, ...(o.id ? { id: o.id } : {}) },
-  });
+  const r = await client.request<T>(req);
   if (!r.ok) {
     println(io.stderr, `error: ${describeApiFailure(r.error)}`);
     return EXIT_FAILURE;
   }
-  if (o.json) {
-    println(io.stdout, JSON.stringify(r.value, null, 2));
-    return EXIT_OK;
-  }
-  println(io.stdout, `Created project ${r.value.project.id} (${r.value.project.name})`);
-  println(io.stdout, `Ingest key (${SHOWN_ONCE}): ${r.value.apiKey.key}`);
+  if (o.json) println(io.stdout, JSON.stringify(r.value, null, 2));
+  else render(r.value);
   return EXIT_OK;
 }
 
-export async function runListProjects(o: KeysOptions, io: CliIo): Promise<number> {
-  const client = adminClient(o, io);
-  if (!client) return EXIT_USAGE;
-  const r = await client.request<{ projects: ProjectDto[] }>({ method: 'GET', path: '/api/v1/projects' });
-  if (!r.ok) {
-    println(io.stderr, `error: ${describeApiFailure(r.error)}`);
-    return EXIT_FAILURE;
-  }
-  if (o.json) {
-    println(io.stdout, JSON.stringify(r.value, null, 2));
-    return EXIT_OK;
-  }
-  const projects = r.value.projects;
-  if (projects.length === 0) {
-    println(io.stdout, 'No projects yet. Create one with: reskpoints keys create-project <name>');
-    return EXIT_OK;
-  }
-  println(
-    io.stdout,
-    renderTable(
-      [{ header: 'id' }, { header: 'name' }, { header: 'created (UTC)' }],
-      projects.map((p) => [p.id, p.name, formatTime(p.createdAtMs)]),
-    ),
+export function runCreateProject(name: string, o: KeysOptions & { id?: string }, io: CliIo): Promise<number> {
+  return adminCall<{ project: ProjectDto; apiKey: ApiKeyDto }>(
+    o,
+    io,
+    { method: 'POST', path: '/api/v1/projects', body: { name, ...(o.id ? { id: o.id } : {}) } },
+    ({ project, apiKey }) => {
+      println(io.stdout, `Created project ${project.id} (${project.name})`);
+      println(io.stdout, `Ingest key (${SHOWN_ONCE}): ${apiKey.key}`);
+    },
   );
-  return EXIT_OK;
 }
 
-export async function runCreateKey(projectId: string, o: KeysOptions & { name?: string }, io: CliIo): Promise<number> {
-  const client = adminClient(o, io);
-  if (!client) return EXIT_USAGE;
-  const r = await client.request<{ apiKey: ApiKeyDto }>({
-    method: 'POST',
-    path: `/api/v1/projects/${encodeURIComponent(projectId)}/keys`,
-    body: o.name ? { name: o.name } : {},
+export function runListProjects(o: KeysOptions, io: CliIo): Promise<number> {
+  return adminCall<{ projects: ProjectDto[] }>(o, io, { method: 'GET', path: '/api/v1/projects' }, ({ projects }) => {
+    if (projects.length === 0) {
+      println(io.stdout, 'No projects yet. Create one with: reskpoints keys create-project <name>');
+      return;
+    }
+    println(
+      io.stdout,
+      renderTable(
+        [{ header: 'id' }, { header: 'name' }, { header: 'created (UTC)' }],
+        projects.map((p) => [p.id, p.name, formatTime(p.createdAtMs)]),
+      ),
+    );
   });
-  if (!r.ok) {
-    println(io.stderr, `error: ${describeApiFailure(r.error)}`);
-    return EXIT_FAILURE;
-  }
-  if (o.json) {
-    println(io.stdout, JSON.stringify(r.value, null, 2));
-    return EXIT_OK;
-  }
-  println(io.stdout, `Created key ${r.value.apiKey.id} for project ${projectId}`);
-  println(io.stdout, `Ingest key (${SHOWN_ONCE}): ${r.value.apiKey.key}`);
-  return EXIT_OK;
+}
+
+export function runCreateKey(projectId: string, o: KeysOptions & { name?: string }, io: CliIo): Promise<number> {
+  return adminCall<{ apiKey: ApiKeyDto }>(
+    o,
+    io,
+    {
+      method: 'POST',
+      path: `/api/v1/projects/${encodeURIComponent(projectId)}/keys`,
+      body: o.name ? { name: o.name } : {},
+    },
+    ({ apiKey }) => {
+      println(io.stdout, `Created key ${apiKey.id} for project ${projectId}`);
+      println(io.stdout, `Ingest key (${SHOWN_ONCE}): ${apiKey.key}`);
+    },
+  );
 }

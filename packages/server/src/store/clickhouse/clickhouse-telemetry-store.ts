@@ -29,6 +29,7 @@ import type {
   SummaryRow,
   TelemetryBatch,
 } from '@reskpoints/core';
+import { DIMENSION_COLUMN } from '../dimension-columns.js';
 import { decodeLlmCallCursorOrThrow, encodeLlmCallCursor } from '../llm-call-cursor.js';
 import type { AppendResult, SpanListQuery, TelemetryStore } from '../ports.js';
 import { type ColumnSpec, encodeRowBinary } from './row-binary.js';
@@ -76,18 +77,6 @@ export interface ClickHouseTelemetryStoreOptions {
 
 /** `max_query_size` sent with lookups that inline many identities (the default is 256 KiB). */
 const LOOKUP_MAX_QUERY_BYTES = 16 * 1024 * 1024;
-
-const DIMENSION_COLUMNS = {
-  project: 'project_id',
-  environment: 'environment',
-  provider: 'provider',
-  model: 'model',
-  operation: 'operation',
-  status: 'status',
-  user: 'user_id',
-  session: 'session_id',
-  service: 'service_name',
-} as const;
 
 const ORDER_EXPRESSIONS = {
   requests: 'requests',
@@ -313,7 +302,7 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
     // returns one all-zero row over no data; HAVING removes it.
     const bucket =
       q.intervalMs === null ? int(q.fromMs) : `intDiv(start_time_ms, ${int(q.intervalMs)}) * ${int(q.intervalMs)}`;
-    const groupCols = q.groupBy.map((d, i) => `${DIMENSION_COLUMNS[d]} AS g${i}`);
+    const groupCols = q.groupBy.map((d, i) => `${DIMENSION_COLUMN[d]} AS g${i}`);
     const groupAliases = q.groupBy.map((_, i) => `g${i}`);
     const order = ORDER_EXPRESSIONS[q.orderBy ?? 'requests'];
     const limitBy = q.limit !== undefined ? `LIMIT ${int(Math.max(0, q.limit))} BY bucket` : '';

@@ -7,7 +7,15 @@
  * match within 1% (percentiles: within the neighbours of the interpolated rank), rollup
  * summaries (precision 'rollup') within 3%; counts and token sums must match exactly.
  */
-import type { LlmCall, LlmCallFilter, Span, SummaryDimension, SummaryQuery, SummaryRow } from '@reskpoints/core';
+import {
+  type LlmCall,
+  type LlmCallFilter,
+  type Span,
+  SUMMARY_DIMENSIONS,
+  type SummaryDimension,
+  type SummaryQuery,
+  type SummaryRow,
+} from '@reskpoints/core';
 import { afterEach, beforeEach, describe, expect } from 'vitest';
 import { parseLlmCallCursor } from '../llm-call-cursor.js';
 import type { TelemetryStore } from '../ports.js';
@@ -589,18 +597,7 @@ export function describeTelemetryStoreContract(
     test('summary over every dimension', async () => {
       const calls = generateCalls(1500, { seed: 14 });
       await store.appendBatch({ llmCalls: calls, spans: [] });
-      const dims: SummaryDimension[] = [
-        'project',
-        'environment',
-        'provider',
-        'model',
-        'operation',
-        'status',
-        'user',
-        'session',
-        'service',
-      ];
-      for (const d of dims) {
+      for (const d of SUMMARY_DIMENSIONS) {
         await checkSummary(calls, {
           fromMs: BASE_MS,
           toMs: BASE_MS + 6 * HOUR_MS,

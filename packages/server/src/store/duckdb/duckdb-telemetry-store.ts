@@ -381,25 +381,11 @@ export class DuckDbTelemetryStore implements TelemetryStore {
           `hour_ms IN (${list})`,
           'hour_ms',
         );
-        await rewrite(
-          c,
-          'llm_hist_1h',
-          `SELECT series_id, period_ms, metric, bucket, sum(n)::BIGINT FROM llm_hist_1h
-           WHERE period_ms IN (${list}) GROUP BY ALL`,
-          `period_ms IN (${list})`,
-          'period_ms',
-        );
+        await compactHistogram(c, 'llm_hist_1h', list);
       }
       if (days.length > 0) {
         const list = days.join(', ');
-        await rewrite(
-          c,
-          'llm_hist_1d',
-          `SELECT series_id, period_ms, metric, bucket, sum(n)::BIGINT FROM llm_hist_1d
-           WHERE period_ms IN (${list}) GROUP BY ALL`,
-          `period_ms IN (${list})`,
-          'period_ms',
-        );
+        await compactHistogram(c, 'llm_hist_1d', list);
       }
       await c.run('COMMIT');
     } catch (e) {
@@ -551,6 +537,18 @@ async function rewrite(
   // In period order, so that zone maps keep pruning by time.
   await c.run(`INSERT INTO ${table} SELECT * FROM compacted ORDER BY ${orderBy}`);
   await c.run('DROP TABLE compacted');
+}
+
+/** Merges the partial histogram rows of the periods in `list` into one row per key. */
+function compactHistogram(c: DuckDbConnection, table: 'llm_hist_1h' | 'llm_hist_1d', list: string): Promise<void> {
+  return rewrite(
+    c,
+    table,
+    `SELECT series_id, period_ms, metric, bucket, sum(n)::BIGINT FROM ${table}
+     WHERE period_ms IN (${list}) GROUP BY ALL`,
+    `period_ms IN (${list})`,
+    'period_ms',
+  );
 }
 
 /** Keeps the first event of each identity; `group` and `key` together form the identity. */

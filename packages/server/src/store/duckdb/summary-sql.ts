@@ -5,23 +5,12 @@
  * interpolated quantiles).
  */
 import type { LlmCallFilter, SummaryDimension, SummaryOrderField, SummaryQuery } from '@reskpoints/core';
+import { DIMENSION_COLUMN } from '../dimension-columns.js';
 import { sqlString } from './duckdb-database.js';
 import { bucketValueSql } from './latency-histogram.js';
 
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
-
-export const DIMENSION_COLUMN: Record<SummaryDimension, string> = {
-  project: 'project_id',
-  environment: 'environment',
-  provider: 'provider',
-  model: 'model',
-  operation: 'operation',
-  status: 'status',
-  user: 'user_id',
-  session: 'session_id',
-  service: 'service_name',
-};
 
 /** Dimensions that are columns of `llm_series`, hence available in rollups. */
 const ROLLUP_DIMENSIONS = new Set<SummaryDimension>([
