@@ -126,10 +126,15 @@ function checkEnd(r: Reader, end: number, message: string): void {
  * spans of a batch. Decoding each one is a native call and an allocation, which profiling
  * showed to be most of the decode time, so short strings go through a small cache keyed
  * by a hash of their bytes; a hit compares the bytes and returns the same string object.
+ * The cache keeps its own copy of the bytes in one fixed block: a view into the request
+ * body (`Buffer#slice`/`subarray`) would keep the whole body (up to the decompressed body
+ * limit) alive for as long as its slot is not overwritten.
  */
 const STRING_CACHE_SIZE = 4096;
 const STRING_CACHE_MAX_BYTES = 48;
-const cachedBytes: Array<Uint8Array | undefined> = new Array(STRING_CACHE_SIZE);
+const cachedBytes = new Uint8Array(STRING_CACHE_SIZE * STRING_CACHE_MAX_BYTES);
+/** Byte length per slot; 0 marks an empty slot (the empty string is never cached). */
+const cachedLengths = new Uint8Array(STRING_CACHE_SIZE);
 const cachedStrings: Array<string | undefined> = new Array(STRING_CACHE_SIZE);
 
 function readString(r: Reader): string {
@@ -145,11 +150,11 @@ function readString(r: Reader): string {
   let h = 0x811c9dc5;
   for (let k = start; k < end; k++) h = Math.imul(h ^ (buf[k] as number), 0x01000193);
   const slot = (h >>> 0) & (STRING_CACHE_SIZE - 1);
-  const known = cachedBytes[slot];
-  if (known !== undefined && known.length === length) {
+  const at = slot * STRING_CACHE_MAX_BYTES;
+  if (cachedLengths[slot] === length) {
     let same = true;
     for (let k = 0; k < length; k++) {
-      if (known[k] !== buf[start + k]) {
+      if (cachedBytes[at + k] !== buf[start + k]) {
         same = false;
         break;
       }
@@ -157,7 +162,8 @@ function readString(r: Reader): string {
     if (same) return cachedStrings[slot] as string;
   }
   const str = (buf as Buffer).toString('utf8', start, end);
-  cachedBytes[slot] = buf.slice(start, end);
+  for (let k = 0; k < length; k++) cachedBytes[at + k] = buf[start + k] as number;
+  cachedLengths[slot] = length;
   cachedStrings[slot] = str;
   return str;
 }
