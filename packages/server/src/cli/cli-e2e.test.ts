@@ -5,44 +5,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanEnv, ensureBuilt, MAIN_JS } from '../test-support/built-cli.js';
 import { LISTENING_PREFIX } from './server.js';
 
 /**
  * The built `reskpoints` binary against itself: start, keys, ingest, query, hot reload and a
  * graceful stop, as a user would run them.
  */
-
-const ROOT = resolve(import.meta.dirname, '../../../..');
-const MAIN_JS = join(ROOT, 'packages/server/dist/main.js');
-
-function newestMtimeMs(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestMtimeMs(p));
-    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts'))
-      newest = Math.max(newest, statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
-// `npm test` builds first; when run on its own after an edit, rebuild so the binary is current.
-function ensureBuilt(): void {
-  const sources = Math.max(
-    newestMtimeMs(join(ROOT, 'packages/server/src')),
-    newestMtimeMs(join(ROOT, 'packages/core/src')),
-  );
-  if (!existsSync(MAIN_JS) || statSync(MAIN_JS).mtimeMs < sources) {
-    execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'pipe' });
-  }
-}
-
-/** The environment without RESKPOINTS_* settings of whoever runs the tests. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('RESKPOINTS_')) env[k] = v;
-  return { ...env, ...extra };
-}
 
 function runCli(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolvePromise) => {
