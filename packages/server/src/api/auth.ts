@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { type Clock, randomHex } from '@reskpoints/core';
 import type { StateStore } from '../store/ports.js';
 
@@ -18,11 +18,38 @@ export function sha256Hex(value: string): string {
   return createHash('sha256').update(value).digest('hex');
 }
 
+/**
+ * A Langfuse-style key pair for a project: Langfuse SDKs send it as HTTP Basic credentials
+ * (public key as user name, secret key as password). Only the hash of `public:secret` is kept.
+ */
+export function generateLangfuseKeyPair(): { publicKey: string; secretKey: string } {
+  return { publicKey: `pk-lf-${randomUUID()}`, secretKey: `sk-lf-${randomUUID()}` };
+}
+
+/** The credential a Langfuse key pair authenticates with (what its hash is taken of). */
+export function langfuseCredential(publicKey: string, secretKey: string): string {
+  return `${publicKey}:${secretKey}`;
+}
+
 /** Pulls the credential out of `Authorization: Bearer …` (or the `token` query parameter for WebSockets). */
 export function bearerToken(header: string | undefined): string | null {
   if (!header) return null;
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
   return m ? (m[1] as string) : null;
+}
+
+/**
+ * `Authorization: Basic base64(user:password)` as the credential `user:password`, which is how a
+ * Langfuse key pair authenticates; null for any other scheme or a malformed value.
+ */
+export function basicCredential(header: string | undefined): string | null {
+  if (!header) return null;
+  const m = /^Basic\s+([A-Za-z0-9+/=_-]+)\s*$/i.exec(header);
+  if (!m) return null;
+  const decoded = Buffer.from(m[1] as string, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon <= 0 || colon === decoded.length - 1) return null;
+  return decoded;
 }
 
 interface CacheEntry {

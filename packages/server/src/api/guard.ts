@@ -1,6 +1,6 @@
 import { appError } from '@reskpoints/core';
 import type { FastifyRequest } from 'fastify';
-import { bearerToken, type Principal } from './auth.js';
+import { basicCredential, bearerToken, type Principal } from './auth.js';
 import { HttpAppError } from './errors.js';
 import type { ApiDeps } from './server.js';
 
@@ -11,9 +11,18 @@ export async function requirePrincipal(
   need: 'admin' | 'any' | 'project',
 ): Promise<Principal> {
   const query = req.query as Record<string, unknown> | undefined;
-  const token = bearerToken(req.headers.authorization) ?? (typeof query?.token === 'string' ? query.token : null);
+  // Basic credentials are a Langfuse key pair (public key : secret key).
+  const token =
+    bearerToken(req.headers.authorization) ??
+    basicCredential(req.headers.authorization) ??
+    (typeof query?.token === 'string' ? query.token : null);
   if (!token)
-    throw new HttpAppError(appError('RP_UNAUTHORIZED', 'missing credentials: send Authorization: Bearer <key>'));
+    throw new HttpAppError(
+      appError(
+        'RP_UNAUTHORIZED',
+        'missing credentials: send Authorization: Bearer <key> (or Basic with a Langfuse public:secret key pair)',
+      ),
+    );
   const principal = await deps.auth.authenticate(token);
   if (!principal) throw new HttpAppError(appError('RP_UNAUTHORIZED', 'the key is not valid (unknown or revoked)'));
   if (need === 'admin' && principal.kind !== 'admin')

@@ -90,3 +90,24 @@ export function runCreateKey(projectId: string, o: KeysOptions & { name?: string
     },
   );
 }
+
+export function runCreateLangfuseKey(
+  projectId: string,
+  o: KeysOptions & { name?: string },
+  io: CliIo,
+): Promise<number> {
+  return adminCall<{ langfuseKey: { id: string; publicKey: string; secretKey: string } }>(
+    o,
+    io,
+    {
+      method: 'POST',
+      path: `/api/v1/projects/${encodeURIComponent(projectId)}/langfuse-keys`,
+      body: o.name ? { name: o.name } : {},
+    },
+    ({ langfuseKey }) => {
+      println(io.stdout, `Created Langfuse key pair ${langfuseKey.id} for project ${projectId}`);
+      println(io.stdout, `LANGFUSE_PUBLIC_KEY=${langfuseKey.publicKey}`);
+      println(io.stdout, `LANGFUSE_SECRET_KEY=${langfuseKey.secretKey}   (${SHOWN_ONCE})`);
+    },
+  );
+}

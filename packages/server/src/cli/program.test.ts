@@ -443,6 +443,14 @@ describe('reskpoints keys', () => {
     expect((await runCli(['keys', 'create', 'search-rag', '--name', 'ci'], io2)).exitCode).toBe(0);
     expect(seen[1]).toMatchObject({ path: '/api/v1/projects/search-rag/keys', body: { name: 'ci' } });
     expect(io2.out.join('')).toContain('rpk_new');
+    respond = () => ({
+      status: 201,
+      body: { langfuseKey: { id: 'key_10', publicKey: 'pk-lf-1', secretKey: 'sk-lf-2' } },
+    });
+    const io3 = testIo({ RESKPOINTS_URL: baseUrl });
+    expect((await runCli(['keys', 'create-langfuse', 'search-rag'], io3)).exitCode).toBe(0);
+    expect(seen[2]).toMatchObject({ method: 'POST', path: '/api/v1/projects/search-rag/langfuse-keys', body: {} });
+    expect(io3.out.join('')).toContain('LANGFUSE_PUBLIC_KEY=pk-lf-1\nLANGFUSE_SECRET_KEY=sk-lf-2');
   });
 
   it('requires an admin token', async () => {

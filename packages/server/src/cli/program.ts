@@ -2,7 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { VERSION } from '../version.js';
 import { runConfigCheck } from './config-command.js';
 import type { CliIo } from './io.js';
-import { runCreateKey, runCreateProject, runListProjects } from './keys.js';
+import { runCreateKey, runCreateLangfuseKey, runCreateProject, runListProjects } from './keys.js';
 import { FILTER_OPTIONS, type QueryKind, type QueryOptions, runQuery } from './query.js';
 import { runMigrate, runStart, type ServerFlags } from './server.js';
 
@@ -136,6 +136,14 @@ export function buildProgram(io: CliIo, setOutcome: (o: CliOutcome) => void): Co
   )
     .option('--name <name>', 'a label for the key')
     .action(async (projectId: string, o) => done(await runCreateKey(projectId, o, io)));
+  clientOptions(
+    keys
+      .command('create-langfuse')
+      .argument('<projectId>', 'project id')
+      .description('Create a Langfuse key pair (public and secret key) for a project, for Langfuse SDKs'),
+  )
+    .option('--name <name>', 'a label for the key pair')
+    .action(async (projectId: string, o) => done(await runCreateLangfuseKey(projectId, o, io)));
 
   return program;
 }

@@ -79,6 +79,15 @@ export async function registerIngestRoutes(app: Api | FastifyInstance, deps: Api
         return { accepted: r.outcome.llmCallsAccepted, duplicates: r.outcome.llmCallDuplicates };
       },
     );
+    const otlpTraces = async (req: FastifyRequest, reply: FastifyReply) => {
+      const protobuf = String(req.headers['content-type'] ?? '').startsWith(PROTOBUF);
+      const r = await ingest(req, reply, protobuf ? 'otlp-protobuf' : 'otlp-json');
+      if (!r) return reply;
+      reply.type(protobuf ? PROTOBUF : 'application/json');
+      const { rejectedSpans, errorMessage } = r.decoded;
+      const body = encodeOtlpTraceResponse(rejectedSpans, errorMessage, protobuf ? 'protobuf' : 'json');
+      return reply.send(typeof body === 'string' ? body : Buffer.from(body));
+    };
     api.post(
       '/v1/traces',
       {
@@ -89,15 +98,21 @@ export async function registerIngestRoutes(app: Api | FastifyInstance, deps: Api
             'GenAI, OpenInference and Langfuse spans become LLM calls; other spans are kept as spans. Invalid spans are reported through partial_success.',
         },
       },
-      async (req, reply) => {
-        const protobuf = String(req.headers['content-type'] ?? '').startsWith(PROTOBUF);
-        const r = await ingest(req, reply, protobuf ? 'otlp-protobuf' : 'otlp-json');
-        if (!r) return reply;
-        reply.type(protobuf ? PROTOBUF : 'application/json');
-        const { rejectedSpans, errorMessage } = r.decoded;
-        const body = encodeOtlpTraceResponse(rejectedSpans, errorMessage, protobuf ? 'protobuf' : 'json');
-        return reply.send(typeof body === 'string' ? body : Buffer.from(body));
+      otlpTraces,
+    );
+    // Where Langfuse SDKs (v4 and later, OpenTelemetry-based) export: the same decoder and
+    // mapping, authenticated with a Langfuse key pair as Basic credentials.
+    api.post(
+      '/api/public/otel/v1/traces',
+      {
+        schema: {
+          tags: ['ingest', 'langfuse'],
+          summary: 'OTLP/HTTP traces at the path Langfuse SDKs export to (Langfuse key pair as Basic auth)',
+          description:
+            "The same endpoint as /v1/traces under the path of Langfuse's OpenTelemetry endpoint, so that `@langfuse/otel` (and Langfuse's Python SDK) can point at ReskPoints unchanged. Generations become LLM calls; see docs/langfuse.md.",
+        },
       },
+      otlpTraces,
     );
   });
 }

@@ -1,6 +1,6 @@
 import { appError, newId } from '@reskpoints/core';
 import { z } from 'zod';
-import { generateIngestKey, sha256Hex } from '../auth.js';
+import { generateIngestKey, generateLangfuseKeyPair, langfuseCredential, sha256Hex } from '../auth.js';
 import { HttpAppError } from '../errors.js';
 import { requirePrincipal } from '../guard.js';
 import type { Api, ApiDeps } from '../server.js';
@@ -97,6 +97,45 @@ export function registerProjectRoutes(app: Api | import('fastify').FastifyInstan
       await requirePrincipal(req, deps, 'admin');
       await requireProject(req.params.id);
       return reply.code(201).send({ apiKey: await issueKey(req.params.id, req.body.name) });
+    },
+  );
+
+  api.post(
+    '/api/v1/projects/:id/langfuse-keys',
+    {
+      schema: {
+        tags: ['projects'],
+        summary: 'Issue a Langfuse key pair for a project (admin)',
+        description:
+          'Langfuse SDKs send the pair as HTTP Basic credentials (public key as user name, secret key as password); it authenticates as the project everywhere a project key does. Only a hash of the pair is stored: the secret key is shown once. The pair is listed with the other keys, its prefix being the public key, and is revoked like them.',
+        params: projectParams,
+        body: z.object({ name: z.string().min(1).max(200).default('langfuse') }).prefault({}),
+        response: {
+          201: z.object({
+            langfuseKey: z.object({
+              id: z.string(),
+              publicKey: z.string(),
+              secretKey: z.string().describe('Shown once; store it now'),
+            }),
+          }),
+        },
+      },
+    },
+    async (req, reply) => {
+      await requirePrincipal(req, deps, 'admin');
+      await requireProject(req.params.id);
+      const { publicKey, secretKey } = generateLangfuseKeyPair();
+      const id = newId('key');
+      await deps.state.createApiKey({
+        id,
+        projectId: req.params.id,
+        name: req.body.name,
+        keyHash: sha256Hex(langfuseCredential(publicKey, secretKey)),
+        prefix: publicKey,
+        createdAtMs: deps.clock.nowMs(),
+        revokedAtMs: null,
+      });
+      return reply.code(201).send({ langfuseKey: { id, publicKey, secretKey } });
     },
   );
 

@@ -234,7 +234,8 @@ describe('usage', () => {
     expect(c.usageRaw).toEqual({
       semantics: 'input-excludes-cached',
       inputTokens: 10,
-      outputTokens: 5,
+      // Langfuse buckets are separate: output_reasoning is added to output.
+      outputTokens: 8,
       cacheReadTokens: 90,
       cacheWriteTokens: 20,
       reasoningTokens: 3,
@@ -242,11 +243,11 @@ describe('usage', () => {
     });
     expect(c.usage).toEqual({
       inputTokens: 120,
-      outputTokens: 5,
+      outputTokens: 8,
       cacheReadTokens: 90,
       cacheWriteTokens: 20,
       reasoningTokens: 3,
-      totalTokens: 125,
+      totalTokens: 128,
     });
   });
 

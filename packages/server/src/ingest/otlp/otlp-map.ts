@@ -14,6 +14,7 @@ import {
   type TelemetryBatch,
   truncateExcerpt,
 } from '@reskpoints/core';
+import { langfuseCostFromDetails, langfuseUsageFromDetails } from '../langfuse/langfuse-usage.js';
 import {
   type OtlpAttributes,
   OtlpKvList,
@@ -111,15 +112,6 @@ function anyText(v: OtlpValue | undefined): string | null {
 }
 
 function num(v: OtlpValue | undefined): number | null {
-  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
-  if (typeof v === 'string' && v.trim() !== '') {
-    const n = Number(v);
-    return Number.isFinite(n) ? n : null;
-  }
-  return null;
-}
-
-function unknownNum(v: unknown): number | null {
   if (typeof v === 'number') return Number.isFinite(v) ? v : null;
   if (typeof v === 'string' && v.trim() !== '') {
     const n = Number(v);
@@ -282,53 +274,18 @@ function usageOf(a: OtlpAttributes): RawUsage {
       totalTokens: oiTotal,
     };
   }
-  // Langfuse usage_details: `input` excludes cached tokens, which have keys of their own.
+  // Langfuse usage_details: `input` excludes cached tokens, which have keys of their own
+  // (see langfuse-usage.ts for the readings of other shapes).
   const details = objectValue(a.get('langfuse.observation.usage_details'));
-  if (details !== null) return langfuseUsage(details);
-  return emptyRawUsage('input-includes-cached');
-}
-
-function detailTokens(d: Record<string, unknown>, keys: readonly string[]): number | null {
-  for (const k of keys) {
-    const n = tokenCount(unknownNum(d[k]));
-    if (n !== null) return n;
-  }
-  return null;
-}
-
-function langfuseUsage(d: Record<string, unknown>): RawUsage {
-  return {
-    semantics: 'input-excludes-cached',
-    inputTokens: detailTokens(d, ['input', 'input_tokens', 'prompt_tokens']),
-    outputTokens: detailTokens(d, ['output', 'output_tokens', 'completion_tokens']),
-    cacheReadTokens: detailTokens(d, [
-      'input_cache_read',
-      'input_cached_tokens',
-      'cache_read_input_tokens',
-      'cached_tokens',
-    ]),
-    cacheWriteTokens: detailTokens(d, ['input_cache_creation', 'input_cache_write', 'cache_creation_input_tokens']),
-    reasoningTokens: detailTokens(d, ['output_reasoning', 'output_reasoning_tokens', 'reasoning_tokens']),
-    totalTokens: detailTokens(d, ['total', 'total_tokens']),
-  };
+  const langfuse = details === null ? null : langfuseUsageFromDetails(details);
+  return langfuse ?? emptyRawUsage('input-includes-cached');
 }
 
 function costOf(a: OtlpAttributes): number | null {
   let cost = num(a.get('gen_ai.usage.cost'));
   if (cost === null) {
     const details = objectValue(a.get('langfuse.observation.cost_details'));
-    if (details !== null) {
-      cost = unknownNum(details.total);
-      if (cost === null) {
-        // No total: the parts (input, output, cache…) add up to it.
-        let sum: number | null = null;
-        for (const v of Object.values(details)) {
-          const n = unknownNum(v);
-          if (n !== null) sum = (sum ?? 0) + n;
-        }
-        cost = sum;
-      }
-    }
+    if (details !== null) cost = langfuseCostFromDetails(details);
   }
   if (cost === null) cost = num(a.get('llm.cost.total'));
   return cost !== null && cost >= 0 && cost <= MAX_COST_USD ? cost : null;
