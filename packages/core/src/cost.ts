@@ -20,7 +20,10 @@ export interface CallCost {
   priceId: string | null;
   /** Version of that entry: its version id (catalogue entries use their effective-from date). */
   priceVersion: string | null;
-  /** Context or service tier applied, e.g. 'input>200k', 'batch', 'batch,input>200k'. */
+  /**
+   * Context or service tier applied, e.g. 'input>200k', 'batch', 'batch,input>200k';
+   * 'priority@standard' when the call was served at a tier its price entry has no price for.
+   */
   tier: string | null;
   /** Usage was estimated from the stored excerpts with a tokenizer, not reported by the source. */
   tokensEstimated: boolean;
@@ -98,7 +101,23 @@ export interface PriceEntry {
   contextTiers: ContextTier[];
   /** Rates by service tier name (`batch`, `flex`, `priority`); absent tiers bill at `rates`. */
   serviceTiers: Record<string, { rates: PriceRates; contextTiers: ContextTier[] }>;
+  /**
+   * A version that applies only inside a daily UTC window (peak/off-peak pricing), as seconds
+   * since midnight; `endSecond` below `startSecond` wraps past midnight. Such versions take
+   * precedence over the entry's other versions inside their window.
+   */
+  utcWindow?: { startSecond: number; endSecond: number };
   description?: string;
+}
+
+/** True when `atMs` falls inside the entry's daily UTC window, or the entry has none. */
+export function inUtcWindow(entry: Pick<PriceEntry, 'utcWindow'>, atMs: number): boolean {
+  const w = entry.utcWindow;
+  if (w == null) return true;
+  const second = Math.floor((((atMs % 86_400_000) + 86_400_000) % 86_400_000) / 1000);
+  return w.endSecond < w.startSecond
+    ? second >= w.startSecond || second < w.endSecond
+    : second >= w.startSecond && second < w.endSecond;
 }
 
 /** A price lookup. `models` are the candidate names, most specific first. */
@@ -263,6 +282,9 @@ export function priceCall(call: CostCall, book: PriceBook, estimated = false): C
       rates = st.rates;
       contextTiers = st.contextTiers;
       tierNames.push(serviceTier);
+    } else {
+      // Served at a tier the entry has no price for: billed at standard rates, and said so.
+      tierNames.push(`${serviceTier}@standard`);
     }
   }
   const ctx = pickContextTier(contextTiers, call.usage.inputTokens);
