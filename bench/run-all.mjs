@@ -6,6 +6,7 @@ const steps = [
   ['ingest', process.execPath, ['bench/ingest.mjs']],
   ['otlp-decode', 'npx', ['tsx', 'bench/otlp-decode.ts']],
   ['query', 'npx', ['tsx', 'bench/query.ts']],
+  ['logs', 'npx', ['tsx', 'bench/logs.ts']],
 ];
 let failed = 0;
 for (const [name, cmd, argv] of steps) {

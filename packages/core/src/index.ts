@@ -2,6 +2,7 @@ export * from './clock.js';
 export * from './cost.js';
 export * from './errors.js';
 export * from './ids.js';
+export * from './log-miner.js';
 export * from './native-ingest.js';
 export * from './query.js';
 export * from './result.js';
