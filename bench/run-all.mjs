@@ -7,6 +7,7 @@ const steps = [
   ['otlp-decode', 'npx', ['tsx', 'bench/otlp-decode.ts']],
   ['query', 'npx', ['tsx', 'bench/query.ts']],
   ['logs', 'npx', ['tsx', 'bench/logs.ts']],
+  ['cost', 'npx', ['tsx', 'bench/cost.ts']],
 ];
 let failed = 0;
 for (const [name, cmd, argv] of steps) {
