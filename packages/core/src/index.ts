@@ -3,6 +3,7 @@ export * from './cost.js';
 export * from './errors.js';
 export * from './ids.js';
 export * from './log-miner.js';
+export * from './log-policy.js';
 export * from './native-ingest.js';
 export * from './query.js';
 export * from './result.js';
