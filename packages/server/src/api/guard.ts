@@ -4,12 +4,56 @@ import { basicCredential, bearerToken, type Principal } from './auth.js';
 import { HttpAppError } from './errors.js';
 import type { ApiDeps } from './server.js';
 
-/** Authenticates the request or throws a 401/403 the error handler turns into JSON. */
+/** What a route needs from its caller: the admin token, any valid credential, a project key, or nothing. */
+export type AuthNeed = 'admin' | 'any' | 'project' | 'none';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Default: `any` for routes under /api/ and /v1/, `none` elsewhere. */
+    auth?: AuthNeed;
+  }
+}
+
+/** Principals of requests authenticated before their parameters were looked at. */
+const authenticated = new WeakMap<FastifyRequest, Principal>();
+
+/** The credential check a route needs, from its `config.auth` or its path. */
+export function routeAuthNeed(req: FastifyRequest): AuthNeed {
+  const configured = (req.routeOptions.config as { auth?: AuthNeed } | undefined)?.auth;
+  if (configured) return configured;
+  const url = req.routeOptions.url;
+  if (url === undefined) return 'none';
+  return url.startsWith('/api/') || url.startsWith('/v1/') ? 'any' : 'none';
+}
+
+/**
+ * Authenticates a request as soon as it is routed, before its body is parsed and its
+ * parameters validated, so a caller without credentials learns that first (401), not that a
+ * parameter is wrong (400).
+ */
+export async function authenticateEarly(req: FastifyRequest, deps: Pick<ApiDeps, 'auth'>): Promise<void> {
+  const need = routeAuthNeed(req);
+  if (need !== 'none') await requirePrincipal(req, deps, need);
+}
+
+function check(principal: Principal, need: Exclude<AuthNeed, 'none'>): Principal {
+  if (need === 'admin' && principal.kind !== 'admin')
+    throw new HttpAppError(appError('RP_FORBIDDEN', 'this endpoint needs the admin token'));
+  if (need === 'project' && principal.kind !== 'project')
+    throw new HttpAppError(
+      appError('RP_FORBIDDEN', 'ingest needs a project key, which decides the project; the admin token cannot ingest'),
+    );
+  return principal;
+}
+
+/** Authenticates the request (once; later calls reuse the answer) or throws a 401/403 the error handler turns into JSON. */
 export async function requirePrincipal(
   req: FastifyRequest,
   deps: Pick<ApiDeps, 'auth'>,
-  need: 'admin' | 'any' | 'project',
+  need: Exclude<AuthNeed, 'none'>,
 ): Promise<Principal> {
+  const known = authenticated.get(req);
+  if (known) return check(known, need);
   const query = req.query as Record<string, unknown> | undefined;
   // Basic credentials are a Langfuse key pair (public key : secret key).
   const token =
@@ -25,11 +69,6 @@ export async function requirePrincipal(
     );
   const principal = await deps.auth.authenticate(token);
   if (!principal) throw new HttpAppError(appError('RP_UNAUTHORIZED', 'the key is not valid (unknown or revoked)'));
-  if (need === 'admin' && principal.kind !== 'admin')
-    throw new HttpAppError(appError('RP_FORBIDDEN', 'this endpoint needs the admin token'));
-  if (need === 'project' && principal.kind !== 'project')
-    throw new HttpAppError(
-      appError('RP_FORBIDDEN', 'ingest needs a project key, which decides the project; the admin token cannot ingest'),
-    );
-  return principal;
+  authenticated.set(req, principal);
+  return check(principal, need);
 }

@@ -35,8 +35,8 @@ export const filterQuerySchema = z.object({
 
 const timeParam = z.string().min(1).max(40);
 export const rangeQuerySchema = z.object({
-  from: timeParam.describe('Range start (inclusive): RFC 3339 date-time or epoch milliseconds'),
-  to: timeParam.describe('Range end (exclusive): RFC 3339 date-time or epoch milliseconds'),
+  from: timeParam.describe('Range start (inclusive): RFC 3339 date-time, epoch milliseconds, `now` or `now-24h`'),
+  to: timeParam.describe('Range end (exclusive): RFC 3339 date-time, epoch milliseconds, `now` or `now-24h`'),
 });
 
 export const callsQuerySchema = rangeQuerySchema.extend(filterQuerySchema.shape).extend({
@@ -68,8 +68,24 @@ export function splitList(v: string | string[] | undefined): string[] | undefine
 const MIN_TIME_MS = Date.UTC(2000, 0, 1);
 const MAX_TIME_MS = Date.UTC(2100, 0, 1);
 
-export function parseTime(value: string): number | null {
-  const t = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+/** What a time parameter accepts, as error messages name it. */
+export const TIME_FORMS =
+  'an RFC 3339 date-time (2026-01-15T12:00:00Z), epoch milliseconds, now, or now-<duration> (now-24h)';
+
+/**
+ * An instant: RFC 3339, epoch milliseconds, `now`, or `now-<duration>` / `now+<duration>` with
+ * ms, s, m, h, d or w units. Null when it is none of these or falls outside 2000..2100.
+ */
+export function parseTime(value: string, nowMs: number): number | null {
+  const v = value.trim();
+  let t: number;
+  const relative = /^now(?:([+-])(\d+)(ms|s|m|h|d|w))?$/.exec(v);
+  if (relative) {
+    const offset = relative[1] ? Number(relative[2]) * (UNIT_MS[relative[3] as string] as number) : 0;
+    t = relative[1] === '-' ? nowMs - offset : nowMs + offset;
+  } else if (/^\d+$/.test(v)) t = Number(v);
+  else if (/^\d{4}-\d{2}-\d{2}/.test(v)) t = Date.parse(v);
+  else return null;
   return Number.isFinite(t) && t >= MIN_TIME_MS && t <= MAX_TIME_MS ? t : null;
 }
 
@@ -89,14 +105,18 @@ export interface RangeLimits {
 export function parseRange(
   q: { from: string; to: string },
   limits: RangeLimits,
+  nowMs: number,
   issues: FieldIssue[],
 ): { fromMs: number; toMs: number } {
-  const fromMs = parseTime(q.from);
-  const toMs = parseTime(q.to);
-  if (fromMs == null)
-    issues.push({ path: 'from', message: `not a date-time between 2000 and 2100: ${JSON.stringify(q.from)}` });
-  if (toMs == null)
-    issues.push({ path: 'to', message: `not a date-time between 2000 and 2100: ${JSON.stringify(q.to)}` });
+  const fromMs = parseTime(q.from, nowMs);
+  const toMs = parseTime(q.to, nowMs);
+  for (const [path, value, ms] of [
+    ['from', q.from, fromMs],
+    ['to', q.to, toMs],
+  ] as const) {
+    if (ms == null)
+      issues.push({ path, message: `expected ${TIME_FORMS}, between 2000 and 2100; got ${JSON.stringify(value)}` });
+  }
   if (fromMs != null && toMs != null) {
     if (toMs <= fromMs) issues.push({ path: 'to', message: 'must be after from' });
     else if (toMs - fromMs > limits.maxRangeDays * 86_400_000)

@@ -17,6 +17,7 @@ import type { IngestPipeline } from '../pipeline/ingest-pipeline.js';
 import type { StateStore, TelemetryStore } from '../store/ports.js';
 import type { Authenticator } from './auth.js';
 import { HttpAppError, sendError } from './errors.js';
+import { authenticateEarly } from './guard.js';
 import type { LiveHub } from './live.js';
 import type { ServerMetrics } from './metrics.js';
 import { registerIngestRoutes } from './routes/ingest.js';
@@ -168,6 +169,8 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   app.setNotFoundHandler((req, reply) =>
     sendError(reply, appError('RP_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)),
   );
+  // Credentials are checked first, before body parsing and parameter validation.
+  app.addHook('onRequest', async (req) => authenticateEarly(req, deps));
   app.addHook('onResponse', async (req, reply) => {
     deps.metrics.httpRequests.inc({ route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
   });

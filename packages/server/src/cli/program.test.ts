@@ -180,6 +180,10 @@ describe('query option parsing', () => {
     expect(parseInstant(String(NOW - 5), NOW)).toBe(NOW - 5);
     expect(parseInstant('2h', NOW)).toBe(NOW - 7_200_000);
     expect(parseInstant('yesterday', NOW)).toBeNull();
+    expect(parseInstant('now', NOW)).toBe(NOW);
+    expect(parseInstant('now-24h', NOW)).toBe(NOW - 86_400_000);
+    expect(parseInstant('now+1m', NOW)).toBe(NOW + 60_000);
+    expect(parseInstant('now-soon', NOW)).toBeNull();
   });
 
   it('defaults to the last 24 hours grouped by model', () => {

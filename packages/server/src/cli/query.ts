@@ -76,9 +76,15 @@ export function parseDurationMs(text: string): number | null {
   return ms > 0 && Number.isFinite(ms) ? Math.round(ms) : null;
 }
 
-/** An instant given as epoch ms, RFC 3339, or a duration meaning "that long ago". */
+/** An instant given as epoch ms, RFC 3339, `now`, `now-24h`, or a duration meaning "that long ago". */
 export function parseInstant(text: string, nowMs: number): number | null {
   const t = text.trim();
+  if (t === 'now') return nowMs;
+  const relative = /^now([+-])(.+)$/.exec(t);
+  if (relative) {
+    const d = parseDurationMs(relative[2] as string);
+    return d === null ? null : relative[1] === '-' ? nowMs - d : nowMs + d;
+  }
   if (/^\d{10,}$/.test(t)) return Number(t);
   const ago = parseDurationMs(t);
   if (ago !== null) return nowMs - ago;
@@ -102,14 +108,18 @@ export function buildQuery(kind: QueryKind, o: QueryOptions, nowMs: number): Res
   if (o.to !== undefined) {
     const t = parseInstant(o.to, nowMs);
     if (t === null)
-      problems.push(`--to: expected RFC 3339, epoch milliseconds or a duration ago, got ${JSON.stringify(o.to)}`);
+      problems.push(
+        `--to: expected RFC 3339, epoch milliseconds, now, now-<duration> or a duration ago (2h), got ${JSON.stringify(o.to)}`,
+      );
     else toMs = t;
   }
   let fromMs = toMs - 86_400_000;
   if (o.from !== undefined) {
     const f = parseInstant(o.from, nowMs);
     if (f === null)
-      problems.push(`--from: expected RFC 3339, epoch milliseconds or a duration ago, got ${JSON.stringify(o.from)}`);
+      problems.push(
+        `--from: expected RFC 3339, epoch milliseconds, now, now-<duration> or a duration ago (2h), got ${JSON.stringify(o.from)}`,
+      );
     else fromMs = f;
     if (o.since !== undefined) problems.push('--since cannot be combined with --from');
   } else if (o.since !== undefined) {

@@ -54,6 +54,7 @@ export async function registerIngestRoutes(app: Api | FastifyInstance, deps: Api
     api.post(
       '/api/v1/ingest',
       {
+        config: { auth: 'project' },
         schema: {
           tags: ['ingest'],
           summary: 'Ingest a batch of LLM calls (project key)',
@@ -91,6 +92,7 @@ export async function registerIngestRoutes(app: Api | FastifyInstance, deps: Api
     api.post(
       '/v1/traces',
       {
+        config: { auth: 'project' },
         schema: {
           tags: ['ingest'],
           summary: 'OTLP/HTTP traces (application/x-protobuf or application/json, optional gzip; project key)',
@@ -105,6 +107,7 @@ export async function registerIngestRoutes(app: Api | FastifyInstance, deps: Api
     api.post(
       '/api/public/otel/v1/traces',
       {
+        config: { auth: 'project' },
         schema: {
           tags: ['ingest', 'langfuse'],
           summary: 'OTLP/HTTP traces at the path Langfuse SDKs export to (Langfuse key pair as Basic auth)',

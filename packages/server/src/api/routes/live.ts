@@ -15,6 +15,9 @@ export function registerLiveRoute(app: Api | FastifyInstance, deps: ApiDeps): vo
     '/api/v1/live',
     {
       websocket: true,
+      // Authenticated in preValidation below (still before the query is validated): a 401 from
+      // onRequest would leave the refused upgrade's socket open.
+      config: { auth: 'none' },
       schema: {
         tags: ['query'],
         summary: 'WebSocket: newly committed LLM calls as {type:"llm_calls", items:[…]} messages',

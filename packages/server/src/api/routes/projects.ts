@@ -39,6 +39,7 @@ export function registerProjectRoutes(app: Api | import('fastify').FastifyInstan
   api.post(
     '/api/v1/projects',
     {
+      config: { auth: 'admin' },
       schema: {
         tags: ['projects'],
         summary: 'Create a project and its first ingest key (admin)',
@@ -65,6 +66,7 @@ export function registerProjectRoutes(app: Api | import('fastify').FastifyInstan
   api.get(
     '/api/v1/projects',
     {
+      config: { auth: 'admin' },
       schema: {
         tags: ['projects'],
         summary: 'List projects (admin)',
@@ -85,6 +87,7 @@ export function registerProjectRoutes(app: Api | import('fastify').FastifyInstan
   api.post(
     '/api/v1/projects/:id/keys',
     {
+      config: { auth: 'admin' },
       schema: {
         tags: ['projects'],
         summary: 'Issue another ingest key for a project (admin)',
@@ -103,6 +106,7 @@ export function registerProjectRoutes(app: Api | import('fastify').FastifyInstan
   api.post(
     '/api/v1/projects/:id/langfuse-keys',
     {
+      config: { auth: 'admin' },
       schema: {
         tags: ['projects'],
         summary: 'Issue a Langfuse key pair for a project (admin)',
@@ -142,6 +146,7 @@ export function registerProjectRoutes(app: Api | import('fastify').FastifyInstan
   api.get(
     '/api/v1/projects/:id/keys',
     {
+      config: { auth: 'admin' },
       schema: {
         tags: ['projects'],
         summary: "List a project's keys (admin); keys themselves are never shown again",
@@ -168,6 +173,7 @@ export function registerProjectRoutes(app: Api | import('fastify').FastifyInstan
   api.delete(
     '/api/v1/keys/:id',
     {
+      config: { auth: 'admin' },
       schema: {
         tags: ['projects'],
         summary: 'Revoke an ingest key (admin)',

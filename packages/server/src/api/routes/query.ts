@@ -100,7 +100,7 @@ export function registerQueryRoutes(app: Api | import('fastify').FastifyInstance
     async (req) => {
       const principal = await requirePrincipal(req, deps, 'any');
       const issues: FieldIssue[] = [];
-      const range = parseRange(req.query, deps.config().query, issues);
+      const range = parseRange(req.query, deps.config().query, deps.clock.nowMs(), issues);
       const filter = parseFilter(req.query, principal, issues);
       if (req.query.cursor) {
         const c = parseLlmCallCursor(req.query.cursor);
@@ -127,7 +127,7 @@ export function registerQueryRoutes(app: Api | import('fastify').FastifyInstance
       const principal = await requirePrincipal(req, deps, 'any');
       const cfg = deps.config();
       const issues: FieldIssue[] = [];
-      const range = parseRange(req.query, cfg.query, issues);
+      const range = parseRange(req.query, cfg.query, deps.clock.nowMs(), issues);
       const filter = parseFilter(req.query, principal, issues);
       const groupBy = parseGroupBy(req.query.groupBy, issues);
       let intervalMs: number | null = null;
