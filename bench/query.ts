@@ -85,6 +85,7 @@ function generate(from: number, count: number): LlmCall[] {
       provider: m[0],
       model: m[1],
       requestModel: null,
+      responseModel: null,
       operation: random() < 0.9 ? 'chat' : 'embeddings',
       startTimeMs,
       latencyMs,

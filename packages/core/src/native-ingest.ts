@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { FieldIssue } from './errors.js';
+import { canonicalModelName } from './model-name.js';
 import type { LlmCall, RawUsage } from './telemetry.js';
 import { normaliseUsage } from './usage.js';
 
@@ -35,8 +36,10 @@ export const nativeLlmCallSchema = z
     id: shortString(128).describe('Event id, unique per project; retried events with the same id are stored once'),
     timestamp: timestamp.describe('Start of the call'),
     provider: shortString(128).describe('e.g. openai, anthropic, aws.bedrock'),
-    model: shortString(256).describe('Model that answered'),
-    requestModel: shortString(256).optional(),
+    model: shortString(256).describe(
+      'Model that answered, as reported (kept as responseModel); calls are grouped by its canonical name, without snapshot dates or deployment prefixes',
+    ),
+    requestModel: shortString(256).optional().describe('Model the request asked for, as reported'),
     operation: shortString(64).default('chat'),
     environment: shortString(64).default('production'),
     latencyMs: z.number().nonnegative().max(864e5).optional().describe('Duration of the call'),
@@ -111,8 +114,9 @@ export function nativeToLlmCall(e: NativeLlmCall, ctx: ToLlmCallContext): LlmCal
     parentSpanId: e.parentSpanId ?? null,
     serviceName: e.serviceName ?? null,
     provider: e.provider,
-    model: e.model,
+    model: canonicalModelName(e.model),
     requestModel: e.requestModel ?? null,
+    responseModel: e.model,
     operation: e.operation,
     startTimeMs,
     latencyMs,

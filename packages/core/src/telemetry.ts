@@ -46,9 +46,16 @@ export interface LlmCall {
   parentSpanId: string | null;
   serviceName: string | null;
   provider: string;
-  /** The model that answered (response model if known, else request model). */
+  /**
+   * The canonical model name calls are grouped and filtered by (`canonicalModelName` of the
+   * response model if reported, else of the request model): a failed call, which has only
+   * the requested alias, groups with its successful siblings, which report a dated snapshot.
+   */
   model: string;
+  /** The model the request asked for, as reported. */
   requestModel: string | null;
+  /** The model that answered, as reported (a dated snapshot, say); null when not reported. */
+  responseModel: string | null;
   /** e.g. chat, text_completion, embeddings, execute_tool. */
   operation: string;
   startTimeMs: number;

@@ -92,8 +92,9 @@ describe.each(['protobuf', 'json'] as const)('OTLP/HTTP %s exporter → ReskPoin
     expect(ok).toMatchObject({
       projectId,
       source: 'otlp',
-      model: 'gpt-4o-2024-08-06',
+      model: 'gpt-4o',
       requestModel: 'gpt-4o',
+      responseModel: 'gpt-4o-2024-08-06',
       operation: 'chat',
       status: 'ok',
       userId: 'alice',
@@ -115,7 +116,13 @@ describe.each(['protobuf', 'json'] as const)('OTLP/HTTP %s exporter → ReskPoin
     expect(ok.traceId).toBe(root.spanContext().traceId);
 
     const bad = items.find((c) => c.provider === 'anthropic') as LlmCall;
-    expect(bad).toMatchObject({ status: 'error', errorType: 'rate_limit_exceeded', model: 'claude-sonnet-4' });
+    expect(bad).toMatchObject({
+      status: 'error',
+      errorType: 'rate_limit_exceeded',
+      model: 'claude-sonnet-4',
+      requestModel: 'claude-sonnet-4',
+      responseModel: null,
+    });
     expect(bad.usage.inputTokens).toBe(50);
 
     const summary = await fetch(
@@ -128,6 +135,55 @@ describe.each(['protobuf', 'json'] as const)('OTLP/HTTP %s exporter → ReskPoin
       rows: Array<{ group: { provider: string }; requests: number; errors: number }>;
     };
     expect(rows.find((r) => r.group.provider === 'anthropic')).toMatchObject({ requests: 1, errors: 1 });
+  });
+
+  it('groups a failed call (request model only) with successful ones (dated response model)', async () => {
+    const url = `${s.url}/v1/traces`;
+    const headers = { Authorization: `Bearer ${key}` };
+    const exporter =
+      encoding === 'protobuf' ? new ProtoTraceExporter({ url, headers }) : new JsonTraceExporter({ url, headers });
+    const provider = new BasicTracerProvider({
+      resource: resourceFromAttributes({ 'service.name': 'grouping' }),
+      spanProcessors: [new SimpleSpanProcessor(exporter)],
+    });
+    const tracer = provider.getTracer('e2e');
+    // A window of its own, away from the other test's calls.
+    const start = Date.now() - 3_600_000;
+    for (let i = 0; i < 4; i++) {
+      const span = tracer.startSpan('chat gpt-4o-mini', {
+        kind: SpanKind.CLIENT,
+        startTime: start + i * 100,
+        attributes: {
+          'gen_ai.operation.name': 'chat',
+          'gen_ai.provider.name': 'openai',
+          'gen_ai.request.model': 'gpt-4o-mini',
+          // The failed call never got a response, so it reports only what it asked for.
+          ...(i === 0 ? { 'error.type': '500' } : { 'gen_ai.response.model': 'gpt-4o-mini-2024-07-18' }),
+        },
+      });
+      if (i === 0) span.setStatus({ code: SpanStatusCode.ERROR, message: 'upstream error' });
+      span.end(start + i * 100 + 50);
+    }
+    await provider.forceFlush();
+    await provider.shutdown();
+
+    const summary = await fetch(`${s.url}/api/v1/llm/summary?from=${start - 1000}&to=${start + 60_000}&groupBy=model`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    expect(summary.status).toBe(200);
+    const { rows } = (await summary.json()) as {
+      rows: Array<{ group: { model: string }; requests: number; errors: number; errorRate: number }>;
+    };
+    expect(rows).toEqual([expect.objectContaining({ group: { model: 'gpt-4o-mini' }, requests: 4, errors: 1 })]);
+    expect(rows[0]?.errorRate).toBe(0.25);
+    // The reported names stay available, e.g. for pricing by snapshot.
+    const res = await fetch(`${s.url}/api/v1/llm/calls?from=${start - 1000}&to=${start + 60_000}`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    const { items } = (await res.json()) as { items: LlmCall[] };
+    expect(new Set(items.map((c) => `${c.requestModel}→${c.responseModel}`))).toEqual(
+      new Set(['gpt-4o-mini→null', 'gpt-4o-mini→gpt-4o-mini-2024-07-18']),
+    );
   });
 
   it('is refused with 401 when the exporter sends a wrong key', async () => {

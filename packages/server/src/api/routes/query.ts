@@ -35,6 +35,7 @@ export const llmCallResponseSchema = z.object({
   provider: z.string(),
   model: z.string(),
   requestModel: z.string().nullable(),
+  responseModel: z.string().nullable(),
   operation: z.string(),
   startTimeMs: z.number(),
   latencyMs: z.number(),

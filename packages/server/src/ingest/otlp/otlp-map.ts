@@ -5,6 +5,7 @@
  * the endpoint reports as OTLP partial success. docs/otlp.md holds the mapping table.
  */
 import {
+  canonicalModelName,
   emptyRawUsage,
   type LlmCall,
   normaliseUsage,
@@ -63,12 +64,15 @@ const MAX_COST_USD = 1e6;
 const SPAN_KINDS = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'] as const;
 
 const PROVIDER_KEYS = ['gen_ai.provider.name', 'gen_ai.system', 'llm.provider', 'llm.system'];
+/** Attributes naming the model, best first; the canonical name of the first present is the grouping name. */
 const MODEL_KEYS = [
   'gen_ai.response.model',
   'gen_ai.request.model',
   'llm.model_name',
   'langfuse.observation.model.name',
 ];
+/** Attributes naming the model that answered; `gen_ai.request.model` names the one asked for. */
+const RESPONSE_MODEL_KEYS = ['gen_ai.response.model', 'llm.model_name', 'langfuse.observation.model.name'];
 const USER_KEYS = ['user.id', 'enduser.id', 'langfuse.user.id'];
 const SESSION_KEYS = ['session.id', 'gen_ai.conversation.id', 'langfuse.session.id'];
 const ENVIRONMENT_KEYS = ['deployment.environment.name', 'deployment.environment', 'langfuse.environment'];
@@ -445,7 +449,8 @@ function toLlmCall(span: OtlpSpanData, res: ResourceInfo, ctx: OtlpMapContext): 
   const { isError, errorType, errorMessage } = errorOf(span);
   const tags = new Set<string>();
   for (const k of TAG_KEYS) collectTags(a.get(k), tags);
-  const requestModel = text(a.get('gen_ai.request.model'));
+  const requestModel = clipOrNull(text(a.get('gen_ai.request.model')), 256);
+  const responseModel = clipOrNull(firstText(a, RESPONSE_MODEL_KEYS), 256);
   return {
     id: span.traceId + span.spanId,
     projectId: ctx.projectId,
@@ -456,8 +461,11 @@ function toLlmCall(span: OtlpSpanData, res: ResourceInfo, ctx: OtlpMapContext): 
     parentSpanId: isHexId(span.parentSpanId, 16) ? span.parentSpanId : null,
     serviceName: res.serviceName,
     provider: clip(firstText(a, PROVIDER_KEYS) ?? 'unknown', 128),
-    model: clip(firstText(a, MODEL_KEYS) ?? 'unknown', 256),
-    requestModel: clipOrNull(requestModel, 256),
+    // Grouped by the canonical name, so a failed call (request model only) and a successful
+    // one (dated response model) of the same model land in one group.
+    model: clip(canonicalModelName(firstText(a, MODEL_KEYS) ?? 'unknown'), 256),
+    requestModel,
+    responseModel,
     operation: clip(operationOf(a), 64),
     startTimeMs: Math.floor(span.startTimeUnixMs),
     latencyMs: roundMicros(span.endTimeUnixMs - span.startTimeUnixMs),

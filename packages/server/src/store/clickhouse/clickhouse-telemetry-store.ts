@@ -47,7 +47,14 @@ import {
   type SpanRow,
   spanToRow,
 } from './rows.js';
-import { CLICKHOUSE_MIGRATIONS, DAY_MS, MIGRATIONS_TABLE, migrationsTableDdl, RETENTION_TABLE } from './schema.js';
+import {
+  type AddColumn,
+  CLICKHOUSE_MIGRATIONS,
+  DAY_MS,
+  MIGRATIONS_TABLE,
+  migrationsTableDdl,
+  RETENTION_TABLE,
+} from './schema.js';
 import { identifier, inList, int, str, strArray } from './sql.js';
 
 export interface ClickHouseTelemetryStoreOptions {
@@ -125,12 +132,34 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
     const current = await this.schemaVersion();
     for (const m of CLICKHOUSE_MIGRATIONS) {
       if (m.version <= current) continue;
-      for (const statement of m.statements(this.db)) await this.ddl(statement);
+      for (const statement of m.statements(this.db)) {
+        if (typeof statement === 'string') await this.ddl(statement);
+        else await this.addColumn(statement);
+      }
       await this.client.insert({
         table: `${identifier(this.db)}.${MIGRATIONS_TABLE}`,
         values: [{ version: m.version, name: m.name, applied_at_ms: Date.now() }],
         format: 'JSONEachRow',
       });
+    }
+  }
+
+  /** Adds a column unless it exists; a node that loses the race to add it finds it there. */
+  private async addColumn(step: AddColumn): Promise<void> {
+    const exists = async () =>
+      (
+        await this.select<{ n: unknown }>(
+          `SELECT count() AS n FROM system.columns
+           WHERE database = ${str(this.db)} AND table = ${str(step.table)} AND name = ${str(step.column)}`,
+        )
+      ).some((r) => num(r.n) > 0);
+    if (await exists()) return;
+    try {
+      await this.client.command({
+        query: `ALTER TABLE ${identifier(this.db)}.${identifier(step.table)} ADD COLUMN ${identifier(step.column)} ${step.type} AFTER ${identifier(step.after)}`,
+      });
+    } catch (e) {
+      if (!(await exists())) throw e;
     }
   }
 

@@ -20,6 +20,7 @@ export interface LlmCallRow {
   provider: string;
   model: string;
   request_model: string | null;
+  response_model: string | null;
   operation: string;
   latency_ms: number;
   ttft_ms: number | null;
@@ -78,6 +79,7 @@ export const LLM_CALL_SPEC = [
   ['provider', 'String'],
   ['model', 'String'],
   ['request_model', 'Nullable(String)'],
+  ['response_model', 'Nullable(String)'],
   ['operation', 'String'],
   ['latency_ms', 'Float64'],
   ['ttft_ms', 'Nullable(Float64)'],
@@ -145,6 +147,7 @@ export function llmCallToRow(c: LlmCall): LlmCallRow {
     provider: c.provider,
     model: c.model,
     request_model: c.requestModel,
+    response_model: c.responseModel,
     operation: c.operation,
     latency_ms: c.latencyMs,
     ttft_ms: c.ttftMs,
@@ -201,6 +204,7 @@ export function rowToLlmCall(r: Raw<LlmCallRow>): LlmCall {
     provider: r.provider as string,
     model: r.model as string,
     requestModel: r.request_model as string | null,
+    responseModel: r.response_model as string | null,
     operation: r.operation as string,
     startTimeMs: num(r.start_time_ms),
     latencyMs: num(r.latency_ms),

@@ -9,17 +9,26 @@
  *   within a day, retention hides rows behind a watermark instead of a DELETE mutation.
  *
  * Every statement is idempotent (IF NOT EXISTS), so nodes that start together may all run
- * the same migration; the version table only lets a node skip work already done. A future
- * migration that cannot be written idempotently must check `system.columns` first.
+ * the same migration; the version table only lets a node skip work already done. 18.16 has
+ * no `ADD COLUMN IF NOT EXISTS`, so a new column is an `AddColumn` step: the store adds it
+ * only when `system.columns` does not list it, and treats losing that race as success.
  */
 import { identifier } from './sql.js';
 
 export const DAY_MS = 86_400_000;
 
+/** A column added to an existing table, after the named column (RowBinary specs list columns in table order). */
+export interface AddColumn {
+  table: string;
+  column: string;
+  type: string;
+  after: string;
+}
+
 export interface ClickHouseMigration {
   version: number;
   name: string;
-  statements: (db: string) => string[];
+  statements: (db: string) => Array<string | AddColumn>;
 }
 
 export const MIGRATIONS_TABLE = 'schema_migrations';
@@ -108,6 +117,13 @@ export const CLICKHOUSE_MIGRATIONS: ClickHouseMigration[] = [
         cut_ms Int64,
         set_at_ms Int64
       ) ENGINE = MergeTree ORDER BY cut_ms`,
+    ],
+  },
+  {
+    version: 3,
+    name: 'response model of llm_calls',
+    statements: () => [
+      { table: 'llm_calls', column: 'response_model', type: 'Nullable(String)', after: 'request_model' },
     ],
   },
 ];

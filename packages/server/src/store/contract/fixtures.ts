@@ -45,6 +45,7 @@ export function makeLlmCall(overrides: Partial<LlmCall> & Pick<LlmCall, 'id'>): 
     provider: 'openai',
     model: 'gpt-4o-mini',
     requestModel: null,
+    responseModel: null,
     operation: 'chat',
     startTimeMs: BASE_MS,
     latencyMs: 250,

@@ -645,6 +645,7 @@ function rowToCall(r: SqlRow): LlmCall {
     provider: str(r['provider']),
     model: str(r['model']),
     requestModel: d.requestModel,
+    responseModel: d.responseModel,
     operation: str(r['operation']),
     startTimeMs: toNumber(r['start_time_ms']),
     latencyMs: toNumber(r['latency_ms']),

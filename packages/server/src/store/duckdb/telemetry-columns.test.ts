@@ -51,6 +51,7 @@ describe('telemetry columns', () => {
       spanId: call.spanId,
       parentSpanId: null,
       requestModel: null,
+      responseModel: null,
       errorType: null,
       errorMessage: call.errorMessage,
       metadata: call.metadata,

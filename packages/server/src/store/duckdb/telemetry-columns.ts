@@ -92,6 +92,7 @@ export function llmCallDetail(c: LlmCall): string | null {
   if (c.spanId !== null) out += `,"spanId":${JSON.stringify(c.spanId)}`;
   if (c.parentSpanId !== null) out += `,"parentSpanId":${JSON.stringify(c.parentSpanId)}`;
   if (c.requestModel !== null) out += `,"requestModel":${JSON.stringify(c.requestModel)}`;
+  if (c.responseModel !== null) out += `,"responseModel":${JSON.stringify(c.responseModel)}`;
   if (c.errorType !== null) out += `,"errorType":${JSON.stringify(c.errorType)}`;
   if (c.errorMessage !== null) out += `,"errorMessage":${JSON.stringify(c.errorMessage)}`;
   for (const _ in c.metadata) {
@@ -114,6 +115,7 @@ export type LlmCallDetailFields = Pick<
   | 'spanId'
   | 'parentSpanId'
   | 'requestModel'
+  | 'responseModel'
   | 'errorType'
   | 'errorMessage'
   | 'metadata'
@@ -152,6 +154,7 @@ export function parseLlmCallDetail(
     spanId: d.spanId ?? null,
     parentSpanId: d.parentSpanId ?? null,
     requestModel: d.requestModel ?? null,
+    responseModel: d.responseModel ?? null,
     errorType: d.errorType ?? null,
     errorMessage: d.errorMessage ?? null,
     metadata: d.metadata ?? {},
