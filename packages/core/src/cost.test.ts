@@ -112,5 +112,10 @@ describe('priceCall arithmetic', () => {
 
   it('tries the response model, then the request model, then the canonical name', () => {
     expect(candidateModels({ model: 'a-2024', requestModel: 'a', canonicalModel: 'a' })).toEqual(['a-2024', 'a']);
+    expect(candidateModels({ model: 'a', requestModel: 'a-latest', responseModel: 'a-2024' })).toEqual([
+      'a-2024',
+      'a',
+      'a-latest',
+    ]);
   });
 });

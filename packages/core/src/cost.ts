@@ -43,7 +43,7 @@ export type CostCall = Pick<
   | 'promptExcerpt'
   | 'responseExcerpt'
   | 'operation'
-> & { canonicalModel?: string | null };
+> & { canonicalModel?: string | null; responseModel?: string | null };
 
 /**
  * Prices of one entry version. Token prices are USD per million tokens; `requestUsd` is USD
@@ -197,9 +197,13 @@ function cacheWrite1hTokens(metadata: Record<string, string>, cacheWriteTokens: 
 }
 
 /** Candidate model names for a call, most specific first, without duplicates. */
-export function candidateModels(call: Pick<CostCall, 'model' | 'requestModel' | 'canonicalModel'>): string[] {
+export function candidateModels(
+  call: Pick<CostCall, 'model' | 'requestModel' | 'canonicalModel' | 'responseModel'>,
+): string[] {
   const out: string[] = [];
-  for (const m of [call.model, call.requestModel, call.canonicalModel]) {
+  // Since ingest stores the canonical name in `model`, the reported response model (a dated
+  // snapshot) is the most specific name; calls stored earlier have it in `model`.
+  for (const m of [call.responseModel, call.model, call.requestModel, call.canonicalModel]) {
     if (m != null && m !== '' && !out.includes(m)) out.push(m);
   }
   return out;
