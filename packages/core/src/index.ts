@@ -1,5 +1,6 @@
 export * from './clock.js';
 export * from './cost.js';
+export * from './cost-schema.js';
 export * from './errors.js';
 export * from './ids.js';
 export * from './log-miner.js';
