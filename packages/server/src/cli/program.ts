@@ -3,6 +3,7 @@ import { VERSION } from '../version.js';
 import { runConfigCheck } from './config-command.js';
 import type { CliIo } from './io.js';
 import { runCreateKey, runCreateLangfuseKey, runCreateProject, runListProjects } from './keys.js';
+import { runLogsMine } from './logs-mine.js';
 import { FILTER_OPTIONS, type QueryKind, type QueryOptions, runQuery } from './query.js';
 import { runMigrate, runStart, type ServerFlags } from './server.js';
 
@@ -144,6 +145,16 @@ export function buildProgram(io: CliIo, setOutcome: (o: CliOutcome) => void): Co
   )
     .option('--name <name>', 'a label for the key pair')
     .action(async (projectId: string, o) => done(await runCreateLangfuseKey(projectId, o, io)));
+
+  const logs = program.command('logs').description('Log templates and patterns');
+  logs
+    .command('mine')
+    .argument('<file>', 'a log file, one message per line (or a CSV file with --column)')
+    .description("Mine log templates offline and print each line's pattern id and template, in input order")
+    .option('--column <name>', 'read messages from this column of a CSV file with a header row')
+    .option('--format <format>', 'csv (line,pattern_id,template) or jsonl', 'csv')
+    .option('--stream', 'print each line as it is mined (templates as known then) instead of after the whole file')
+    .action(async (file: string, o) => done(await runLogsMine(file, o, io)));
 
   return program;
 }
