@@ -78,13 +78,21 @@ export interface SummaryRow {
   cacheWriteTokens: number;
   reasoningTokens: number;
   totalTokens: number;
-  /** Sum of known costs; `unpricedRequests` counts calls without one. */
-  costUsd: number;
+  /**
+   * Sum of the known costs; null when no call of the group has one (an unknown cost is not
+   * $0). `unpricedRequests` counts the calls without a cost.
+   */
+  costUsd: number | null;
   unpricedRequests: number;
   latencyP50Ms: number | null;
   latencyP95Ms: number | null;
   latencyP99Ms: number | null;
   ttftP95Ms: number | null;
+}
+
+/** A group's cost: the sum of its known costs, or null when none of its calls has one. */
+export function groupCostUsd(knownCostUsd: number, requests: number, unpricedRequests: number): number | null {
+  return unpricedRequests >= requests ? null : knownCostUsd;
 }
 
 export interface SummaryResult {

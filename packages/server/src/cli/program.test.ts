@@ -287,7 +287,7 @@ describe('reskpoints query', () => {
             ttftP95Ms: 1200,
           }),
           row({ group: { model: 'gpt-4o-mini', project: null }, requests: 7, costUsd: 0.00123, unpricedRequests: 2 }),
-          row({ group: { model: 'my-finetune', project: 'lab' }, requests: 4, unpricedRequests: 4 }),
+          row({ group: { model: 'my-finetune', project: 'lab' }, requests: 4, costUsd: null, unpricedRequests: 4 }),
         ],
         precision: 'exact',
       },
@@ -312,8 +312,23 @@ describe('reskpoints query', () => {
     // Calls without any known price show no cost rather than $0.
     expect(lines[4]).toMatch(/^my-finetune +lab +4 .* +— +4 +— +— +—$/);
     expect(lines.at(-1)).toBe(
-      '3 rows · 1,245 requests · $123.46 (6 unpriced) · 2026-01-14 12:00 → 2026-01-15 12:00 UTC',
+      '3 rows · 1,245 requests · $123.46 known (6 unpriced) · 2026-01-14 12:00 → 2026-01-15 12:00 UTC',
     );
+  });
+
+  it('says the cost is unknown, not $0, when no call has a known cost', async () => {
+    respond = () => ({
+      status: 200,
+      body: {
+        rows: [row({ group: { model: 'gpt-4o' }, requests: 3, costUsd: null, unpricedRequests: 3 })],
+        precision: 'exact',
+      },
+    });
+    const io = testIo({ RESKPOINTS_URL: baseUrl, RESKPOINTS_TOKEN: 't' });
+    expect((await runCli(['query', 'summary'], io)).exitCode).toBe(0);
+    const out = io.out.join('');
+    expect(out).not.toContain('$0');
+    expect(out.trimEnd().split('\n').at(-1)).toMatch(/^1 row · 3 requests · cost unknown \(3 unpriced\) · /);
   });
 
   it('prints calls with the next-page hint', async () => {

@@ -228,19 +228,21 @@ export function formatSummary(
     formatPercent(r.errorRate),
     formatInt(r.inputTokens),
     formatInt(r.outputTokens),
-    // No price known for any call: a cost of $0 would be a claim, not a measurement.
-    r.costUsd === 0 && r.unpricedRequests >= r.requests && r.requests > 0 ? DASH : formatUsd(r.costUsd),
+    // No cost known for any call (null): shown as unknown, never as $0.
+    formatUsd(r.costUsd),
     formatInt(r.unpricedRequests),
     formatInt(r.latencyP50Ms),
     formatInt(r.latencyP95Ms),
     formatInt(r.ttftP95Ms),
   ]);
   const requests = result.rows.reduce((s, r) => s + r.requests, 0);
-  const cost = result.rows.reduce((s, r) => s + r.costUsd, 0);
+  const known = result.rows.filter((r) => r.costUsd !== null);
+  const cost = known.length > 0 ? known.reduce((s, r) => s + (r.costUsd as number), 0) : null;
   const unpriced = result.rows.reduce((s, r) => s + r.unpricedRequests, 0);
+  const costText = cost === null ? 'cost unknown' : `${formatUsd(cost)}${unpriced > 0 ? ' known' : ''}`;
   const footer =
     `${formatInt(result.rows.length)} row${result.rows.length === 1 ? '' : 's'} · ${formatInt(requests)} requests · ` +
-    `${formatUsd(cost)}${unpriced > 0 ? ` (${formatInt(unpriced)} unpriced)` : ''} · ` +
+    `${costText}${unpriced > 0 ? ` (${formatInt(unpriced)} unpriced)` : ''} · ` +
     `${formatMinute(q.fromMs)} → ${formatMinute(q.toMs)} UTC` +
     (result.precision === 'rollup' ? ' · percentiles from hourly rollups' : '');
   return `${renderTable(columns, rows)}\n\n${footer}`;

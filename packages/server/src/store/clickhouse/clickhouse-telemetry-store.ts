@@ -29,6 +29,7 @@ import type {
   SummaryRow,
   TelemetryBatch,
 } from '@reskpoints/core';
+import { groupCostUsd } from '@reskpoints/core';
 import { DIMENSION_COLUMN } from '../dimension-columns.js';
 import { decodeLlmCallCursorOrThrow, encodeLlmCallCursor } from '../llm-call-cursor.js';
 import type { AppendResult, SpanListQuery, TelemetryStore } from '../ports.js';
@@ -381,7 +382,7 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
           cacheWriteTokens: num(r.s_cache_write_tokens),
           reasoningTokens: num(r.s_reasoning_tokens),
           totalTokens: num(r.s_total_tokens),
-          costUsd: num(r.s_cost_usd),
+          costUsd: groupCostUsd(num(r.s_cost_usd), requests, num(r.unpriced)),
           unpricedRequests: num(r.unpriced),
           latencyP50Ms: latency[0] ?? null,
           latencyP95Ms: latency[1] ?? null,

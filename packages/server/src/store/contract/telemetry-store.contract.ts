@@ -104,7 +104,8 @@ export function describeTelemetryStoreContract(
         expect(row.cacheWriteTokens, key).toBe(e.cacheWriteTokens);
         expect(row.reasoningTokens, key).toBe(e.reasoningTokens);
         expect(row.totalTokens, key).toBe(e.totalTokens);
-        expect(row.costUsd, key).toBeCloseTo(e.costUsd, 9);
+        if (e.unpricedRequests === e.requests) expect(row.costUsd, `${key} cost of unpriced calls`).toBeNull();
+        else expect(row.costUsd, key).toBeCloseTo(e.costUsd, 9);
         expect(row.unpricedRequests, key).toBe(e.unpricedRequests);
         const percentiles: Array<[keyof SummaryRow, number[], number]> = [
           ['latencyP50Ms', e.latencies, 0.5],
@@ -595,6 +596,35 @@ export function describeTelemetryStoreContract(
       });
     });
 
+    test('a group without any known cost has costUsd null, not 0, and counts its unpriced calls', async () => {
+      const calls = Array.from({ length: 12 }, (_, i) =>
+        makeLlmCall({
+          id: `cost-${i}`,
+          projectId: 'prj_a',
+          model: i < 5 ? 'unpriced-model' : 'mixed-model',
+          startTimeMs: BASE_MS + i * 10 * 60_000,
+          // mixed-model: two calls without a cost, five with one.
+          costUsd: i < 5 || i % 3 === 0 ? null : 0.25,
+        }),
+      );
+      await store.appendBatch({ llmCalls: calls, spans: [] });
+      for (const [fromMs, toMs] of [
+        [BASE_MS, BASE_MS + 2 * HOUR_MS + 1234],
+        [BASE_MS, BASE_MS + 2 * DAY_MS],
+      ] as const) {
+        const res = await store.summarize({ fromMs, toMs, filter: {}, groupBy: ['model'], intervalMs: null });
+        const byModel = Object.fromEntries(res.rows.map((r) => [r.group.model, r]));
+        expect(byModel['unpriced-model']).toMatchObject({ requests: 5, costUsd: null, unpricedRequests: 5 });
+        expect(byModel['mixed-model']?.unpricedRequests).toBe(2);
+        expect(byModel['mixed-model']?.costUsd).toBeCloseTo(1.25, 9);
+        const total = await store.summarize({ fromMs, toMs, filter: {}, groupBy: [], intervalMs: HOUR_MS });
+        for (const r of total.rows) {
+          if (r.unpricedRequests === r.requests) expect(r.costUsd).toBeNull();
+          else expect(r.costUsd).toBeGreaterThan(0);
+        }
+      }
+    });
+
     test('summary over every dimension', async () => {
       const calls = generateCalls(1500, { seed: 14 });
       await store.appendBatch({ llmCalls: calls, spans: [] });
@@ -691,7 +721,8 @@ export function describeTelemetryStoreContract(
             .map((e) => e[orderBy as 'requests' | 'costUsd' | 'totalTokens' | 'errors'])
             .sort((a, b) => b - a)
             .slice(0, limit);
-          const gotValues = rows.map((r) => r[orderBy]);
+          // A group without a known cost (null) sorts as 0.
+          const gotValues = rows.map((r) => r[orderBy] ?? 0);
           // Ties at the cut may pick either group, so compare the ordered metric values.
           expect(gotValues.length).toBe(want.length);
           gotValues.forEach((v, j) => {

@@ -161,7 +161,10 @@ describe('DuckDbTelemetryStore', () => {
     const after = [await store.summarize(byModelPerHour), await store.summarize(daily)];
     // Sums of doubles may differ in the last bits after regrouping; round them.
     const rounded = (rs: typeof before) =>
-      rs.map((r) => ({ ...r, rows: r.rows.map((x) => ({ ...x, costUsd: Math.round(x.costUsd * 1e9) / 1e9 })) }));
+      rs.map((r) => ({
+        ...r,
+        rows: r.rows.map((x) => ({ ...x, costUsd: x.costUsd === null ? null : Math.round(x.costUsd * 1e9) / 1e9 })),
+      }));
     expect(rounded(after)).toEqual(rounded(before));
     expect(store.compactionFailures).toBe(0);
     await store.close();

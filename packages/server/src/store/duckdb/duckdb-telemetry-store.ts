@@ -11,6 +11,7 @@
  */
 import {
   type Clock,
+  groupCostUsd,
   type LlmCall,
   type LlmCallListQuery,
   type LlmCallPage,
@@ -705,7 +706,7 @@ function rowToSummary(r: SqlRow, groupBy: SummaryDimension[]): SummaryRow {
     cacheWriteTokens: n('cache_write_tokens'),
     reasoningTokens: n('reasoning_tokens'),
     totalTokens: n('total_tokens'),
-    costUsd: n('cost_usd'),
+    costUsd: groupCostUsd(n('cost_usd'), requests, n('unpriced_requests')),
     unpricedRequests: n('unpriced_requests'),
     latencyP50Ms: toNumberOrNull(r['latency_p50_ms']),
     latencyP95Ms: toNumberOrNull(r['latency_p95_ms']),
