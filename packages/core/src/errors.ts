@@ -14,6 +14,8 @@ export const ERROR_CODES = {
   RP_OVERLOADED: 'The server is shedding load; retry after the Retry-After interval.',
   RP_UNAVAILABLE: 'A dependency (store, bus) is not available right now; retry later.',
   RP_SHUTTING_DOWN: 'The server is shutting down and no longer accepts work.',
+  RP_DEAD_LETTER_REFUSED:
+    'A retried dead letter was refused again (the store still rejects its events, or it does not decode); it stays in the dead-letter area.',
   RP_CONFIG_INVALID: 'The configuration does not match the schema.',
   RP_INTERNAL: 'An unexpected error; it is logged with the request id.',
 } as const;

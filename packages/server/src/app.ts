@@ -3,7 +3,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Clock, type LlmCall, randomHex, systemClock, type TelemetryBatch } from '@reskpoints/core';
+import { type Clock, type LlmCall, randomHex, systemClock } from '@reskpoints/core';
 import pino, { type Logger } from 'pino';
 import { Authenticator, generateAdminToken, sha256Hex } from './api/auth.js';
 import { LiveHub } from './api/live.js';
@@ -12,12 +12,22 @@ import { buildApi } from './api/server.js';
 import { checkRoleConfig } from './cluster-config.js';
 import type { Config } from './config/schema.js';
 import { decodeIngestRequest } from './ingest/decode.js';
-import { AckLog } from './pipeline/ack-log.js';
+import { openAckLogRecovering } from './pipeline/ack-log-recovery.js';
+import { FileDeadLetterStore } from './pipeline/file-dead-letters.js';
 import { IngestPipeline } from './pipeline/ingest-pipeline.js';
 import { createLocalLeaderLease } from './store/lease/local-leader-lease.js';
 import { createPgLeaderLease } from './store/lease/pg-leader-lease.js';
 import { NatsIngestBus } from './store/nats/nats-ingest-bus.js';
-import type { AppendResult, BatchSink, IngestBus, LeaderLease, StateStore, TelemetryStore } from './store/ports.js';
+import type {
+  AppendResult,
+  BatchSink,
+  DeadLetter,
+  DeadLetterStore,
+  IngestBus,
+  LeaderLease,
+  StateStore,
+  TelemetryStore,
+} from './store/ports.js';
 import { openStores } from './stores.js';
 import { VERSION } from './version.js';
 import { IngestWorker } from './worker/ingest-worker.js';
@@ -99,34 +109,6 @@ export async function runMigrations(config: Config, opts: StartOptions = {}): Pr
   }
 }
 
-/**
- * Commits what the acknowledgement log still holds from an earlier run (requests acknowledged
- * before their commit) through `sink`, then deletes it. Runs whenever the node takes ingest, even
- * with the log now switched off, so that nothing acknowledged is left behind. Appends are
- * idempotent, so records whose commit did happen are not stored twice.
- */
-async function recoverAckLog(dir: string, sink: BatchSink, maxBatchEvents: number, logger: Logger): Promise<void> {
-  const recovered = await AckLog.recover(dir, async (records) => {
-    let batch: TelemetryBatch = { llmCalls: [], spans: [] };
-    const flush = async () => {
-      if (batch.llmCalls.length + batch.spans.length) await sink.commit(batch);
-      batch = { llmCalls: [], spans: [] };
-    };
-    for (const rec of records) {
-      const decoded = decodeIngestRequest(rec);
-      if (!decoded.ok) {
-        logger.warn({ error: decoded.error, kind: rec.kind }, 'acknowledgement log record no longer decodes; skipped');
-        continue;
-      }
-      batch.llmCalls.push(...decoded.value.batch.llmCalls);
-      batch.spans.push(...decoded.value.batch.spans);
-      if (batch.llmCalls.length + batch.spans.length >= maxBatchEvents) await flush();
-    }
-    await flush();
-  });
-  if (recovered.segments > 0) logger.info(recovered, 'acknowledgement log replayed');
-}
-
 /** An ingest node's sink: the batch is durable once JetStream acknowledged it. */
 function busSink(bus: IngestBus): BatchSink {
   return {
@@ -185,28 +167,52 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
       cleanups.push(() => b.close());
     }
 
+    // What can never be stored as it is: kept on disk with its error until retried or dropped.
+    let deadLetters: DeadLetterStore | null = null;
+    if (role === 'all' || role === 'ingest') {
+      const d = await FileDeadLetterStore.open(join(config.dataDir, 'dead-letters'), clock);
+      deadLetters = d;
+      cleanups.push(() => d.close());
+    }
+
     const store = stores.telemetry;
-    const metrics = createServerMetrics(store?.writeStats ? () => store.writeStats!() : undefined);
+    const metrics = createServerMetrics(
+      store?.writeStats ? () => store.writeStats!() : undefined,
+      deadLetters ?? undefined,
+    );
+    const onDeadLettered = (letter: DeadLetter) => {
+      metrics.deadLetterEvents.inc({ origin: letter.origin, reason: letter.reason }, Math.max(1, letter.events));
+      logger.error(
+        { deadLetter: letter.id, origin: letter.origin, events: letter.events, error: letter.error },
+        'moved to the dead-letter area: the store refuses it permanently (retry it with `reskpoints dead-letters retry`)',
+      );
+    };
     const live = new LiveHub();
     const auth = new Authenticator({ state, clock, adminTokenHash: admin.hash });
     let draining = false;
 
     let pipeline: IngestPipeline | null = null;
+    // Where a retried dead letter goes: the same sink as fresh ingest.
+    let deadLetterSink: BatchSink | null = null;
     if (role === 'all' || role === 'ingest') {
       const sink: BatchSink = bus
         ? busSink(bus)
         : { commit: (batch) => (telemetry as TelemetryStore).appendBatch(batch) };
-      const ackLogDir = join(config.dataDir, 'ack-log');
-      await recoverAckLog(ackLogDir, sink, config.ingest.maxBatchEvents, logger);
+      deadLetterSink = sink;
+      // What an earlier run acknowledged and did not commit is replayed whenever the node takes
+      // ingest, even with the log now switched off, so that nothing acknowledged is left behind.
+      const recovery = await openAckLogRecovering({
+        dir: join(config.dataDir, 'ack-log'),
+        segmentBytes: 64 * 1024 * 1024,
+        onSync: (ms) => metrics.ackLogSync.observe(ms / 1000),
+        decode: decodeIngestRequest,
+        deadLetters: deadLetters as DeadLetterStore,
+        logger,
+        onDeadLettered,
+      });
+      cleanups.push(() => recovery.log.close());
       // JetStream's PubAck already makes an ingest node's acknowledgement durable.
-      const ackLog =
-        !bus && config.ingest.ackLog
-          ? await AckLog.open(ackLogDir, {
-              segmentBytes: 64 * 1024 * 1024,
-              onSync: (ms) => metrics.ackLogSync.observe(ms / 1000),
-            })
-          : null;
-      if (ackLog) cleanups.push(() => ackLog.close());
+      const ackLog = !bus && config.ingest.ackLog ? recovery.log : null;
       const p = new IngestPipeline({
         sink,
         clock,
@@ -227,6 +233,7 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
           metrics.commitFailures.inc();
           logger.error({ err: e }, 'group commit failed; submissions refused with 503 (acknowledged ones are retried)');
         },
+        deadLetters: { store: deadLetters as DeadLetterStore, onDeadLettered },
         ackLog: ackLog
           ? {
               log: ackLog,
@@ -239,6 +246,7 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
       pipeline = p;
       // Registered before the HTTP server's cleanup so it runs after it: drain, then close.
       cleanups.push(() => p.close());
+      await recovery.resume(p);
     }
 
     if (role === 'worker' && bus && telemetry) {
@@ -284,6 +292,15 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
       state,
       telemetry: role === 'all' || role === 'api' ? telemetry : null,
       pipeline,
+      deadLetters:
+        deadLetters && deadLetterSink
+          ? {
+              store: deadLetters,
+              commit: (batch) => deadLetterSink.commit(batch),
+              decodeRequest: decodeIngestRequest,
+              onDeadLettered,
+            }
+          : null,
       auth,
       metrics,
       live,

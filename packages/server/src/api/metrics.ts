@@ -1,12 +1,33 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { TelemetryWriteStats } from '../store/ports.js';
+import type { DeadLetterStore, TelemetryWriteStats } from '../store/ports.js';
 
 /**
  * Prometheus metrics about ReskPoints itself, one registry per running app. `writeStats`, when
  * the telemetry store has it, is read at each scrape.
  */
-export function createServerMetrics(writeStats?: () => TelemetryWriteStats) {
+export function createServerMetrics(
+  writeStats?: () => TelemetryWriteStats,
+  deadLetters?: Pick<DeadLetterStore, 'held'>,
+) {
   const registry = new Registry();
+  if (deadLetters) {
+    new Gauge({
+      name: 'reskpoints_dead_letter_held_events',
+      help: 'Events held in the dead-letter area now (stored nowhere else until retried)',
+      registers: [registry],
+      async collect() {
+        this.set((await deadLetters.held()).events);
+      },
+    });
+    new Gauge({
+      name: 'reskpoints_dead_letters_held',
+      help: 'Dead letters held now (one per refused submission, undecodable record or message)',
+      registers: [registry],
+      async collect() {
+        this.set((await deadLetters.held()).letters);
+      },
+    });
+  }
   collectDefaultMetrics({ register: registry, prefix: 'reskpoints_' });
   if (writeStats) {
     new Counter({
@@ -67,6 +88,12 @@ export function createServerMetrics(writeStats?: () => TelemetryWriteStats) {
       name: 'reskpoints_ack_log_sync_seconds',
       help: 'Time one acknowledgement-log write and fdatasync took',
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers: [registry],
+    }),
+    deadLetterEvents: new Counter({
+      name: 'reskpoints_dead_letter_events_total',
+      help: 'Events moved to the dead-letter area, by origin (ingest, ack-log, bus) and reason (store-rejected, undecodable; undecodable letters count 1)',
+      labelNames: ['origin', 'reason'] as const,
       registers: [registry],
     }),
     commitFailures: new Counter({

@@ -13,6 +13,7 @@ import {
 } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
+import type { DeadLetterRetryDeps } from '../pipeline/dead-letter-retry.js';
 import type { IngestPipeline } from '../pipeline/ingest-pipeline.js';
 import type { StateStore, TelemetryStore } from '../store/ports.js';
 import type { Authenticator } from './auth.js';
@@ -20,6 +21,7 @@ import { HttpAppError, sendError } from './errors.js';
 import { authenticateEarly } from './guard.js';
 import type { LiveHub } from './live.js';
 import type { ServerMetrics } from './metrics.js';
+import { registerDeadLetterRoutes } from './routes/dead-letters.js';
 import { registerIngestRoutes } from './routes/ingest.js';
 import { registerLiveRoute } from './routes/live.js';
 import { registerOpsRoutes } from './routes/ops.js';
@@ -34,6 +36,8 @@ export interface ApiDeps {
   telemetry: TelemetryStore | null;
   /** Null on nodes that do not take ingest (role worker/api). */
   pipeline: IngestPipeline | null;
+  /** The dead-letter area and how to retry from it; null on nodes without one. */
+  deadLetters?: DeadLetterRetryDeps | null;
   auth: Authenticator;
   metrics: ServerMetrics;
   live: LiveHub;
@@ -198,6 +202,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
 
   registerOpsRoutes(app, deps);
   registerProjectRoutes(app, deps);
+  registerDeadLetterRoutes(app, deps);
   if (deps.pipeline) await registerIngestRoutes(app, deps);
   if (deps.telemetry) {
     registerQueryRoutes(app, deps);

@@ -34,7 +34,12 @@ function adminClient(o: KeysOptions, io: CliIo): ApiClient | null {
 const SHOWN_ONCE = 'shown only this once; store it now';
 
 /** Sends one admin request and prints the answer: as JSON with --json, else through `render`. */
-async function adminCall<T>(o: KeysOptions, io: CliIo, req: ApiRequest, render: (value: T) => void): Promise<number> {
+export async function adminCall<T>(
+  o: KeysOptions,
+  io: CliIo,
+  req: ApiRequest,
+  render: (value: T) => void,
+): Promise<number> {
   const client = adminClient(o, io);
   if (!client) return EXIT_USAGE;
   const r = await client.request<T>(req);

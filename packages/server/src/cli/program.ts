@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { VERSION } from '../version.js';
 import { runConfigCheck } from './config-command.js';
+import { runDropDeadLetter, runListDeadLetters, runRetryDeadLetter } from './dead-letters.js';
 import type { CliIo } from './io.js';
 import { runCreateKey, runCreateLangfuseKey, runCreateProject, runListProjects } from './keys.js';
 import { runLogsMine } from './logs-mine.js';
@@ -155,6 +156,20 @@ export function buildProgram(io: CliIo, setOutcome: (o: CliOutcome) => void): Co
     .option('--format <format>', 'csv (line,pattern_id,template) or jsonl', 'csv')
     .option('--stream', 'print each line as it is mined (templates as known then) instead of after the whole file')
     .action(async (file: string, o) => done(await runLogsMine(file, o, io)));
+
+  const deadLetters = program
+    .command('dead-letters')
+    .description('Events the store refused permanently, kept with their error (admin token)');
+  clientOptions(deadLetters.command('list').description('List dead letters, oldest first'))
+    .option('--limit <n>', 'letters per page, 1..1000 (default 100)')
+    .option('--after <id>', 'start after this letter (the last id of the previous page)')
+    .action(async (o) => done(await runListDeadLetters(o, io)));
+  clientOptions(
+    deadLetters.command('retry').argument('<id>', 'dead letter id').description('Store a dead letter again'),
+  ).action(async (id: string, o) => done(await runRetryDeadLetter(id, o, io)));
+  clientOptions(
+    deadLetters.command('drop').argument('<id>', 'dead letter id').description('Drop a dead letter for good'),
+  ).action(async (id: string, o) => done(await runDropDeadLetter(id, o, io)));
 
   return program;
 }

@@ -151,6 +151,41 @@ export class AckLog {
     return { records, segments: files.length, discardedBytes };
   }
 
+  /**
+   * Opens the log and takes over what an earlier run left in it: every record comes back with
+   * its ref, and each segment stays on disk until all its records are released (committed or
+   * kept elsewhere), so a crash before that replays them again. New records go to new segments.
+   */
+  static async openRecovering(
+    dir: string,
+    opts: AckLogOptions,
+  ): Promise<{
+    log: AckLog;
+    recovered: Array<{ record: LoggedRequest; ref: AckLogRef }>;
+    segments: number;
+    discardedBytes: number;
+  }> {
+    await mkdir(dir, { recursive: true });
+    const files = await segmentFiles(dir);
+    const log = new AckLog(dir, (files.at(-1)?.seq ?? 0) + 1, opts);
+    const recovered: Array<{ record: LoggedRequest; ref: AckLogRef }> = [];
+    let discardedBytes = 0;
+    for (const f of files) {
+      const buf = await readFile(f.path);
+      const seg = decodeSegment(buf);
+      discardedBytes += seg.discardedBytes;
+      // Nothing whole in it (a crash during its first write): nothing was acknowledged from it.
+      if (seg.records.length === 0) {
+        await unlink(f.path);
+        continue;
+      }
+      log.segments.set(f.seq, { seq: f.seq, path: f.path, fh: null, bytes: buf.length, live: seg.records.length });
+      const ref: AckLogRef = { segment: f.seq };
+      for (const record of seg.records) recovered.push({ record, ref });
+    }
+    return { log, recovered, segments: files.length, discardedBytes };
+  }
+
   static async open(dir: string, opts: AckLogOptions): Promise<AckLog> {
     await mkdir(dir, { recursive: true });
     const files = await segmentFiles(dir);

@@ -74,7 +74,10 @@ describe('IngestPipeline', () => {
     expect(sink.commits[0]?.llmCalls.map((c) => c.id)).toEqual(['a', 'b', 'c']);
     open();
     const [ra, rb] = await Promise.all([a, b]);
-    expect(ra).toEqual({ ok: true, value: { llmCallsAccepted: 2, llmCallDuplicates: 0, spansAccepted: 0 } });
+    expect(ra).toEqual({
+      ok: true,
+      value: { llmCallsAccepted: 2, llmCallDuplicates: 0, spansAccepted: 0, deadLetteredEvents: 0 },
+    });
     expect(rb.ok && rb.value.llmCallsAccepted).toBe(1);
   });
 
@@ -86,8 +89,18 @@ describe('IngestPipeline', () => {
       p.submit({ llmCalls: [call('x'), call('y')], spans: [] }),
       p.submit({ llmCalls: [call('y')], spans: [] }),
     ]);
-    expect(r1.ok && r1.value).toEqual({ llmCallsAccepted: 1, llmCallDuplicates: 1, spansAccepted: 0 });
-    expect(r2.ok && r2.value).toEqual({ llmCallsAccepted: 0, llmCallDuplicates: 1, spansAccepted: 0 });
+    expect(r1.ok && r1.value).toEqual({
+      llmCallsAccepted: 1,
+      llmCallDuplicates: 1,
+      spansAccepted: 0,
+      deadLetteredEvents: 0,
+    });
+    expect(r2.ok && r2.value).toEqual({
+      llmCallsAccepted: 0,
+      llmCallDuplicates: 1,
+      spansAccepted: 0,
+      deadLetteredEvents: 0,
+    });
   });
 
   it('refuses with RP_OVERLOADED and Retry-After when the queue is full, and accepts again once drained', async () => {
@@ -176,7 +189,10 @@ describe('IngestPipeline', () => {
       sink.gate = new Promise((r) => (open = r));
       const { p, log, dir, acked } = await withLog(sink, 20);
       const r = await p.submit({ llmCalls: [call('h1'), call('h2')], spans: [] }, request('h'));
-      expect(r).toEqual({ ok: true, value: { llmCallsAccepted: 2, llmCallDuplicates: 0, spansAccepted: 0 } });
+      expect(r).toEqual({
+        ok: true,
+        value: { llmCallsAccepted: 2, llmCallDuplicates: 0, spansAccepted: 0, deadLetteredEvents: 0 },
+      });
       expect(sink.stored.size).toBe(0);
       expect(acked).toEqual([2]);
       expect(p.counters.loggedAckEvents).toBe(2);
@@ -214,7 +230,12 @@ describe('IngestPipeline', () => {
       const { p, log } = await withLog(sink, 1000);
       await p.submit({ llmCalls: [call('q')], spans: [] }, request('q1'));
       const r = await p.submit({ llmCalls: [call('q'), call('r')], spans: [] }, request('q2'));
-      expect(r.ok && r.value).toEqual({ llmCallsAccepted: 1, llmCallDuplicates: 1, spansAccepted: 0 });
+      expect(r.ok && r.value).toEqual({
+        llmCallsAccepted: 1,
+        llmCallDuplicates: 1,
+        spansAccepted: 0,
+        deadLetteredEvents: 0,
+      });
       expect(log.counters.records).toBe(0);
       await log.close();
     });

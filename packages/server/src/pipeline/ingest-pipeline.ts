@@ -1,6 +1,8 @@
 import { type AppError, appError, type Clock, err, ok, type Result, type TelemetryBatch } from '@reskpoints/core';
-import type { AppendResult, BatchSink } from '../store/ports.js';
-import type { AckLog, AckLogRef, LoggedRequest } from './ack-log.js';
+import { errorMessage, isPermanentStoreError } from '../store/permanent-error.js';
+import type { AppendResult, BatchSink, DeadLetter, DeadLetterStore } from '../store/ports.js';
+import type { AckLog, LoggedRequest } from './ack-log.js';
+import { commitIsolating, type RejectedEvent } from './isolate.js';
 
 export interface IngestPipelineOptions {
   sink: BatchSink;
@@ -20,6 +22,16 @@ export interface IngestPipelineOptions {
   /** Called when a commit fails; the submissions in it are refused with RP_UNAVAILABLE. */
   onCommitFailed?: (error: unknown) => void;
   /**
+   * Where events the sink refuses permanently go (see `permanent-error.ts`). With it, a group
+   * that fails permanently is split until the refused events stand alone; the rest is committed,
+   * the refused events are written here, and their submissions count them as dead-lettered.
+   * Without it, a permanent failure is treated like a transient one.
+   */
+  deadLetters?: {
+    store: DeadLetterStore;
+    onDeadLettered?: (letter: DeadLetter) => void;
+  };
+  /**
    * Acknowledgement log: a submission that carries its request and is still not committed after
    * `afterMs` is written to the log and acknowledged once the log holds it. It stays queued (and
    * counted against `queueMaxEvents`) until the sink commits it; a failed commit is retried.
@@ -36,6 +48,8 @@ export interface SubmitOutcome {
   llmCallsAccepted: number;
   llmCallDuplicates: number;
   spansAccepted: number;
+  /** Events the store refused permanently; they are held in the dead-letter area. */
+  deadLetteredEvents: number;
 }
 
 interface Pending {
@@ -49,7 +63,10 @@ interface Pending {
   answered: boolean;
   /** The sink committed it (or refused it before it was acknowledged). */
   done: boolean;
-  logRef?: AckLogRef;
+  /** Releases its acknowledgement-log record once committed or dead-lettered. */
+  release?: () => void;
+  /** Recovered from the acknowledgement log of an earlier run (see `adopt`). */
+  recovered?: boolean;
   /** Set while acknowledged from the log and not yet committed; resolved by `finish`. */
   committed?: { promise: Promise<void>; resolve: () => void };
 }
@@ -82,6 +99,8 @@ export class IngestPipeline {
     commits: 0,
     /** Events acknowledged from the acknowledgement log before their commit. */
     loggedAckEvents: 0,
+    /** Events the store refused permanently, moved to the dead-letter area. */
+    deadLetteredEvents: 0,
   };
 
   constructor(private readonly opts: IngestPipelineOptions) {}
@@ -106,7 +125,10 @@ export class IngestPipeline {
         ),
       );
     }
-    if (events === 0) return Promise.resolve(ok({ llmCallsAccepted: 0, llmCallDuplicates: 0, spansAccepted: 0 }));
+    if (events === 0)
+      return Promise.resolve(
+        ok({ llmCallsAccepted: 0, llmCallDuplicates: 0, spansAccepted: 0, deadLetteredEvents: 0 }),
+      );
     const bytes = this.opts.ackLog ? (request?.body.length ?? 0) : 0;
     const full =
       this.depthEvents > 0 &&
@@ -139,6 +161,35 @@ export class IngestPipeline {
     });
   }
 
+  /**
+   * Takes a batch acknowledged by an earlier run (replayed from the acknowledgement log): it is
+   * queued like an acknowledged submission, whatever the queue's limits, retried while the
+   * store fails transiently and dead-lettered where it fails permanently; `release` is called
+   * once it is committed or dead-lettered. Reads wait for it as for any acknowledged event.
+   */
+  adopt(batch: TelemetryBatch, release: () => void): void {
+    const events = eventCount(batch);
+    if (events === 0) {
+      release();
+      return;
+    }
+    const p: Pending = {
+      batch,
+      events,
+      resolve: () => undefined,
+      answered: true,
+      done: false,
+      release,
+      recovered: true,
+    };
+    let resolveCommitted!: () => void;
+    p.committed = { promise: new Promise((r) => (resolveCommitted = r)), resolve: () => resolveCommitted() };
+    this.ackedUncommitted.add(p);
+    this.queue.push(p);
+    this.queuedEvents += events;
+    this.schedule();
+  }
+
   /** Writes a held-up submission to the log and acknowledges it once the log holds it. */
   private logAndAck(p: Pending): void {
     p.timer = undefined;
@@ -149,7 +200,7 @@ export class IngestPipeline {
     ackLog.log.append(request).then(
       (ref) => {
         if (p.done) return ackLog.log.release(ref);
-        p.logRef = ref;
+        p.release = () => ackLog.log.release(ref);
         p.answered = true;
         let resolveCommitted!: () => void;
         p.committed = { promise: new Promise((r) => (resolveCommitted = r)), resolve: () => resolveCommitted() };
@@ -158,7 +209,12 @@ export class IngestPipeline {
         this.safe(() => ackLog.onAcknowledged?.(p.events));
         // Duplicates are only known at commit; they are dropped there all the same.
         p.resolve(
-          ok({ llmCallsAccepted: p.batch.llmCalls.length, llmCallDuplicates: 0, spansAccepted: p.batch.spans.length }),
+          ok({
+            llmCallsAccepted: p.batch.llmCalls.length,
+            llmCallDuplicates: 0,
+            spansAccepted: p.batch.spans.length,
+            deadLetteredEvents: 0,
+          }),
         );
       },
       (e) => this.safe(() => ackLog.onLogFailed?.(e)),
@@ -171,8 +227,9 @@ export class IngestPipeline {
     this.dropRequest(p);
     if (p.timer) clearTimeout(p.timer);
     p.timer = undefined;
-    if (p.logRef) this.opts.ackLog?.log.release(p.logRef);
-    p.logRef = undefined;
+    const release = p.release;
+    p.release = undefined;
+    if (release) this.safe(release);
     this.settle(p);
   }
 
@@ -261,44 +318,29 @@ export class IngestPipeline {
         : { llmCalls: group.flatMap((p) => p.batch.llmCalls), spans: group.flatMap((p) => p.batch.spans) };
     const started = this.opts.clock.nowMs();
     let result: AppendResult;
+    let dead: Map<Pending, RejectedEvent[]> | null = null;
     try {
       result = await this.opts.sink.commit(merged);
     } catch (e) {
-      this.inFlightEvents = 0;
-      this.counters.failedCommits++;
-      this.safe(() => this.opts.onCommitFailed?.(e));
-      const error: AppError = appError(
-        'RP_UNAVAILABLE',
-        'the store could not commit the events; nothing was stored, retry later',
-        {
-          retryAfterSeconds: this.opts.retryAfterSeconds(),
-        },
-      );
-      const retry: Pending[] = [];
-      for (const p of group) {
-        if (p.answered && !this.closed) retry.push(p);
-        else if (!p.answered) {
-          this.finish(p);
-          p.resolve(err(error));
-        }
-        // Acknowledged and closing: its log record stays and is recovered at the next start.
-        else this.settle(p);
-      }
-      this.queue.unshift(...retry);
-      this.queuedEvents += retry.reduce((n, p) => n + p.events, 0);
-      return retry.length === 0;
+      if (!this.opts.deadLetters || !isPermanentStoreError(e)) return this.commitFailed(group, e);
+      const isolated = await this.isolate(group, merged, e);
+      if (!isolated.ok) return this.commitFailed(group, isolated.error);
+      result = isolated.result;
+      dead = isolated.dead;
     }
     // The group leaves the queue's accounting before its submitters hear back.
     this.inFlightEvents = 0;
     this.counters.commits++;
     this.counters.committedEvents += result.llmCallsInserted + result.spansInserted;
     this.counters.duplicateEvents += result.llmCallDuplicates + result.spanDuplicates;
-    // Usually nothing was a repeat and every call counts as accepted; otherwise match keys.
+    // Usually nothing was a repeat or refused and every call counts as accepted; otherwise match keys.
     const inserted =
-      result.llmCallDuplicates === 0
+      result.llmCallDuplicates === 0 && !dead
         ? null
         : new Set(result.insertedLlmCallKeys.map((k) => `${k.projectId}\u0000${k.id}`));
     for (const p of group) {
+      const refused = dead?.get(p) ?? [];
+      const refusedCalls = refused.filter((r) => r.kind === 'llmCall').length;
       let accepted = p.batch.llmCalls.length;
       if (inserted) {
         accepted = 0;
@@ -313,14 +355,91 @@ export class IngestPipeline {
       p.resolve(
         ok({
           llmCallsAccepted: accepted,
-          llmCallDuplicates: p.batch.llmCalls.length - accepted,
-          spansAccepted: p.batch.spans.length,
+          llmCallDuplicates: p.batch.llmCalls.length - accepted - refusedCalls,
+          spansAccepted: p.batch.spans.length - (refused.length - refusedCalls),
+          deadLetteredEvents: refused.length,
         }),
       );
     }
     const commitMs = this.opts.clock.nowMs() - started;
     this.safe(() => this.opts.onCommitted?.(merged, result, commitMs));
     return true;
+  }
+
+  /**
+   * The group failed permanently: commits what the store takes, and writes what it refuses to
+   * the dead-letter area, one letter per submission, before anyone is answered or released.
+   */
+  private async isolate(
+    group: Pending[],
+    merged: TelemetryBatch,
+    firstError: unknown,
+  ): Promise<{ ok: true; result: AppendResult; dead: Map<Pending, RejectedEvent[]> } | { ok: false; error: unknown }> {
+    const deadLetters = this.opts.deadLetters as NonNullable<IngestPipelineOptions['deadLetters']>;
+    const outcome = await commitIsolating((b) => this.opts.sink.commit(b), merged, firstError);
+    if (!outcome.ok) return outcome;
+    const owner = new Map<object, Pending>();
+    for (const p of group) {
+      for (const c of p.batch.llmCalls) owner.set(c, p);
+      for (const sp of p.batch.spans) owner.set(sp, p);
+    }
+    const dead = new Map<Pending, RejectedEvent[]>();
+    for (const r of outcome.rejected) {
+      const p = owner.get(r.event) as Pending;
+      const list = dead.get(p);
+      if (list) list.push(r);
+      else dead.set(p, [r]);
+    }
+    try {
+      for (const [p, refused] of dead) {
+        const batch: TelemetryBatch = { llmCalls: [], spans: [] };
+        for (const r of refused) {
+          if (r.kind === 'llmCall') batch.llmCalls.push(r.event as TelemetryBatch['llmCalls'][number]);
+          else batch.spans.push(r.event as TelemetryBatch['spans'][number]);
+        }
+        const letter = await deadLetters.store.add({
+          origin: p.recovered ? 'ack-log' : 'ingest',
+          reason: 'store-rejected',
+          error: errorMessage(refused[0]?.error),
+          events: refused.length,
+          projectIds: [...new Set(refused.map((r) => r.event.projectId))],
+          payload: { type: 'batch', batch },
+        });
+        this.counters.deadLetteredEvents += refused.length;
+        this.safe(() => deadLetters.onDeadLettered?.(letter));
+      }
+    } catch (e) {
+      // Without its dead letter an event must not be answered or released: retry it all.
+      return { ok: false, error: e };
+    }
+    return { ok: true, result: outcome.result, dead };
+  }
+
+  /** A transient failure: refuses what is not acknowledged yet, queues the rest again. */
+  private commitFailed(group: Pending[], e: unknown): boolean {
+    this.inFlightEvents = 0;
+    this.counters.failedCommits++;
+    this.safe(() => this.opts.onCommitFailed?.(e));
+    const error: AppError = appError(
+      'RP_UNAVAILABLE',
+      'the store could not commit the events; nothing was stored, retry later',
+      {
+        retryAfterSeconds: this.opts.retryAfterSeconds(),
+      },
+    );
+    const retry: Pending[] = [];
+    for (const p of group) {
+      if (p.answered && !this.closed) retry.push(p);
+      else if (!p.answered) {
+        this.finish(p);
+        p.resolve(err(error));
+      }
+      // Acknowledged and closing: its log record stays and is recovered at the next start.
+      else this.settle(p);
+    }
+    this.queue.unshift(...retry);
+    this.queuedEvents += retry.reduce((n, p) => n + p.events, 0);
+    return retry.length === 0;
   }
 
   private safe(fn: () => void): void {

@@ -145,3 +145,55 @@ export interface LeaderLease {
   tryAcquire(): Promise<number | null>;
   release(): Promise<void>;
 }
+
+/** Where a dead letter came from. */
+export type DeadLetterOrigin = 'ingest' | 'ack-log' | 'bus';
+
+/**
+ * What a dead letter holds: the events the store refused, or (when they no longer decode) the
+ * request or bus message they came in, as received.
+ */
+export type DeadLetterPayload =
+  | { type: 'batch'; batch: TelemetryBatch }
+  | {
+      type: 'request';
+      request: { kind: string; projectId: string; receivedAtMs: number; excerptMaxChars: number; bodyBase64: string };
+    }
+  | { type: 'bus-message'; dataBase64: string };
+
+export interface NewDeadLetter {
+  origin: DeadLetterOrigin;
+  /** `store-rejected`: the store refused the events permanently; `undecodable`: they no longer decode. */
+  reason: 'store-rejected' | 'undecodable';
+  /** The error, as the store or decoder gave it. */
+  error: string;
+  /** Events held (0 when the payload no longer decodes into events). */
+  events: number;
+  projectIds: string[];
+  payload: DeadLetterPayload;
+}
+
+export interface DeadLetter extends NewDeadLetter {
+  id: string;
+  /** When it was moved here, epoch ms. */
+  atMs: number;
+}
+
+export type DeadLetterSummary = Omit<DeadLetter, 'payload'> & { payloadType: DeadLetterPayload['type'] };
+
+/**
+ * The dead-letter area: what can never be stored as it is, kept with its error until an
+ * operator retries or drops it. `add` resolves once the letter is durable, so an
+ * acknowledged record may be released after it.
+ */
+export interface DeadLetterStore {
+  add(letter: NewDeadLetter): Promise<DeadLetter>;
+  /** Oldest first, at most `limit`, starting after the letter `afterId` when given. */
+  list(opts: { limit: number; afterId?: string }): Promise<DeadLetterSummary[]>;
+  get(id: string): Promise<DeadLetter | null>;
+  /** Returns false when no such letter exists. */
+  remove(id: string): Promise<boolean>;
+  /** Letters and events held now. */
+  held(): Promise<{ letters: number; events: number }>;
+  close(): Promise<void>;
+}

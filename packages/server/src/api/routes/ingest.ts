@@ -61,7 +61,19 @@ export async function registerIngestRoutes(app: Api | FastifyInstance, deps: Api
           description:
             'Answers 200 only after every event is durable. Events whose id was stored before are counted as duplicates and not stored again (while the store is held up, e.g. by a checkpoint, the answer can come from the acknowledgement log, which counts every event as accepted; repeats are still dropped at commit). 429/503 carry Retry-After.',
           body: nativeIngestBodySchema,
-          response: { 200: z.object({ accepted: z.number().int(), duplicates: z.number().int() }) },
+          response: {
+            200: z.object({
+              accepted: z.number().int(),
+              duplicates: z.number().int(),
+              deadLettered: z
+                .number()
+                .int()
+                .optional()
+                .describe(
+                  'Present when the store refused some events permanently: they are kept in the dead-letter area (GET /api/v1/dead-letters) rather than stored',
+                ),
+            }),
+          },
         },
         // The body schema documents the route; the handler validates the raw bytes after
         // authentication through the faster compiled validator (see validate-native.ts).
@@ -77,7 +89,12 @@ export async function registerIngestRoutes(app: Api | FastifyInstance, deps: Api
           );
         const r = await ingest(req, reply, 'native-json');
         if (!r) return reply;
-        return { accepted: r.outcome.llmCallsAccepted, duplicates: r.outcome.llmCallDuplicates };
+        const { llmCallsAccepted, llmCallDuplicates, deadLetteredEvents } = r.outcome;
+        return {
+          accepted: llmCallsAccepted,
+          duplicates: llmCallDuplicates,
+          ...(deadLetteredEvents ? { deadLettered: deadLetteredEvents } : {}),
+        };
       },
     );
     const otlpTraces = async (req: FastifyRequest, reply: FastifyReply) => {

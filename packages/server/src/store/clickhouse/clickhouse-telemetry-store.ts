@@ -33,6 +33,7 @@ import { groupCostUsd } from '@reskpoints/core';
 import { DIMENSION_COLUMN } from '../dimension-columns.js';
 import { decodeLlmCallCursorOrThrow, encodeLlmCallCursor } from '../llm-call-cursor.js';
 import type { AppendResult, SpanListQuery, TelemetryStore } from '../ports.js';
+import { classifyClickHouseWriteError } from './clickhouse-errors.js';
 import { type ColumnSpec, encodeRowBinary } from './row-binary.js';
 import {
   LLM_CALL_COLUMNS,
@@ -173,7 +174,11 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
   }
 
   appendBatch(batch: TelemetryBatch): Promise<AppendResult> {
-    const run = this.appendTail.then(() => this.appendNow(batch));
+    const run = this.appendTail.then(() =>
+      this.appendNow(batch).catch((e: unknown) => {
+        throw classifyClickHouseWriteError(e);
+      }),
+    );
     // The queue continues whether this append succeeded or not.
     this.appendTail = run.catch(() => undefined);
     return run;

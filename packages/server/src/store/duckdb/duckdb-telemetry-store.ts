@@ -35,6 +35,7 @@ import {
   toNumber,
   toNumberOrNull,
 } from './duckdb-database.js';
+import { classifyDuckDbWriteError } from './duckdb-errors.js';
 import { bucketSql } from './latency-histogram.js';
 import { DAY_MS, HISTOGRAM_COLUMNS, HOUR_MS, ROLLUP_COLUMNS, rollupsOf } from './rollup-rows.js';
 import { SeriesIndex } from './series-index.js';
@@ -194,7 +195,7 @@ export class DuckDbTelemetryStore implements TelemetryStore {
       } catch (e) {
         await c.run('ROLLBACK').catch(() => undefined);
         this.forgetSeries(newSeries);
-        throw e;
+        throw classifyDuckDbWriteError(e);
       }
       remember(this.recentCalls!, calls, callHashes, storedCalls);
       remember(this.recentSpans!, spans, spanHashes, storedSpans);
