@@ -3,7 +3,13 @@
  * 304; when the server is unreachable, or answers with a policy that fails the safety checks, the
  * last good policy stays in force — and before any, every line is kept.
  */
-import { CompiledPolicy, type SamplingPolicy, samplingPolicySchema, validatePolicySafety } from '@reskpoints/core';
+import {
+  CompiledPolicy,
+  type PolicyProblem,
+  type SamplingPolicy,
+  samplingPolicySchema,
+  validatePolicySafety,
+} from '@reskpoints/core';
 import { authHeaders, endpoint, type ReskPointsLogOptions } from './options.js';
 
 export type PolicyFetchOutcome = 'updated' | 'unchanged' | 'none' | 'unreachable' | 'rejected';
