@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   type CostCall,
@@ -117,5 +118,44 @@ describe('priceCall arithmetic', () => {
       'a',
       'a-latest',
     ]);
+  });
+});
+
+describe('priceCall properties', () => {
+  const count = fc.integer({ min: 0, max: 5_000_000 });
+  const rawUsage = fc.record({
+    semantics: fc.constantFrom('input-includes-cached' as const, 'input-excludes-cached' as const),
+    inputTokens: fc.option(count, { nil: null }),
+    outputTokens: fc.option(count, { nil: null }),
+    cacheReadTokens: fc.option(count, { nil: null }),
+    cacheWriteTokens: fc.option(count, { nil: null }),
+    reasoningTokens: fc.option(count, { nil: null }),
+    totalTokens: fc.constant(null),
+  });
+  const tier = fc.constantFrom<Record<string, string>>({}, { service_tier: 'batch' }, { service_tier: 'priority' });
+
+  it('never bills a token twice: parts are non-negative, sum to the total, and the total is bounded', () => {
+    fc.assert(
+      fc.property(rawUsage, tier, (raw, metadata) => {
+        const c = priceCall(call({ raw, metadata }), book);
+        const parts = [c.inputUsd, c.outputUsd, c.cacheReadUsd, c.cacheWriteUsd, c.reasoningUsd, c.requestUsd];
+        expect(parts.every((p) => p >= 0)).toBe(true);
+        expect(Math.abs(parts.reduce((a, b) => a + b, 0) - (c.totalUsd as number))).toBeLessThan(1e-8);
+        // No token costs more than the dearest price of any tier (16 per million here).
+        const u = normaliseUsage(raw);
+        expect(c.totalUsd as number).toBeLessThanOrEqual(((u.inputTokens + u.outputTokens) * 16) / 1e6 + 1e-8);
+      }),
+    );
+  });
+
+  it('costs more (never less) with more output tokens', () => {
+    fc.assert(
+      fc.property(count, count, count, (input, output, extra) => {
+        const a = priceCall(call({ raw: { inputTokens: input, outputTokens: output } }), book).totalUsd as number;
+        const b = priceCall(call({ raw: { inputTokens: input, outputTokens: output + extra } }), book)
+          .totalUsd as number;
+        expect(b).toBeGreaterThanOrEqual(a - 1e-12);
+      }),
+    );
   });
 });
