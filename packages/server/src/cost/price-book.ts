@@ -137,7 +137,13 @@ class SpecificityIndex {
 function byWindowThenNewest(a: PriceEntry, b: PriceEntry): number {
   const aw = a.utcWindow == null ? 1 : 0;
   const bw = b.utcWindow == null ? 1 : 0;
-  return aw - bw || b.effectiveFromMs - a.effectiveFromMs;
+  return aw - bw || b.effectiveFromMs - a.effectiveFromMs || versionNumber(b) - versionNumber(a);
+}
+
+/** User versions are numbered 1, 2, …; of two versions effective at the same instant the later one wins. */
+function versionNumber(e: PriceEntry): number {
+  const n = Number(e.version);
+  return Number.isFinite(n) ? n : 0;
 }
 
 function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
