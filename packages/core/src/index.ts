@@ -5,6 +5,7 @@ export * from './errors.js';
 export * from './ids.js';
 export * from './log-miner.js';
 export * from './log-policy.js';
+export * from './logs.js';
 export * from './model-name.js';
 export * from './native-ingest.js';
 export * from './query.js';

@@ -10,12 +10,17 @@
  */
 import {
   MAX_VALUE_DEPTH,
+  newLogRecordData,
   newSpanData,
   type OtlpAttributes,
   OtlpDecodeError,
   type OtlpEventData,
   OtlpKvList,
+  type OtlpLogRecordData,
+  type OtlpLogsRequestData,
+  type OtlpResourceLogsData,
   type OtlpResourceSpansData,
+  type OtlpScopeLogsData,
   type OtlpScopeSpansData,
   type OtlpSpanData,
   type OtlpTraceRequestData,
@@ -348,4 +353,101 @@ export function decodeTraceRequestJson(body: Uint8Array): OtlpTraceRequestData {
   const out: OtlpTraceRequestData = [];
   for (let k = 0; k < list.length; k++) out.push(parseResourceSpans(list[k], `resourceSpans[${k}]`));
   return out;
+}
+
+const SEVERITY_NUMBER_NAMES = [
+  'SEVERITY_NUMBER_UNSPECIFIED',
+  ...['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'].flatMap((l) =>
+    [1, 2, 3, 4].map((i) => `SEVERITY_NUMBER_${l}${i === 1 ? '' : i}`),
+  ),
+];
+
+function parseLogRecord(v: unknown): OtlpLogRecordData {
+  const rec = newLogRecordData();
+  try {
+    if (!isObject(v)) throw expected('', 'a LogRecord object', v);
+    const time = parseNanosAsMs('timeUnixNano', v.timeUnixNano);
+    rec.timeUnixMs = time === 0 ? Number.NaN : time;
+    const observed = parseNanosAsMs('observedTimeUnixNano', v.observedTimeUnixNano);
+    rec.observedTimeUnixMs = observed === 0 ? Number.NaN : observed;
+    rec.severityNumber = parseEnum('severityNumber', v.severityNumber, SEVERITY_NUMBER_NAMES);
+    rec.severityText = parseOptionalString('severityText', v.severityText);
+    try {
+      rec.body = parseAnyValue(v.body, 0);
+    } catch (e) {
+      throw prefixed(e, 'body');
+    }
+    parseAttributes('attributes', v.attributes, rec.attributes);
+    rec.traceId = parseId('traceId', v.traceId);
+    rec.spanId = parseId('spanId', v.spanId);
+    rec.eventName = parseOptionalString('eventName', v.eventName);
+  } catch (e) {
+    if (!(e instanceof JsonFieldError)) throw e;
+    rec.problem = e.path === '' ? e.detail : e.description;
+  }
+  return rec;
+}
+
+function parseScopeLogs(v: unknown, path: string): OtlpScopeLogsData {
+  if (!isObject(v)) throw new OtlpDecodeError(`${path}: expected an object, got ${typeName(v)}`);
+  let scopeName = '';
+  const scope = v.scope;
+  if (scope !== undefined && scope !== null) {
+    if (!isObject(scope)) throw new OtlpDecodeError(`${path}.scope: expected an object, got ${typeName(scope)}`);
+    try {
+      scopeName = parseOptionalString('name', scope.name);
+    } catch (e) {
+      structural(`${path}.scope`, e);
+    }
+  }
+  let items: unknown[] = [];
+  try {
+    items = parseArray('logRecords', v.logRecords);
+  } catch (e) {
+    structural(path, e);
+  }
+  return { scopeName, logRecords: items.map(parseLogRecord) };
+}
+
+function parseResourceLogs(v: unknown, path: string): OtlpResourceLogsData {
+  if (!isObject(v)) throw new OtlpDecodeError(`${path}: expected an object, got ${typeName(v)}`);
+  const rl: OtlpResourceLogsData = { resourceAttributes: new Map(), scopeLogs: [] };
+  const resource = v.resource;
+  if (resource !== undefined && resource !== null) {
+    if (!isObject(resource))
+      throw new OtlpDecodeError(`${path}.resource: expected an object, got ${typeName(resource)}`);
+    try {
+      parseAttributes('attributes', resource.attributes, rl.resourceAttributes);
+    } catch (e) {
+      structural(`${path}.resource`, e);
+    }
+  }
+  let scopes: unknown[] = [];
+  try {
+    scopes = parseArray('scopeLogs', v.scopeLogs);
+  } catch (e) {
+    structural(path, e);
+  }
+  for (let k = 0; k < scopes.length; k++) rl.scopeLogs.push(parseScopeLogs(scopes[k], `${path}.scopeLogs[${k}]`));
+  return rl;
+}
+
+/** Decodes an OTLP/JSON `ExportLogsServiceRequest`; throws like `decodeTraceRequestJson`. */
+export function decodeLogsRequestJson(body: Uint8Array): OtlpLogsRequestData {
+  let root: unknown;
+  try {
+    root = JSON.parse(utf8.decode(body));
+  } catch (e) {
+    throw new OtlpDecodeError(`body is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (!isObject(root)) {
+    throw new OtlpDecodeError(`body must be a JSON object (ExportLogsServiceRequest), got ${typeName(root)}`);
+  }
+  let list: unknown[] = [];
+  try {
+    list = parseArray('resourceLogs', root.resourceLogs);
+  } catch (e) {
+    structural('', e);
+  }
+  return list.map((item, k) => parseResourceLogs(item, `resourceLogs[${k}]`));
 }

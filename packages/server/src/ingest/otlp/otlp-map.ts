@@ -94,7 +94,7 @@ function text(v: OtlpValue | undefined): string | null {
   return null;
 }
 
-function toPlain(v: OtlpValue): unknown {
+export function toPlain(v: OtlpValue): unknown {
   if (v instanceof OtlpKvList) {
     // Null prototype: attribute keys such as "__proto__" stay plain keys.
     const o: Record<string, unknown> = Object.create(null);
@@ -107,7 +107,7 @@ function toPlain(v: OtlpValue): unknown {
 }
 
 /** Any value as text: scalars as themselves, structures as JSON. */
-function anyText(v: OtlpValue | undefined): string | null {
+export function anyText(v: OtlpValue | undefined): string | null {
   if (v === undefined || v === null) return null;
   if (typeof v === 'string') return v === '' ? null : v;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);

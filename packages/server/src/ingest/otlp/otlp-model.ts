@@ -83,3 +83,49 @@ export function newSpanData(): OtlpSpanData {
     problem: null,
   };
 }
+
+/** One OTLP LogRecord as decoded (logs/v1). */
+export interface OtlpLogRecordData {
+  /** Epoch ms, fractional; NaN when absent (0 on the wire means unknown). */
+  timeUnixMs: number;
+  observedTimeUnixMs: number;
+  /** SeverityNumber (0 = unspecified). */
+  severityNumber: number;
+  severityText: string;
+  body: OtlpValue;
+  attributes: OtlpAttributes;
+  /** Lower-case hex ('' when absent); JSON ids as sent. */
+  traceId: string;
+  spanId: string;
+  /** `event_name` (field 12), or '' — older senders put it in the `event.name` attribute. */
+  eventName: string;
+  /** Set by the JSON decoder when a field had the wrong type; the record is then rejected. */
+  problem: string | null;
+}
+
+export interface OtlpScopeLogsData {
+  scopeName: string;
+  logRecords: OtlpLogRecordData[];
+}
+
+export interface OtlpResourceLogsData {
+  resourceAttributes: OtlpAttributes;
+  scopeLogs: OtlpScopeLogsData[];
+}
+
+export type OtlpLogsRequestData = OtlpResourceLogsData[];
+
+export function newLogRecordData(): OtlpLogRecordData {
+  return {
+    timeUnixMs: Number.NaN,
+    observedTimeUnixMs: Number.NaN,
+    severityNumber: 0,
+    severityText: '',
+    body: null,
+    attributes: new Map(),
+    traceId: '',
+    spanId: '',
+    eventName: '',
+    problem: null,
+  };
+}

@@ -23,16 +23,29 @@
  * - AnyValue (oneof): string_value=1 [2], bool_value=2 [0], int_value=3 [0 int64],
  *   double_value=4 [1], array_value=5 [2], kvlist_value=6 [2], bytes_value=7 [2]
  * - ArrayValue / KeyValueList: values=1 [2]
+ *
+ * Logs (logs/v1, collector/logs/v1):
+ * - ExportLogsServiceRequest: resource_logs=1 [2]
+ * - ResourceLogs: resource=1 [2], scope_logs=2 [2], schema_url=3 [2]
+ * - ScopeLogs: scope=1 [2], log_records=2 [2], schema_url=3 [2]
+ * - LogRecord: time_unix_nano=1 [1], severity_number=2 [0], severity_text=3 [2], body=5 [2],
+ *   attributes=6 [2], dropped_attributes_count=7 [0], flags=8 [5], trace_id=9 [2],
+ *   span_id=10 [2], observed_time_unix_nano=11 [1], event_name=12 [2]
  */
 import protobuf from 'protobufjs/minimal.js';
 import {
   MAX_VALUE_DEPTH,
+  newLogRecordData,
   newSpanData,
   type OtlpAttributes,
   OtlpDecodeError,
   type OtlpEventData,
   OtlpKvList,
+  type OtlpLogRecordData,
+  type OtlpLogsRequestData,
+  type OtlpResourceLogsData,
   type OtlpResourceSpansData,
+  type OtlpScopeLogsData,
   type OtlpScopeSpansData,
   type OtlpSpanData,
   type OtlpTraceRequestData,
@@ -484,6 +497,119 @@ export function decodeTraceRequestProtobuf(body: Uint8Array): OtlpTraceRequestDa
       const e = messageEnd(r, 'ResourceSpans');
       out.push(decodeResourceSpans(r, e));
     } else skipField(r, t, 'ExportTraceServiceRequest', REQUEST_WIRES);
+  }
+  return out;
+}
+
+const LOG_RECORD_WIRES = wireTypes({
+  1: WIRE_FIXED64,
+  2: WIRE_VARINT,
+  3: WIRE_LEN,
+  5: WIRE_LEN,
+  6: WIRE_LEN,
+  7: WIRE_VARINT,
+  8: WIRE_FIXED32,
+  9: WIRE_LEN,
+  10: WIRE_LEN,
+  11: WIRE_FIXED64,
+  12: WIRE_LEN,
+});
+
+function decodeLogRecord(r: Reader, end: number): OtlpLogRecordData {
+  const rec = newLogRecordData();
+  while (r.pos < end) {
+    const t = r.tag();
+    switch (t) {
+      case tag(1, WIRE_FIXED64): {
+        const ms = readNanosAsMs(r);
+        rec.timeUnixMs = ms === 0 ? Number.NaN : ms;
+        break;
+      }
+      case tag(11, WIRE_FIXED64): {
+        const ms = readNanosAsMs(r);
+        rec.observedTimeUnixMs = ms === 0 ? Number.NaN : ms;
+        break;
+      }
+      case tag(2, WIRE_VARINT):
+        rec.severityNumber = r.int32();
+        break;
+      case tag(3, WIRE_LEN):
+        rec.severityText = readString(r);
+        break;
+      case tag(5, WIRE_LEN): {
+        const e = messageEnd(r, 'AnyValue');
+        rec.body = decodeAnyValue(r, e, 0);
+        checkEnd(r, e, 'AnyValue');
+        break;
+      }
+      case tag(6, WIRE_LEN): {
+        const e = messageEnd(r, 'KeyValue');
+        decodeKeyValue(r, e, rec.attributes, 0);
+        break;
+      }
+      case tag(9, WIRE_LEN):
+        rec.traceId = readHex(r);
+        break;
+      case tag(10, WIRE_LEN):
+        rec.spanId = readHex(r);
+        break;
+      case tag(12, WIRE_LEN):
+        rec.eventName = readString(r);
+        break;
+      case tag(8, WIRE_FIXED32):
+        r.skip(4);
+        break;
+      default:
+        skipField(r, t, 'LogRecord', LOG_RECORD_WIRES);
+    }
+  }
+  checkEnd(r, end, 'LogRecord');
+  return rec;
+}
+
+function decodeScopeLogs(r: Reader, end: number): OtlpScopeLogsData {
+  const scope: OtlpScopeLogsData = { scopeName: '', logRecords: [] };
+  while (r.pos < end) {
+    const t = r.tag();
+    if (t === tag(2, WIRE_LEN)) {
+      const e = messageEnd(r, 'LogRecord');
+      scope.logRecords.push(decodeLogRecord(r, e));
+    } else if (t === tag(1, WIRE_LEN)) {
+      const e = messageEnd(r, 'InstrumentationScope');
+      scope.scopeName = decodeScopeName(r, e);
+    } else skipField(r, t, 'ScopeLogs', SCOPE_SPANS_WIRES);
+  }
+  checkEnd(r, end, 'ScopeLogs');
+  return scope;
+}
+
+function decodeResourceLogs(r: Reader, end: number): OtlpResourceLogsData {
+  const rl: OtlpResourceLogsData = { resourceAttributes: new Map(), scopeLogs: [] };
+  while (r.pos < end) {
+    const t = r.tag();
+    if (t === tag(2, WIRE_LEN)) {
+      const e = messageEnd(r, 'ScopeLogs');
+      rl.scopeLogs.push(decodeScopeLogs(r, e));
+    } else if (t === tag(1, WIRE_LEN)) {
+      const e = messageEnd(r, 'Resource');
+      decodeResource(r, e, rl.resourceAttributes);
+    } else skipField(r, t, 'ResourceLogs', RESOURCE_SPANS_WIRES);
+  }
+  checkEnd(r, end, 'ResourceLogs');
+  return rl;
+}
+
+/** Decodes a protobuf `ExportLogsServiceRequest`; throws like `decodeTraceRequestProtobuf`. */
+export function decodeLogsRequestProtobuf(body: Uint8Array): OtlpLogsRequestData {
+  const buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const r = protobuf.Reader.create(buf);
+  const out: OtlpLogsRequestData = [];
+  while (r.pos < r.len) {
+    const t = r.tag();
+    if (t === tag(1, WIRE_LEN)) {
+      const e = messageEnd(r, 'ResourceLogs');
+      out.push(decodeResourceLogs(r, e));
+    } else skipField(r, t, 'ExportLogsServiceRequest', REQUEST_WIRES);
   }
   return out;
 }

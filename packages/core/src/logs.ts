@@ -1,0 +1,63 @@
+/**
+ * Normalised log records: what every log source (OTLP logs, Loki push, the native batch, the
+ * SDK) ends in and what the telemetry stores keep. Times are epoch milliseconds.
+ */
+import { fnv1a64Hex } from './log-miner.js';
+import type { LogSeverity } from './log-policy.js';
+
+export type LogSource = 'otlp' | 'loki' | 'native';
+
+export interface LogRecord {
+  /** Idempotency key within a project: the sender's `log.record.uid`, else a hash of the record. */
+  id: string;
+  projectId: string;
+  /** When the event happened (the observed time when the sender did not say). */
+  timeMs: number;
+  /** When a collector or ReskPoints first saw it. */
+  observedTimeMs: number;
+  ingestedAtMs: number;
+  source: LogSource;
+  serviceName: string | null;
+  environment: string;
+  severity: LogSeverity;
+  /** OpenTelemetry SeverityNumber 1–24 (0 = unspecified). */
+  severityNumber: number;
+  severityText: string | null;
+  body: string;
+  /** Lower-case hex, for log-to-trace correlation. */
+  traceId: string | null;
+  spanId: string | null;
+  /** OpenTelemetry event name (`gen_ai.user.message`, …), if the record is an event. */
+  eventName: string | null;
+  attributes: Record<string, string | number | boolean>;
+  /** Resource attributes other than service name and environment (Loki: the stream labels). */
+  resource: Record<string, string>;
+  /** Template pattern of the body, set by the log-pattern enrichment step. */
+  patternId: string | null;
+}
+
+/** The cap on one log body; longer bodies are cut (and flagged with `log.body_truncated`). */
+export const LOG_BODY_MAX_CHARS = 32_768;
+
+/**
+ * A deterministic id for a record its sender gave no id: the same record sent twice (a client
+ * retry) gets the same id and is stored once.
+ */
+export function logRecordId(r: Omit<LogRecord, 'id' | 'ingestedAtMs' | 'patternId'>): string {
+  const attrs = Object.keys(r.attributes)
+    .sort()
+    .map((k) => `${k}=${String(r.attributes[k])}`)
+    .join('\u0001');
+  return `l_${fnv1a64Hex(
+    [
+      r.timeMs,
+      r.serviceName ?? '',
+      r.severityNumber,
+      r.severityText ?? '',
+      r.traceId ?? '',
+      r.spanId ?? '',
+      r.body,
+      attrs,
+    ].join('\u0000'),
+  )}`;
+}
