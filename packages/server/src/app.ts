@@ -17,6 +17,7 @@ import { FileDeadLetterStore } from './pipeline/file-dead-letters.js';
 import { IngestPipeline } from './pipeline/ingest-pipeline.js';
 import { createLocalLeaderLease } from './store/lease/local-leader-lease.js';
 import { createPgLeaderLease } from './store/lease/pg-leader-lease.js';
+import { decodeBatch } from './store/nats/batch-codec.js';
 import { NatsIngestBus } from './store/nats/nats-ingest-bus.js';
 import type {
   AppendResult,
@@ -157,22 +158,23 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
     const admin = await resolveAdminToken(config, state);
 
     let bus: IngestBus | null = null;
-    if (role === 'ingest' || role === 'worker') {
-      bus = await NatsIngestBus.connect({
+    // What can never be stored as it is, kept with its error until retried or dropped: in the
+    // cluster a JetStream stream next to the ingest stream (API nodes connect to it when
+    // nats.url is set), embedded a folder in the data dir.
+    let deadLetters: DeadLetterStore | null = null;
+    let keepUndecodable: ((info: { id: string; error: Error; data: Uint8Array }) => Promise<void>) | null = null;
+    if (role === 'ingest' || role === 'worker' || (role === 'api' && config.nats.url)) {
+      const b = await NatsIngestBus.connect({
         servers: config.nats.url as string,
         stream: config.nats.stream,
         ackWaitMs: config.nats.ackWaitMs,
+        onUndecodable: (info) => keepUndecodable?.(info),
       });
-      const b = bus;
+      bus = b;
       cleanups.push(() => b.close());
-    }
-
-    // What can never be stored as it is: kept on disk with its error until retried or dropped.
-    let deadLetters: DeadLetterStore | null = null;
-    if (role === 'all' || role === 'ingest') {
-      const d = await FileDeadLetterStore.open(join(config.dataDir, 'dead-letters'), clock);
-      deadLetters = d;
-      cleanups.push(() => d.close());
+      deadLetters = await b.openDeadLetters(clock);
+    } else if (role === 'all') {
+      deadLetters = await FileDeadLetterStore.open(join(config.dataDir, 'dead-letters'), clock);
     }
 
     const store = stores.telemetry;
@@ -184,16 +186,30 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
       metrics.deadLetterEvents.inc({ origin: letter.origin, reason: letter.reason }, Math.max(1, letter.events));
       logger.error(
         { deadLetter: letter.id, origin: letter.origin, events: letter.events, error: letter.error },
-        'moved to the dead-letter area: the store refuses it permanently (retry it with `reskpoints dead-letters retry`)',
+        'moved to the dead-letter area: it cannot be stored as it is (retry it with `reskpoints dead-letters retry`)',
       );
     };
+    if (deadLetters) {
+      const d = deadLetters;
+      keepUndecodable = async ({ id, error, data }) =>
+        onDeadLettered(
+          await d.add({
+            origin: 'bus',
+            reason: 'undecodable',
+            error: `bus message ${id}: ${error.message}`,
+            events: 0,
+            projectIds: [],
+            payload: { type: 'bus-message', dataBase64: Buffer.from(data).toString('base64') },
+          }),
+        );
+    }
     const live = new LiveHub();
     const auth = new Authenticator({ state, clock, adminTokenHash: admin.hash });
     let draining = false;
 
     let pipeline: IngestPipeline | null = null;
     // Where a retried dead letter goes: the same sink as fresh ingest.
-    let deadLetterSink: BatchSink | null = null;
+    let deadLetterSink: BatchSink | null = bus ? busSink(bus) : null;
     if (role === 'all' || role === 'ingest') {
       const sink: BatchSink = bus
         ? busSink(bus)
@@ -253,6 +269,7 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
       const w = new IngestWorker({
         bus,
         store: telemetry,
+        deadLetters: deadLetters ? { store: deadLetters, onDeadLettered } : undefined,
         onAppended: (result, messages) => {
           metrics.commitBatchEvents.observe(result.llmCallsInserted + result.spansInserted);
           logger.debug(
@@ -298,6 +315,7 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
               store: deadLetters,
               commit: (batch) => deadLetterSink.commit(batch),
               decodeRequest: decodeIngestRequest,
+              decodeBusMessage: decodeBatch,
               onDeadLettered,
             }
           : null,

@@ -1,5 +1,14 @@
 import type { TelemetryBatch } from '@reskpoints/core';
-import type { AppendResult, BusMessage, IngestBus, TelemetryStore } from '../store/ports.js';
+import { commitIsolating, type RejectedEvent } from '../pipeline/isolate.js';
+import { errorMessage, isPermanentStoreError } from '../store/permanent-error.js';
+import type {
+  AppendResult,
+  BusMessage,
+  DeadLetter,
+  DeadLetterStore,
+  IngestBus,
+  TelemetryStore,
+} from '../store/ports.js';
 
 export interface IngestWorkerOptions {
   bus: IngestBus;
@@ -8,8 +17,17 @@ export interface IngestWorkerOptions {
   maxMessages?: number;
   /** How long one pull waits for the first message. Default 500 ms. */
   pullWaitMs?: number;
-  /** Redelivery delay after a failed append. Default 1,000 ms. */
+  /** Redelivery delay after a failed append; doubles with each redelivery up to `maxRetryDelayMs`. Default 1,000 ms. */
   retryDelayMs?: number;
+  /** Longest redelivery delay. Default 30,000 ms. */
+  maxRetryDelayMs?: number;
+  /**
+   * Where events the store refuses permanently go. With it, a failed append that is permanent is
+   * split until the refused events stand alone; the rest is stored, the refused events are
+   * written here (one letter per message) and every message is acked, so one poison message
+   * does not hold up the others. Without it, every failure is redelivered.
+   */
+  deadLetters?: { store: DeadLetterStore; onDeadLettered?: (letter: DeadLetter) => void };
   onAppended?: (result: AppendResult, messages: number) => void;
   onError?: (error: unknown) => void;
 }
@@ -22,7 +40,7 @@ export interface IngestWorkerOptions {
 export class IngestWorker {
   private running = false;
   private loop: Promise<void> | null = null;
-  readonly counters = { messages: 0, appends: 0, failures: 0 };
+  readonly counters = { messages: 0, appends: 0, failures: 0, deadLetteredEvents: 0 };
 
   constructor(private readonly opts: IngestWorkerOptions) {}
 
@@ -54,18 +72,72 @@ export class IngestWorker {
       llmCalls: messages.flatMap((m) => m.batch.llmCalls),
       spans: messages.flatMap((m) => m.batch.spans),
     };
+    let result: AppendResult;
     try {
-      const result = await store.appendBatch(merged);
-      this.counters.appends++;
-      this.counters.messages += messages.length;
-      await Promise.all(messages.map((m) => m.ack()));
-      this.opts.onAppended?.(result, messages.length);
+      try {
+        result = await store.appendBatch(merged);
+      } catch (e) {
+        if (!this.opts.deadLetters || !isPermanentStoreError(e)) throw e;
+        result = await this.isolate(messages, merged, e);
+      }
     } catch (e) {
       this.counters.failures++;
       this.opts.onError?.(e);
-      await Promise.all(messages.map((m) => m.nak(this.opts.retryDelayMs ?? 1000).catch(() => undefined)));
+      await Promise.all(messages.map((m) => m.nak(this.retryDelay(m)).catch(() => undefined)));
+      return messages.length;
     }
+    this.counters.appends++;
+    this.counters.messages += messages.length;
+    await Promise.all(messages.map((m) => m.ack()));
+    this.opts.onAppended?.(result, messages.length);
     return messages.length;
+  }
+
+  /** Exponential backoff by delivery count, so a long outage is not hammered. */
+  private retryDelay(m: BusMessage): number {
+    const base = this.opts.retryDelayMs ?? 1000;
+    return Math.min(this.opts.maxRetryDelayMs ?? 30_000, base * 2 ** Math.min(20, Math.max(0, m.deliveryCount - 1)));
+  }
+
+  /**
+   * The merged append failed permanently: stores what the store takes and writes what it
+   * refuses to the dead-letter area before anything is acked. Throws (so that every message is
+   * redelivered) on a transient failure on the way or when a letter cannot be written.
+   */
+  private async isolate(messages: BusMessage[], merged: TelemetryBatch, firstError: unknown): Promise<AppendResult> {
+    const deadLetters = this.opts.deadLetters as NonNullable<IngestWorkerOptions['deadLetters']>;
+    const outcome = await commitIsolating((b) => this.opts.store.appendBatch(b), merged, firstError);
+    if (!outcome.ok) throw outcome.error;
+    const owner = new Map<object, BusMessage>();
+    for (const m of messages) {
+      for (const c of m.batch.llmCalls) owner.set(c, m);
+      for (const sp of m.batch.spans) owner.set(sp, m);
+    }
+    const byMessage = new Map<BusMessage, RejectedEvent[]>();
+    for (const r of outcome.rejected) {
+      const m = owner.get(r.event) as BusMessage;
+      const list = byMessage.get(m);
+      if (list) list.push(r);
+      else byMessage.set(m, [r]);
+    }
+    for (const refused of byMessage.values()) {
+      const batch: TelemetryBatch = { llmCalls: [], spans: [] };
+      for (const r of refused) {
+        if (r.kind === 'llmCall') batch.llmCalls.push(r.event as TelemetryBatch['llmCalls'][number]);
+        else batch.spans.push(r.event as TelemetryBatch['spans'][number]);
+      }
+      const letter = await deadLetters.store.add({
+        origin: 'bus',
+        reason: 'store-rejected',
+        error: errorMessage(refused[0]?.error),
+        events: refused.length,
+        projectIds: [...new Set(refused.map((r) => r.event.projectId))],
+        payload: { type: 'batch', batch },
+      });
+      this.counters.deadLetteredEvents += refused.length;
+      deadLetters.onDeadLettered?.(letter);
+    }
+    return outcome.result;
   }
 
   private async run(): Promise<void> {

@@ -63,7 +63,7 @@ describe('NatsIngestBus specifics', () => {
 
   it('terminates a message that is not a telemetry batch instead of redelivering it forever', async () => {
     const undecodable: string[] = [];
-    const opts = { ...options(), onUndecodable: (i: { id: string }) => undecodable.push(i.id) };
+    const opts = { ...options(), onUndecodable: (i: { id: string }) => void undecodable.push(i.id) };
     const bus = await NatsIngestBus.connect(opts);
     buses.push(bus);
     const raw = (bus as unknown as { js: { publish: (s: string, d: Uint8Array, o: object) => Promise<unknown> } }).js;

@@ -13,7 +13,7 @@
  *   ids `<id>#<i>/<n>`; each part is a TelemetryBatch of its own.
  */
 
-import type { TelemetryBatch } from '@reskpoints/core';
+import type { Clock, TelemetryBatch } from '@reskpoints/core';
 import {
   AckPolicy,
   connect,
@@ -29,6 +29,7 @@ import {
 } from 'nats';
 import type { BusMessage, IngestBus } from '../ports.js';
 import { decodeBatch, encodeBatchParts } from './batch-codec.js';
+import { NatsDeadLetterStore } from './nats-dead-letters.js';
 
 export interface NatsIngestBusOptions {
   /** Server URL(s), e.g. `nats://127.0.0.1:4222`; credentials may be part of the URL. */
@@ -55,8 +56,12 @@ export interface NatsIngestBusOptions {
   requestTimeoutMs?: number;
   /** Name shown in the server's connection list. Default `reskpoints`. */
   connectionName?: string;
-  /** Called for messages that cannot be decoded; they are terminated, not redelivered forever. */
-  onUndecodable?: (info: { id: string; error: Error }) => void;
+  /**
+   * Keeps a message that cannot be decoded (its raw data) elsewhere, e.g. in the dead-letter
+   * stream; the message is terminated once this resolves, and redelivered if it rejects.
+   * Without it, such messages are terminated at once.
+   */
+  onUndecodable?: (info: { id: string; error: Error; data: Uint8Array }) => Promise<void> | void;
 }
 
 export class NatsIngestBus implements IngestBus {
@@ -183,7 +188,7 @@ export class NatsIngestBus implements IngestBus {
     }
     const out: BusMessage[] = [];
     for (const m of msgs) {
-      const message = this.toBusMessage(m);
+      const message = await this.toBusMessage(m);
       if (message) out.push(message);
     }
     return out;
@@ -214,15 +219,19 @@ export class NatsIngestBus implements IngestBus {
     return out;
   }
 
-  private toBusMessage(m: JsMsg): BusMessage | null {
+  private async toBusMessage(m: JsMsg): Promise<BusMessage | null> {
     const id = m.headers?.get('Nats-Msg-Id') || `seq-${m.seq}`;
     let batch: TelemetryBatch;
     try {
       batch = decodeBatch(m.data);
     } catch (e) {
-      // Redelivering it would fail the same way forever.
-      m.term();
-      this.options.onUndecodable?.({ id, error: e instanceof Error ? e : new Error(String(e)) });
+      // Redelivering it would fail the same way forever: keep it aside, then terminate it.
+      try {
+        await this.options.onUndecodable?.({ id, error: e instanceof Error ? e : new Error(String(e)), data: m.data });
+        m.term();
+      } catch {
+        m.nak(this.options.ackWaitMs ?? 60_000);
+      }
       return null;
     }
     return {
@@ -239,6 +248,18 @@ export class NatsIngestBus implements IngestBus {
         await this.nc.flush();
       },
     };
+  }
+
+  /** The dead-letter stream next to this one: `<stream>_DLQ`, subject `<subject>.dlq`. */
+  openDeadLetters(clock: Clock): Promise<NatsDeadLetterStore> {
+    return NatsDeadLetterStore.open({
+      js: this.js,
+      jsm: this.jsm,
+      stream: `${this.stream}_DLQ`,
+      subject: `${this.subject}.dlq`,
+      replicas: this.options.replicas,
+      clock,
+    });
   }
 
   /** Deletes the stream with everything in it; for tests and for tearing down a deployment. */
