@@ -12,6 +12,8 @@ import { buildApi } from './api/server.js';
 import { checkRoleConfig } from './cluster-config.js';
 import type { Config } from './config/schema.js';
 import { decodeIngestRequest } from './ingest/decode.js';
+import { LangfusePending } from './ingest/langfuse/langfuse-pending.js';
+import { LangfusePendingFlusher } from './langfuse/langfuse-ingest.js';
 import { openAckLogRecovering } from './pipeline/ack-log-recovery.js';
 import { FileDeadLetterStore } from './pipeline/file-dead-letters.js';
 import { IngestPipeline } from './pipeline/ingest-pipeline.js';
@@ -263,6 +265,18 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
       // Registered before the HTTP server's cleanup so it runs after it: drain, then close.
       cleanups.push(() => p.close());
       await recovery.resume(p);
+      // Langfuse observations that never got their end are stored as they are after a while.
+      const flusher = new LangfusePendingFlusher({
+        pipeline: p,
+        pending: new LangfusePending({ state, clock }),
+        clock,
+        excerptMaxChars: () => config.ingest.excerptMaxChars,
+        metrics,
+        logger,
+      });
+      const flushTimer = setInterval(() => void flusher.runOnce(), 60_000);
+      flushTimer.unref();
+      cleanups.push(async () => clearInterval(flushTimer));
     }
 
     if (role === 'worker' && bus && telemetry) {

@@ -52,7 +52,7 @@ export function createServerMetrics(
     registry,
     ingestEvents: new Counter({
       name: 'reskpoints_ingest_events_total',
-      help: 'Events received by ingest, by source and outcome (accepted, duplicate, rejected, refused)',
+      help: 'Events received by ingest, by source and outcome (accepted, duplicate, rejected, refused; ignored: Langfuse scores and SDK logs)',
       labelNames: ['source', 'outcome'] as const,
       registers: [registry],
     }),

@@ -13,6 +13,7 @@ import {
 } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
+import { registerLangfuseIngestionRoute } from '../langfuse/routes.js';
 import type { DeadLetterRetryDeps } from '../pipeline/dead-letter-retry.js';
 import type { IngestPipeline } from '../pipeline/ingest-pipeline.js';
 import type { StateStore, TelemetryStore } from '../store/ports.js';
@@ -203,7 +204,10 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   registerOpsRoutes(app, deps);
   registerProjectRoutes(app, deps);
   registerDeadLetterRoutes(app, deps);
-  if (deps.pipeline) await registerIngestRoutes(app, deps);
+  if (deps.pipeline) {
+    await registerIngestRoutes(app, deps);
+    await registerLangfuseIngestionRoute(app, deps);
+  }
   if (deps.telemetry) {
     registerQueryRoutes(app, deps);
     registerLiveRoute(app, deps);

@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 
 /** How a logged request body is decoded again. */
-export type LoggedBodyKind = 'native-json' | 'otlp-protobuf' | 'otlp-json';
-const KINDS: readonly LoggedBodyKind[] = ['native-json', 'otlp-protobuf', 'otlp-json'];
+export type LoggedBodyKind = 'native-json' | 'otlp-protobuf' | 'otlp-json' | 'langfuse-ingestion';
+// The position is the code written to the log: append new kinds, never reorder.
+const KINDS: readonly LoggedBodyKind[] = ['native-json', 'otlp-protobuf', 'otlp-json', 'langfuse-ingestion'];
 
 /**
  * One accepted ingest request, as received: the decompressed body plus everything its decoding

@@ -106,6 +106,10 @@ export interface StateStore {
   /** Writes only when the key is absent; returns the value now stored (first writer wins). */
   setSettingIfAbsent(key: string, value: string): Promise<string>;
   setSetting(key: string, value: string): Promise<void>;
+  /** Settings whose key starts with `prefix` and sorts after `afterKey`, in key order, at most `limit`. */
+  listSettings(prefix: string, limit: number, afterKey?: string): Promise<Array<{ key: string; value: string }>>;
+  /** Deletes these settings; returns how many existed. */
+  deleteSettings(keys: string[]): Promise<number>;
   close(): Promise<void>;
 }
 

@@ -111,6 +111,23 @@ export function describeStateStoreContract(
       expect(await store.getSetting('other')).toBe('');
     });
 
+    test('settings: list by prefix in key order with paging, delete', async () => {
+      for (const k of ['lf.p/b', 'lf.p/a', 'lf.q/a', 'other', 'lf.p/c']) await store.setSetting(k, `v:${k}`);
+      expect(await store.listSettings('lf.p/', 10)).toEqual([
+        { key: 'lf.p/a', value: 'v:lf.p/a' },
+        { key: 'lf.p/b', value: 'v:lf.p/b' },
+        { key: 'lf.p/c', value: 'v:lf.p/c' },
+      ]);
+      expect((await store.listSettings('lf.', 2)).map((r) => r.key)).toEqual(['lf.p/a', 'lf.p/b']);
+      expect((await store.listSettings('lf.', 2, 'lf.p/b')).map((r) => r.key)).toEqual(['lf.p/c', 'lf.q/a']);
+      // A prefix is matched literally, LIKE wildcards included.
+      expect(await store.listSettings('lf.%', 10)).toEqual([]);
+      expect(await store.deleteSettings(['lf.p/a', 'lf.p/c', 'missing'])).toBe(2);
+      expect((await store.listSettings('lf.', 10)).map((r) => r.key)).toEqual(['lf.p/b', 'lf.q/a']);
+      expect(await store.deleteSettings([])).toBe(0);
+      expect(await store.getSetting('other')).toBe('v:other');
+    });
+
     test('setSettingIfAbsent: the first writer wins', async () => {
       expect(await store.setSettingIfAbsent('install.id', 'first')).toBe('first');
       expect(await store.setSettingIfAbsent('install.id', 'second')).toBe('first');

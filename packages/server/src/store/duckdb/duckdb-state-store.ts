@@ -114,6 +114,26 @@ export class DuckDbStateStore implements StateStore {
     });
   }
 
+  async listSettings(prefix: string, limit: number, afterKey = ''): Promise<Array<{ key: string; value: string }>> {
+    const rows = await this.db.query(
+      'SELECT key, value FROM settings WHERE starts_with(key, $1) AND key > $2 ORDER BY key LIMIT $3',
+      [prefix, afterKey, limit],
+    );
+    return rows.map((r) => ({ key: r['key'] as string, value: r['value'] as string }));
+  }
+
+  deleteSettings(keys: string[]): Promise<number> {
+    if (keys.length === 0) return Promise.resolve(0);
+    return this.db.write(async (c) => {
+      let n = 0;
+      for (const key of keys) {
+        const r = await c.runAndReadAll('DELETE FROM settings WHERE key = $1 RETURNING key', [key]);
+        n += r.currentRowCount;
+      }
+      return n;
+    });
+  }
+
   async close(): Promise<void> {
     await this.db.close();
   }

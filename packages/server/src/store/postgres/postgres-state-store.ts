@@ -182,6 +182,20 @@ export class PostgresStateStore implements StateStore {
     );
   }
 
+  async listSettings(prefix: string, limit: number, afterKey = ''): Promise<Array<{ key: string; value: string }>> {
+    const res = await this.pool.query<{ key: string; value: string }>(
+      `SELECT key, value FROM ${this.s}.settings WHERE starts_with(key, $1) AND key COLLATE "C" > $2 ORDER BY key COLLATE "C" LIMIT $3`,
+      [prefix, afterKey, limit],
+    );
+    return res.rows;
+  }
+
+  async deleteSettings(keys: string[]): Promise<number> {
+    if (keys.length === 0) return 0;
+    const res = await this.pool.query(`DELETE FROM ${this.s}.settings WHERE key = ANY($1::text[])`, [keys]);
+    return res.rowCount ?? 0;
+  }
+
   /** Drops the schema and everything in it; for tests and for tearing down a deployment. */
   async dropSchema(): Promise<void> {
     if (this.schemaName === 'public') throw new Error('refusing to drop the public schema');
