@@ -13,7 +13,7 @@ import {
 } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import { registerLangfuseIngestionRoute } from '../langfuse/routes.js';
+import { registerLangfuseIngestionRoute, registerLangfuseMetricsRoute } from '../langfuse/routes.js';
 import type { DeadLetterRetryDeps } from '../pipeline/dead-letter-retry.js';
 import type { IngestPipeline } from '../pipeline/ingest-pipeline.js';
 import type { StateStore, TelemetryStore } from '../store/ports.js';
@@ -210,6 +210,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   }
   if (deps.telemetry) {
     registerQueryRoutes(app, deps);
+    registerLangfuseMetricsRoute(app, deps);
     registerLiveRoute(app, deps);
   }
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

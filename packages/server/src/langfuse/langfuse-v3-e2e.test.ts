@@ -178,6 +178,49 @@ describe('Langfuse v3 client (langfuse on npm) → /api/public/ingestion', () =>
     expect(body.errors[2]?.message).toContain('before 2000-01-01');
   });
 
+  it("answers GET /api/public/metrics/daily in Langfuse's shape from the stored calls", async () => {
+    const res = await fetch(`${s.url}/api/public/metrics/daily?limit=10`, { headers: { authorization: basic } });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as {
+      data: Array<{
+        date: string;
+        countTraces: number;
+        countObservations: number;
+        totalCost: number;
+        usage: Array<Record<string, unknown>>;
+      }>;
+      meta: { page: number; limit: number; totalItems: number; totalPages: number };
+    };
+    expect(body.meta).toEqual({ page: 1, limit: 10, totalItems: 1, totalPages: 1 });
+    const today = body.data[0];
+    expect(today?.date).toBe(new Date().toISOString().slice(0, 10));
+    // The three generations stored by the tests above (the 207 test's one included).
+    expect(today?.countObservations).toBe(3);
+    expect(today?.totalCost).toBeCloseTo(0.00042, 10);
+    const byModel = Object.fromEntries((today?.usage ?? []).map((u) => [u.model, u]));
+    expect(byModel['claude-3-5-haiku']).toEqual({
+      model: 'claude-3-5-haiku',
+      inputUsage: 370,
+      outputUsage: 10,
+      totalUsage: 380,
+      countObservations: 1,
+      countTraces: 1,
+      totalCost: 0.00042,
+    });
+    expect(byModel['gpt-4o']).toMatchObject({ inputUsage: 1200, outputUsage: 300, totalUsage: 1500 });
+    expect(byModel['gpt-4o-mini']).toMatchObject({ inputUsage: 5, outputUsage: 1, totalUsage: 6 });
+
+    const filtered = await fetch(`${s.url}/api/public/metrics/daily?userId=carol`, {
+      headers: { authorization: basic },
+    });
+    expect(((await filtered.json()) as typeof body).data[0]?.countObservations).toBe(1);
+    const bad = await fetch(`${s.url}/api/public/metrics/daily?traceName=x&limit=500`, {
+      headers: { authorization: basic },
+    });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(/limit/);
+  });
+
   it('refuses a body without a batch with 400 and wrong credentials with 401', async () => {
     const bad = await fetch(`${s.url}/api/public/ingestion`, {
       method: 'POST',

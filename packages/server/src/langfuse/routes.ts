@@ -2,13 +2,16 @@
  * Langfuse-compatible endpoints: batch ingestion (the `langfuse` v3 client) and the daily
  * metrics read. Authenticated with a project's Langfuse key pair (Basic) or any project key.
  */
+import { type FieldIssue, type LlmCallFilter, validationError } from '@reskpoints/core';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { HttpAppError } from '../api/errors.js';
 import { requirePrincipal } from '../api/guard.js';
+import { splitList } from '../api/params.js';
 import type { Api, ApiDeps } from '../api/server.js';
 import { useRawBodyParsers } from '../api/server.js';
 import { LangfusePending } from '../ingest/langfuse/langfuse-pending.js';
+import { DAY_MS, dailyMetricsFromSummary, pageOfDays } from './daily-metrics.js';
 import { ingestLangfuseBatch } from './langfuse-ingest.js';
 
 const outcomeSchema = z.object({ id: z.string(), status: z.number().int() });
@@ -54,4 +57,87 @@ export async function registerLangfuseIngestionRoute(app: Api | FastifyInstance,
       },
     );
   });
+}
+
+const dailyUsageSchema = z.object({
+  model: z.string().nullable(),
+  inputUsage: z.number(),
+  outputUsage: z.number(),
+  totalUsage: z.number(),
+  countObservations: z.number(),
+  countTraces: z.number(),
+  totalCost: z.number(),
+});
+export const dailyMetricsResponseSchema = z.object({
+  data: z.array(
+    z.object({
+      date: z.string(),
+      countTraces: z.number(),
+      countObservations: z.number(),
+      totalCost: z.number(),
+      usage: z.array(dailyUsageSchema),
+    }),
+  ),
+  meta: z.object({ page: z.number(), limit: z.number(), totalItems: z.number(), totalPages: z.number() }),
+});
+
+const stringOrList = z.union([z.string(), z.array(z.string())]).optional();
+const dailyQuerySchema = z.object({
+  page: z.coerce.number().int().min(1).default(1),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  traceName: z.string().optional().describe('Not supported: ReskPoints keeps no trace names on calls'),
+  userId: z.string().optional(),
+  tags: stringOrList.describe('Calls carrying every listed tag'),
+  environment: stringOrList,
+  fromTimestamp: z.iso.datetime({ offset: true }).optional().describe('Default: the retention period ago'),
+  toTimestamp: z.iso.datetime({ offset: true }).optional().describe('Default: now'),
+});
+
+/** Longest a read waits for acknowledged events still being committed. */
+const READ_AFTER_ACK_WAIT_MS = 5_000;
+
+export function registerLangfuseMetricsRoute(app: Api | FastifyInstance, deps: ApiDeps): void {
+  const telemetry = deps.telemetry;
+  if (!telemetry) return;
+  (app as Api).get(
+    '/api/public/metrics/daily',
+    {
+      schema: {
+        tags: ['query', 'langfuse'],
+        summary: "Daily cost, counts and usage per model in Langfuse's shape (Langfuse key pair or any key)",
+        description:
+          'Days with calls, newest first, paged. Built from the summary query; countObservations counts LLM calls, and so does countTraces (ReskPoints keeps calls, not traces). A project credential reads its project; the admin token reads all projects. See docs/langfuse.md.',
+        querystring: dailyQuerySchema,
+        response: { 200: dailyMetricsResponseSchema },
+      },
+    },
+    async (req) => {
+      const principal = await requirePrincipal(req, deps, 'any');
+      const q = req.query;
+      const cfg = deps.config();
+      const issues: FieldIssue[] = [];
+      if (q.traceName !== undefined)
+        issues.push({
+          path: 'traceName',
+          message: 'filtering by trace name is not supported: calls carry no trace name',
+        });
+      const nowMs = deps.clock.nowMs();
+      const toMs = q.toTimestamp ? Date.parse(q.toTimestamp) : nowMs;
+      const fromMs = q.fromTimestamp ? Date.parse(q.fromTimestamp) : toMs - cfg.retentionDays * DAY_MS;
+      if (fromMs >= toMs) issues.push({ path: 'fromTimestamp', message: 'must be before toTimestamp' });
+      else if (toMs - fromMs > cfg.query.maxRangeDays * DAY_MS)
+        issues.push({ path: 'fromTimestamp', message: `the range may span at most ${cfg.query.maxRangeDays} days` });
+      if (issues.length) throw new HttpAppError(validationError(issues, 'invalid query'));
+      const filter: LlmCallFilter = {};
+      if (principal.kind === 'project') filter.projectIds = [principal.projectId];
+      if (q.userId) filter.userIds = [q.userId];
+      const tags = splitList(q.tags);
+      if (tags) filter.tags = tags;
+      const environments = splitList(q.environment);
+      if (environments) filter.environments = environments;
+      await deps.pipeline?.settled(READ_AFTER_ACK_WAIT_MS);
+      const summary = await telemetry.summarize({ fromMs, toMs, filter, groupBy: ['model'], intervalMs: DAY_MS });
+      return pageOfDays(dailyMetricsFromSummary(summary.rows), q.page, q.limit);
+    },
+  );
 }
