@@ -50,7 +50,9 @@ export function dailyMetricsFromSummary(rows: SummaryRow[]): LangfuseDailyMetric
     }
     d.countObservations += r.requests;
     d.countTraces += r.requests;
-    d.totalCost += r.costUsd;
+    // Langfuse's shape has no unknown cost: calls without one add nothing (as in Langfuse).
+    const cost = r.costUsd ?? 0;
+    d.totalCost += cost;
     d.usage.push({
       model: r.group.model ?? null,
       inputUsage: r.inputTokens,
@@ -58,7 +60,7 @@ export function dailyMetricsFromSummary(rows: SummaryRow[]): LangfuseDailyMetric
       totalUsage: r.totalTokens,
       countObservations: r.requests,
       countTraces: r.requests,
-      totalCost: r.costUsd,
+      totalCost: cost,
     });
   }
   return [...byDay.entries()].sort((a, b) => b[0] - a[0]).map(([, d]) => d);
