@@ -3,20 +3,28 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Clock, type LlmCall, randomHex, systemClock } from '@reskpoints/core';
+import { type Clock, type LlmCall, randomHex, systemClock, type TelemetryBatch } from '@reskpoints/core';
 import pino, { type Logger } from 'pino';
 import { Authenticator, generateAdminToken, sha256Hex } from './api/auth.js';
+import { HttpAppError, sendError } from './api/errors.js';
+import { requirePrincipal } from './api/guard.js';
 import { LiveHub } from './api/live.js';
 import { createServerMetrics } from './api/metrics.js';
 import { buildApi } from './api/server.js';
 import { checkRoleConfig } from './cluster-config.js';
-import type { Config } from './config/schema.js';
-import { decodeIngestRequest } from './ingest/decode.js';
+import { getAtPath, setAtPath } from './config/keys.js';
+import { type Config, HOT_RELOADABLE_KEYS } from './config/schema.js';
 import { LangfusePending } from './ingest/langfuse/langfuse-pending.js';
 import { LangfusePendingFlusher } from './langfuse/langfuse-ingest.js';
+import { MODULES } from './modules.js';
 import { openAckLogRecovering } from './pipeline/ack-log-recovery.js';
 import { FileDeadLetterStore } from './pipeline/file-dead-letters.js';
 import { IngestPipeline } from './pipeline/ingest-pipeline.js';
+import { type CommitNotice, LocalCommitNotifications } from './platform/commit-notifications.js';
+import { createIngestPath } from './platform/ingest-path.js';
+import type { RouteHelpers } from './platform/module.js';
+import { type AnyModule, ModuleHost } from './platform/module-host.js';
+import { Scheduler } from './platform/scheduler.js';
 import { createLocalLeaderLease } from './store/lease/local-leader-lease.js';
 import { createPgLeaderLease } from './store/lease/pg-leader-lease.js';
 import { decodeBatch } from './store/nats/batch-codec.js';
@@ -44,6 +52,8 @@ export interface RunningApp {
   adminTokenGenerated: boolean;
   /** Applies hot-reloadable settings from a new validated config. */
   applyConfig(next: Config): void;
+  /** Runs the jobs that are due now (they also run on their timer); resolves when they finished. */
+  tickJobs(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -52,6 +62,10 @@ export interface StartOptions {
   clock?: Clock;
   /** Decorates the telemetry store, e.g. to slow it down in an overload test. */
   wrapTelemetryStore?: (store: TelemetryStore) => TelemetryStore;
+  /** The modules to run instead of `MODULES` (tests). */
+  modules?: readonly AnyModule[];
+  /** Interval of the job scheduler's timer, ms (default 1_000); tests drive it with `tickJobs`. */
+  schedulerTickMs?: number;
 }
 
 const ADMIN_HASH_SETTING = 'admin_token_sha256';
@@ -107,9 +121,32 @@ export async function runMigrations(config: Config, opts: StartOptions = {}): Pr
   try {
     await stores.state.migrate();
     await stores.telemetry?.migrate();
+    await new ModuleHost(opts.modules ?? MODULES).migrate(stores.stateSql, (opts.clock ?? systemClock).nowMs());
   } finally {
     await stores.close();
   }
+}
+
+/** What a commit tells derived processing and the live stream: the calls it newly stored. */
+function committedNotice(batch: TelemetryBatch, result: AppendResult, atMs: number): CommitNotice {
+  // Usually nothing was a repeat; otherwise keep only the calls this commit stored.
+  let calls: LlmCall[] = batch.llmCalls;
+  if (result.llmCallDuplicates > 0) {
+    const fresh = new Set(result.insertedLlmCallKeys.map((k) => `${k.projectId}\u0000${k.id}`));
+    calls = batch.llmCalls.filter((c) => fresh.delete(`${c.projectId}\u0000${c.id}`));
+  }
+  return { atMs, llmCallsInserted: result.llmCallsInserted, spansInserted: result.spansInserted, llmCalls: calls };
+}
+
+/** What module routes get for authentication and errors (the API's own guard and error mapping). */
+function routeHelpers(auth: Authenticator): RouteHelpers {
+  return {
+    authenticate: (req, need) => requirePrincipal(req, { auth }, need),
+    fail: (error) => {
+      throw new HttpAppError(error);
+    },
+    sendError,
+  };
 }
 
 /** An ingest node's sink: the batch is durable once JetStream acknowledged it. */
@@ -154,6 +191,8 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
     cleanups.push(() => stores.close());
     await stores.state.migrate();
     await stores.telemetry?.migrate();
+    const modules = new ModuleHost(opts.modules ?? MODULES);
+    await modules.migrate(stores.stateSql, clock.nowMs());
     const { state } = stores;
     const telemetry =
       stores.telemetry && opts.wrapTelemetryStore ? opts.wrapTelemetryStore(stores.telemetry) : stores.telemetry;
@@ -209,13 +248,57 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
     const auth = new Authenticator({ state, clock, adminTokenHash: admin.hash });
     let draining = false;
 
+    // "Telemetry committed" wake-ups for derived processing and the live stream.
+    const commits = new LocalCommitNotifications();
+    commits.subscribe((notice) => {
+      if (notice.llmCalls && live.size > 0) live.publish([...notice.llmCalls]);
+    });
+
+    // Jobs that must run once per cluster run on the holder of the leader lease.
+    const lease: LeaderLease | null =
+      telemetry && (role === 'all' || role === 'worker')
+        ? config.postgres.url
+          ? createPgLeaderLease({ url: config.postgres.url, name: 'leader', nowMs: () => clock.nowMs() })
+          : createLocalLeaderLease()
+        : null;
+    if (lease) cleanups.push(() => lease.release());
+    const scheduler = new Scheduler({
+      clock,
+      lease,
+      state: stores.stateSql,
+      logger: logger.child({ component: 'scheduler' }),
+      tickMs: opts.schedulerTickMs,
+    });
+    await modules.create({
+      role,
+      clock,
+      logger,
+      config: () => config,
+      state: stores.stateSql,
+      stateStore: state,
+      telemetry,
+      commits,
+      metrics: metrics.registry,
+      scheduler,
+      derivedLagMs: config.derived.safetyLagMs,
+    });
+    const ingestPath = createIngestPath(modules.enrichers());
+
     let pipeline: IngestPipeline | null = null;
     // Where a retried dead letter goes: the same sink as fresh ingest.
     let deadLetterSink: BatchSink | null = bus ? busSink(bus) : null;
     if (role === 'all' || role === 'ingest') {
+      // Embedded: every commit, the acknowledgement log's replay included, tells derived
+      // processing and the live stream. An ingest node only publishes; the storing worker tells.
       const sink: BatchSink = bus
         ? busSink(bus)
-        : { commit: (batch) => (telemetry as TelemetryStore).appendBatch(batch) };
+        : {
+            commit: async (batch) => {
+              const result = await (telemetry as TelemetryStore).appendBatch(batch);
+              commits.publish(committedNotice(batch, result, clock.nowMs()));
+              return result;
+            },
+          };
       deadLetterSink = sink;
       // What an earlier run acknowledged and did not commit is replayed whenever the node takes
       // ingest, even with the log now switched off, so that nothing acknowledged is left behind.
@@ -223,7 +306,7 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
         dir: join(config.dataDir, 'ack-log'),
         segmentBytes: 64 * 1024 * 1024,
         onSync: (ms) => metrics.ackLogSync.observe(ms / 1000),
-        decode: decodeIngestRequest,
+        decode: (request) => ingestPath.process(request, { replay: true }),
         deadLetters: deadLetters as DeadLetterStore,
         logger,
         onDeadLettered,
@@ -239,13 +322,9 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
         maxBatchEvents: config.ingest.maxBatchEvents,
         flushIntervalMs: config.ingest.flushIntervalMs,
         retryAfterSeconds: () => config.ingest.retryAfterSeconds,
-        onCommitted: (batch, result, commitMs) => {
+        onCommitted: (batch, _result, commitMs) => {
           metrics.commitLatency.observe(commitMs / 1000);
           metrics.commitBatchEvents.observe(batch.llmCalls.length + batch.spans.length);
-          if (live.size === 0 || result.insertedLlmCallKeys.length === 0) return;
-          const fresh = new Set(result.insertedLlmCallKeys.map((k) => `${k.projectId}\u0000${k.id}`));
-          const calls: LlmCall[] = batch.llmCalls.filter((c) => fresh.delete(`${c.projectId}\u0000${c.id}`));
-          live.publish(calls);
         },
         onCommitFailed: (e) => {
           metrics.commitFailures.inc();
@@ -268,6 +347,7 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
       // Langfuse observations that never got their end are stored as they are after a while.
       const flusher = new LangfusePendingFlusher({
         pipeline: p,
+        ingest: ingestPath,
         pending: new LangfusePending({ state, clock }),
         clock,
         excerptMaxChars: () => config.ingest.excerptMaxChars,
@@ -286,6 +366,11 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
         deadLetters: deadLetters ? { store: deadLetters, onDeadLettered } : undefined,
         onAppended: (result, messages) => {
           metrics.commitBatchEvents.observe(result.llmCallsInserted + result.spansInserted);
+          commits.publish({
+            atMs: clock.nowMs(),
+            llmCallsInserted: result.llmCallsInserted,
+            spansInserted: result.spansInserted,
+          });
           logger.debug(
             { messages, inserted: result.llmCallsInserted, duplicates: result.llmCallDuplicates },
             'worker appended',
@@ -297,27 +382,6 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
       cleanups.push(() => w.stop());
     }
 
-    // Jobs that must run once per cluster (retention) are guarded by a leader lease.
-    const lease: LeaderLease | null =
-      telemetry && role !== 'api'
-        ? config.postgres.url
-          ? createPgLeaderLease({ url: config.postgres.url, name: 'retention' })
-          : createLocalLeaderLease()
-        : null;
-    if (lease) cleanups.push(() => lease.release());
-    const retention = setInterval(() => {
-      if (!lease || !telemetry) return;
-      void (async () => {
-        const token = await lease.tryAcquire();
-        if (token == null) return;
-        const beforeMs = clock.nowMs() - config.retentionDays * 86_400_000;
-        const n = await telemetry.deleteBefore(beforeMs);
-        if (n > 0) logger.info({ deleted: n, beforeMs, token }, 'retention removed old telemetry');
-      })().catch((e) => logger.warn({ err: e }, 'retention pass failed'));
-    }, 3_600_000);
-    retention.unref();
-    cleanups.push(async () => clearInterval(retention));
-
     const api = await buildApi({
       config: () => config,
       state,
@@ -328,7 +392,7 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
           ? {
               store: deadLetters,
               commit: (batch) => deadLetterSink.commit(batch),
-              decodeRequest: decodeIngestRequest,
+              decodeRequest: (request) => ingestPath.process(request, { replay: true }),
               decodeBusMessage: decodeBatch,
               onDeadLettered,
             }
@@ -341,7 +405,13 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
       version: VERSION,
       // Ready while not draining and the state store answers (every role depends on it).
       isReady: async () => !draining && (await state.getSetting(ADMIN_HASH_SETTING)) !== undefined,
+      ingest: ingestPath,
+      moduleRoutes: role === 'all' || role === 'api' ? modules.routePlugins(routeHelpers(auth)) : [],
     });
+    await modules.start();
+    cleanups.push(() => modules.stop(logger));
+    scheduler.start();
+    cleanups.push(() => scheduler.stop());
     await api.listen({ host: config.host, port: config.port });
     cleanups.push(() => api.close());
     const addr = api.server.address();
@@ -355,18 +425,16 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
       adminToken: admin.token,
       adminTokenGenerated: admin.generated,
       applyConfig(next: Config) {
-        config = {
-          ...config,
-          logLevel: next.logLevel,
-          retentionDays: next.retentionDays,
-          ingest: {
-            ...config.ingest,
-            retryAfterSeconds: next.ingest.retryAfterSeconds,
-            excerptMaxChars: next.ingest.excerptMaxChars,
-          },
-        };
-        logger.level = next.logLevel;
+        const applied = structuredClone(config) as unknown as Record<string, unknown>;
+        for (const key of new Set([...HOT_RELOADABLE_KEYS, ...modules.hotReloadableKeys()])) {
+          const path = key.split('.');
+          setAtPath(applied, path, structuredClone(getAtPath(next, path)));
+        }
+        config = applied as unknown as Config;
+        logger.level = config.logLevel;
+        modules.configChanged(config);
       },
+      tickJobs: () => scheduler.tick(),
       close() {
         closing ??= (async () => {
           draining = true;

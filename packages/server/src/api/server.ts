@@ -16,6 +16,7 @@ import type { Config } from '../config/schema.js';
 import { registerLangfuseIngestionRoute, registerLangfuseMetricsRoute } from '../langfuse/routes.js';
 import type { DeadLetterRetryDeps } from '../pipeline/dead-letter-retry.js';
 import type { IngestPipeline } from '../pipeline/ingest-pipeline.js';
+import type { IngestPath } from '../platform/ingest-path.js';
 import type { StateStore, TelemetryStore } from '../store/ports.js';
 import type { Authenticator } from './auth.js';
 import { HttpAppError, sendError } from './errors.js';
@@ -47,6 +48,10 @@ export interface ApiDeps {
   version: string;
   /** Readiness: dependencies answer and the node is not draining. */
   isReady: () => Promise<boolean>;
+  /** Decode → validate → enrich, shared with the acknowledgement log's replay. */
+  ingest: IngestPath;
+  /** Modules' route plugins; each is registered as its own encapsulated Fastify plugin. */
+  moduleRoutes?: ReadonlyArray<(api: FastifyInstance) => Promise<void>>;
 }
 
 export type Api = FastifyInstance<
@@ -213,6 +218,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     registerLangfuseMetricsRoute(app, deps);
     registerLiveRoute(app, deps);
   }
+  for (const plugin of deps.moduleRoutes ?? []) await app.register(plugin);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app as unknown as Api;
 }

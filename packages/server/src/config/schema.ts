@@ -1,11 +1,13 @@
 import { z } from 'zod';
+import { MODULES } from '../modules.js';
+import { assertModuleList, moduleConfigShape, moduleHotReloadableKeys } from '../platform/module-config.js';
 
 /**
  * The one configuration schema. Sources, in order of precedence: CLI flags > RESKPOINTS_*
  * environment variables > config file (YAML or JSON) > these defaults.
  * Settings marked hot-reloadable take effect when the config file changes.
  */
-export const configSchema = z.object({
+const platformConfigSchema = z.object({
   host: z.string().min(1).default('127.0.0.1').describe('Interface to listen on'),
   port: z.number().int().min(0).max(65535).default(4318).describe('HTTP port (OTLP/HTTP default is 4318)'),
   dataDir: z.string().min(1).default('./data').describe('Where the embedded DuckDB files live'),
@@ -74,6 +76,18 @@ export const configSchema = z.object({
     })
     .prefault({}),
   retentionDays: z.number().int().min(1).default(90).describe('Telemetry older than this is deleted'),
+  derived: z
+    .object({
+      safetyLagMs: z
+        .number()
+        .int()
+        .min(0)
+        .default(10_000)
+        .describe(
+          'Cluster mode: derived processing (budgets, rules, detectors) reads calls stamped at least this long ago, so inserts still in flight on other workers are not skipped',
+        ),
+    })
+    .prefault({}),
   clickhouse: z
     .object({
       url: z.string().url().optional().describe('e.g. http://127.0.0.1:8123; set to use ClickHouse for telemetry'),
@@ -105,13 +119,25 @@ export const configSchema = z.object({
   redis: z.object({ url: z.string().optional().describe('e.g. redis://127.0.0.1:6379; shared counters') }).prefault({}),
 });
 
+assertModuleList(MODULES, Object.keys(platformConfigSchema.shape));
+
+/**
+ * The platform's settings plus one section per module (`src/modules.ts`), each validated,
+ * documented and reloaded like the rest. The static type covers the platform's settings;
+ * a module reads its own section, typed, through its context.
+ */
+export const configSchema = platformConfigSchema.extend(
+  moduleConfigShape(MODULES),
+) as unknown as typeof platformConfigSchema;
+
 export type Config = z.output<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
 
 /** Settings that may change while running; everything else needs a restart. */
-export const HOT_RELOADABLE_KEYS = [
+export const HOT_RELOADABLE_KEYS: readonly string[] = [
   'logLevel',
   'ingest.retryAfterSeconds',
   'ingest.excerptMaxChars',
   'retentionDays',
-] as const;
+  ...moduleHotReloadableKeys(MODULES),
+];

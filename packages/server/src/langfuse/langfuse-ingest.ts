@@ -15,6 +15,7 @@ import {
 import type { LangfusePending } from '../ingest/langfuse/langfuse-pending.js';
 import type { LoggedRequest } from '../pipeline/ack-log.js';
 import type { IngestPipeline } from '../pipeline/ingest-pipeline.js';
+import type { IngestPath } from '../platform/ingest-path.js';
 
 export interface LangfuseIngestDeps {
   pipeline: IngestPipeline;
@@ -23,6 +24,8 @@ export interface LangfuseIngestDeps {
   /** Prompt/response excerpt length in force. */
   excerptMaxChars: () => number;
   metrics?: ServerMetrics;
+  /** The ingest path (decode → validate → enrich); without it the request is only decoded. */
+  ingest?: IngestPath;
 }
 
 /** Langfuse's 207 answer: one entry per event of the request. */
@@ -67,7 +70,7 @@ export async function ingestLangfuseBatch(
     excerptMaxChars,
     body: Buffer.from(JSON.stringify({ batch: [...held, ...events], ...(flushPending ? { flushPending } : {}) })),
   };
-  const decoded = decodeIngestRequest(request);
+  const decoded = deps.ingest ? await deps.ingest.process(request) : decodeIngestRequest(request);
   if (!decoded.ok) return decoded;
   const lf = decoded.value.langfuse;
   if (!lf) throw new Error('a langfuse-ingestion request decoded without its Langfuse outcome');

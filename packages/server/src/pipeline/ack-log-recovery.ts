@@ -7,8 +7,10 @@ import type { IngestPipeline } from './ingest-pipeline.js';
 
 export interface AckLogRecoveryOptions extends AckLogOptions {
   dir: string;
-  /** Decodes a logged request into its events, as ingest did when it was acknowledged. */
-  decode: (request: LoggedRequest) => Result<{ batch: TelemetryBatch }, AppError>;
+  /** Decodes (and enriches) a logged request into its events, as ingest did when it was acknowledged. */
+  decode: (
+    request: LoggedRequest,
+  ) => Result<{ batch: TelemetryBatch }, AppError> | Promise<Result<{ batch: TelemetryBatch }, AppError>>;
   deadLetters: DeadLetterStore;
   logger: Logger;
   onDeadLettered?: (letter: DeadLetter) => void;
@@ -46,7 +48,7 @@ export async function openAckLogRecovering(
     let events = 0;
     let deadLettered = 0;
     for (const { record, ref } of recovered) {
-      const decoded = opts.decode(record);
+      const decoded = await opts.decode(record);
       if (decoded.ok) {
         const batch = decoded.value.batch;
         events += batch.llmCalls.length + batch.spans.length;

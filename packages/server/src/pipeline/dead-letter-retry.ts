@@ -9,7 +9,10 @@ export interface DeadLetterRetryDeps {
   /** Where retried events go: the telemetry store (embedded) or the ingest bus (cluster). */
   commit: (batch: TelemetryBatch) => Promise<AppendResult>;
   /** Decodes a logged request again, with today's decoder. */
-  decodeRequest: (request: LoggedRequest) => Result<{ batch: TelemetryBatch }, AppError>;
+  /** Decodes (and enriches) a logged request: the ingest path. */
+  decodeRequest: (
+    request: LoggedRequest,
+  ) => Result<{ batch: TelemetryBatch }, AppError> | Promise<Result<{ batch: TelemetryBatch }, AppError>>;
   /** Decodes a raw bus message again. */
   decodeBusMessage?: (data: Uint8Array) => TelemetryBatch;
   onDeadLettered?: (letter: DeadLetter) => void;
@@ -33,11 +36,11 @@ function refused(letter: DeadLetter, why: string): AppError {
   );
 }
 
-function eventsOf(letter: DeadLetter, deps: DeadLetterRetryDeps): Result<TelemetryBatch, AppError> {
+async function eventsOf(letter: DeadLetter, deps: DeadLetterRetryDeps): Promise<Result<TelemetryBatch, AppError>> {
   const p = letter.payload;
   if (p.type === 'batch') return ok(p.batch);
   if (p.type === 'request') {
-    const decoded = deps.decodeRequest({
+    const decoded = await deps.decodeRequest({
       kind: p.request.kind as LoggedBodyKind,
       projectId: p.request.projectId,
       receivedAtMs: p.request.receivedAtMs,
@@ -63,7 +66,7 @@ function eventsOf(letter: DeadLetter, deps: DeadLetterRetryDeps): Result<Telemet
 export async function retryDeadLetter(id: string, deps: DeadLetterRetryDeps): Promise<Result<DeadLetterRetryOutcome>> {
   const letter = await deps.store.get(id);
   if (!letter) return err(appError('RP_NOT_FOUND', `dead letter ${id} does not exist`));
-  const events = eventsOf(letter, deps);
+  const events = await eventsOf(letter, deps);
   if (!events.ok) return events;
   const batch = events.value;
   const total = batch.llmCalls.length + batch.spans.length;

@@ -6,6 +6,7 @@
  * Units: times are epoch milliseconds, durations milliseconds, money USD.
  */
 import type {
+  LlmCall,
   LlmCallListQuery,
   LlmCallPage,
   Span,
@@ -36,6 +37,25 @@ export interface SpanListQuery {
 }
 
 /**
+ * A position in ingestion order, (ingestedAtMs, projectId, id) ascending, exclusive. With
+ * `projectId`/`id` null it stands after every call ingested at `ingestedAtMs` or before.
+ */
+export interface IngestedCursor {
+  ingestedAtMs: number;
+  projectId: string | null;
+  id: string | null;
+}
+
+export interface IngestedSinceQuery {
+  /** Exclusive start; null reads from the first call stored. */
+  after: IngestedCursor | null;
+  /** Only calls with ingestedAtMs <= untilMs (readers stay `ingestedVisibilityLagMs` behind). */
+  untilMs: number;
+  /** 1..10_000 */
+  limit: number;
+}
+
+/**
  * Append-mostly telemetry. `appendBatch` is atomic and durable when it resolves: either
  * every event of the batch is committed or none is (the promise rejects). Appending the
  * same (projectId, id) twice stores it once: an LLM call's identity is (projectId, id), a
@@ -54,6 +74,18 @@ export interface TelemetryStore {
    */
   listLlmCalls(query: LlmCallListQuery): Promise<LlmCallPage>;
   summarize(query: SummaryQuery): Promise<SummaryResult>;
+  /**
+   * Calls in ingestion order after `after`, for derived processing. `ingestedAtMs` is stamped by
+   * the store when it commits a call (a duplicate keeps its first stamp), so a call replayed
+   * from the acknowledgement log or redelivered by the bus is read like any other.
+   */
+  listLlmCallsIngestedSince(query: IngestedSinceQuery): Promise<LlmCall[]>;
+  /**
+   * How long after its `ingestedAtMs` a committed call may still become visible, ms: 0 when
+   * commits become visible in stamp order (one writer stamping increasing times), null when
+   * the store cannot bound it (several writers; readers then keep a configured safety lag).
+   */
+  readonly ingestedVisibilityLagMs: number | null;
   /** Spans with fromMs <= startTimeMs < toMs, oldest first (startTimeMs asc, spanId asc), at most `limit`. */
   listSpans(query: SpanListQuery): Promise<Span[]>;
   /** Deletes calls and spans that started before `beforeMs`; returns how many rows went. */

@@ -41,7 +41,7 @@ export async function startTestServer(
   opts: StartOptions = {},
 ): Promise<TestServer> {
   const config = testConfig(overrides);
-  const app = await startApp(config, { logger: pino({ level: 'silent' }), ...opts });
+  const app = await startApp(config, { logger: pino({ level: process.env['RP_TEST_LOG'] ?? 'silent' }), ...opts });
   return {
     app,
     url: app.url,

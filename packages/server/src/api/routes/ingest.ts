@@ -1,7 +1,6 @@
 import { appError, nativeIngestBodySchema } from '@reskpoints/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { decodeIngestRequest } from '../../ingest/decode.js';
 import { encodeOtlpTraceResponse } from '../../ingest/otlp/index.js';
 import type { LoggedBodyKind, LoggedRequest } from '../../pipeline/ack-log.js';
 import { HttpAppError, sendError } from '../errors.js';
@@ -29,7 +28,7 @@ export async function registerIngestRoutes(app: Api | FastifyInstance, deps: Api
       excerptMaxChars: deps.config().ingest.excerptMaxChars,
       body: req.body as Buffer,
     };
-    const decoded = decodeIngestRequest(request);
+    const decoded = await deps.ingest.process(request);
     if (!decoded.ok) throw new HttpAppError(decoded.error);
     const { batch, rejectedSpans } = decoded.value;
     const source = kind === 'native-json' ? 'native' : 'otlp';

@@ -32,7 +32,7 @@ import type {
 import { groupCostUsd } from '@reskpoints/core';
 import { DIMENSION_COLUMN } from '../dimension-columns.js';
 import { decodeLlmCallCursorOrThrow, encodeLlmCallCursor } from '../llm-call-cursor.js';
-import type { AppendResult, SpanListQuery, TelemetryStore } from '../ports.js';
+import type { AppendResult, IngestedSinceQuery, SpanListQuery, TelemetryStore } from '../ports.js';
 import { classifyClickHouseWriteError } from './clickhouse-errors.js';
 import { type ColumnSpec, encodeRowBinary } from './row-binary.js';
 import {
@@ -82,6 +82,8 @@ export interface ClickHouseTelemetryStoreOptions {
    * touches more than `max_partitions_per_insert_block` (100) partitions. Default 90.
    */
   maxPartitionsPerInsert?: number;
+  /** Clock for the ingestion stamp of appended events. Default `Date.now`. */
+  nowMs?: () => number;
 }
 
 /** `max_query_size` sent with lookups that inline many identities (the default is 256 KiB). */
@@ -106,6 +108,10 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
   private readonly maxPartitionsPerInsert: number;
   /** Serialises appends of this instance: the duplicate lookup and the insert are one step. */
   private appendTail: Promise<unknown> = Promise.resolve();
+  private readonly nowMs: () => number;
+  private lastStampMs = 0;
+  /** Several workers stamp and insert independently: readers keep a configured safety lag. */
+  readonly ingestedVisibilityLagMs = null;
 
   constructor(options: ClickHouseTelemetryStoreOptions) {
     this.db = options.database ?? 'reskpoints';
@@ -116,6 +122,7 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
     this.dedupLookupChunk = options.dedupLookupChunk ?? 2000;
     this.visibleFrom = `(SELECT max(cut_ms) FROM ${db}.${RETENTION_TABLE})`;
     this.maxPartitionsPerInsert = Math.max(1, options.maxPartitionsPerInsert ?? 90);
+    this.nowMs = options.nowMs ?? Date.now;
     this.client = createClient({
       url: options.url,
       username: options.username ?? 'default',
@@ -195,6 +202,11 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
     const storedSpans = await this.storedSpanKeys(uniqueSpans);
     const newCalls = uniqueCalls.filter((c) => !storedCalls.has(callKey(c)));
     const newSpans = uniqueSpans.filter((s) => !storedSpans.has(spanKey(s)));
+    // The ingestion stamp: when this node stored the event (derived processing reads by it).
+    const stampMs = Math.max(this.nowMs(), this.lastStampMs + 1);
+    this.lastStampMs = stampMs;
+    for (const c of newCalls) c.ingestedAtMs = stampMs;
+    for (const sp of newSpans) sp.ingestedAtMs = stampMs;
 
     await this.insertByPartition(this.calls, newCalls.map(llmCallToRow), LLM_CALL_SPEC);
     await this.insertByPartition(this.spans, newSpans.map(spanToRow), SPAN_SPEC);
@@ -330,6 +342,48 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
           ? encodeLlmCallCursor({ startTimeMs: num(last.start_time_ms), id: last.id, projectId: last.project_id })
           : null,
     };
+  }
+
+  async listLlmCallsIngestedSince(query: IngestedSinceQuery): Promise<LlmCall[]> {
+    const conditions = [`ingested_at_ms <= ${int(query.untilMs)}`, this.visible()];
+    const a = query.after;
+    if (a) {
+      const t = int(a.ingestedAtMs);
+      conditions.push(
+        a.projectId === null || a.id === null
+          ? `ingested_at_ms > ${t}`
+          : `(ingested_at_ms > ${t} OR (ingested_at_ms = ${t} AND (project_id > ${str(a.projectId)} OR (project_id = ${str(a.projectId)} AND id > ${str(a.id)}))))`,
+      );
+    }
+    const limit = Math.max(1, Math.min(10_000, Math.trunc(query.limit)));
+    // Keys first, then whole rows by key, as in listLlmCalls.
+    const keys = await this.select<{ project_id: string; id: string; start_time_ms: unknown }>(
+      `SELECT project_id, id, start_time_ms, ingested_at_ms FROM ${this.calls}
+       WHERE ${conditions.join(' AND ')}
+       ORDER BY ingested_at_ms, project_id, id
+       LIMIT 1 BY project_id, id
+       LIMIT ${int(limit)}`,
+    );
+    if (keys.length === 0) return [];
+    const times = keys.map((k) => num(k.start_time_ms));
+    const rows = await this.select<Record<keyof LlmCallRow, unknown>>(
+      `SELECT ${LLM_CALL_COLUMNS.join(', ')} FROM ${this.calls}
+       WHERE start_time_ms >= ${int(Math.min(...times))} AND start_time_ms <= ${int(Math.max(...times))}
+         AND (project_id, id) IN (${keys.map((k) => `(${str(k.project_id)}, ${str(k.id)})`).join(', ')})
+       LIMIT 1 BY project_id, id`,
+      { max_query_size: String(LOOKUP_MAX_QUERY_BYTES) },
+    );
+    const byKey = new Map<string, LlmCall>();
+    for (const r of rows) {
+      const call = rowToLlmCall(r);
+      byKey.set(`${call.projectId}\u0000${call.id}`, call);
+    }
+    const out: LlmCall[] = [];
+    for (const k of keys) {
+      const call = byKey.get(`${k.project_id}\u0000${k.id}`);
+      if (call) out.push(call);
+    }
+    return out;
   }
 
   async summarize(q: SummaryQuery): Promise<SummaryResult> {

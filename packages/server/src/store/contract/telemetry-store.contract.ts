@@ -18,7 +18,7 @@ import {
 } from '@reskpoints/core';
 import { afterEach, beforeEach, describe, expect } from 'vitest';
 import { parseLlmCallCursor } from '../llm-call-cursor.js';
-import type { TelemetryStore } from '../ports.js';
+import type { IngestedCursor, TelemetryStore } from '../ports.js';
 import { type ContractOptions, contractTest } from './contract-options.js';
 import {
   BASE_MS,
@@ -443,6 +443,55 @@ export function describeTelemetryStoreContract(
         await checkSummary(calls, { ...range, filter, groupBy: ['user'], intervalMs: null });
       });
     }
+
+    test('lists calls in ingestion order behind a cursor; each stored call once, duplicates keep their first stamp', async () => {
+      const first = [
+        makeLlmCall({ id: 'i-1', projectId: 'prj_b', startTimeMs: BASE_MS + 5000 }),
+        makeLlmCall({ id: 'i-2', projectId: 'prj_a', startTimeMs: BASE_MS }),
+        makeLlmCall({ id: 'i-3', projectId: 'prj_a', startTimeMs: BASE_MS - DAY_MS }),
+      ];
+      await store.appendBatch({ llmCalls: first, spans: [] });
+      const second = [
+        makeLlmCall({ id: 'i-0', projectId: 'prj_a', startTimeMs: BASE_MS + 1 }),
+        // A retried event: not stored again, so not listed again.
+        makeLlmCall({ id: 'i-2', projectId: 'prj_a', startTimeMs: BASE_MS }),
+        makeLlmCall({ id: 'i-4', projectId: 'prj_c', startTimeMs: BASE_MS + 2 * DAY_MS }),
+      ];
+      await store.appendBatch({ llmCalls: second, spans: [] });
+
+      const seen: LlmCall[] = [];
+      let after: IngestedCursor | null = null;
+      for (let page = 0; page < 10; page++) {
+        const calls = await store.listLlmCallsIngestedSince({ after, untilMs: Number.MAX_SAFE_INTEGER, limit: 2 });
+        if (calls.length === 0) break;
+        seen.push(...calls);
+        const last = calls[calls.length - 1] as LlmCall;
+        after = { ingestedAtMs: last.ingestedAtMs, projectId: last.projectId, id: last.id };
+      }
+      const keys = seen.map((c) => `${c.projectId}/${c.id}`);
+      // Within one commit: (projectId, id) order; the second commit after the first.
+      expect(keys).toEqual(['prj_a/i-2', 'prj_a/i-3', 'prj_b/i-1', 'prj_a/i-0', 'prj_c/i-4']);
+      const stamps = seen.map((c) => c.ingestedAtMs);
+      expect(stamps[0]).toBe(stamps[2]);
+      expect(stamps[3]).toBeGreaterThan(stamps[2] as number);
+      expect(seen.find((c) => c.id === 'i-0')).toEqual(second[0]);
+
+      // A cursor without a key stands after everything stamped at or before its time.
+      const firstStamp = stamps[0] as number;
+      expect(
+        (
+          await store.listLlmCallsIngestedSince({
+            after: { ingestedAtMs: firstStamp, projectId: null, id: null },
+            untilMs: Number.MAX_SAFE_INTEGER,
+            limit: 10,
+          })
+        ).map((c) => c.id),
+      ).toEqual(['i-0', 'i-4']);
+      // untilMs bounds the stamps read.
+      expect(
+        (await store.listLlmCallsIngestedSince({ after: null, untilMs: firstStamp, limit: 10 })).map((c) => c.id),
+      ).toEqual(['i-2', 'i-3', 'i-1']);
+    });
 
     test('an empty filter list matches nothing', async () => {
       await store.appendBatch({ llmCalls: generateCalls(50, { seed: 8 }), spans: [] });

@@ -4,8 +4,10 @@
  * wins" and "exactly one create succeeds" hold within the process.
  */
 import { type Clock, systemClock } from '@reskpoints/core';
+import type { SqlDatabase } from '../../platform/sql.js';
 import type { ApiKeyRecord, Project, StateStore } from '../ports.js';
 import { DuckDbDatabase, type DuckDbOptions, type SqlRow, toNumber, toNumberOrNull } from './duckdb-database.js';
+import { DuckDbSqlDatabase } from './duckdb-sql.js';
 import { STATE_MIGRATIONS } from './state-migrations.js';
 
 export type DuckDbStateStoreOptions = DuckDbOptions;
@@ -21,12 +23,16 @@ export class DuckDbStateStore implements StateStore {
     options: DuckDbStateStoreOptions,
   ) {
     this.clock = options.clock ?? systemClock;
+    this.sql = new DuckDbSqlDatabase(db);
   }
 
   /** Opens (creating if needed) the database; call `migrate()` before use. */
   static async open(options: DuckDbStateStoreOptions): Promise<DuckDbStateStore> {
     return new DuckDbStateStore(await DuckDbDatabase.open({ readers: 1, ...options }), options);
   }
+
+  /** The state SQL port on the same database, for module repositories. */
+  readonly sql: SqlDatabase;
 
   async migrate(): Promise<void> {
     await this.db.migrate(STATE_MIGRATIONS, this.clock.nowMs());

@@ -24,7 +24,7 @@ import {
   type TelemetryBatch,
 } from '@reskpoints/core';
 import { decodeLlmCallCursorOrThrow, encodeLlmCallCursor } from '../llm-call-cursor.js';
-import type { AppendResult, SpanListQuery, TelemetryStore, TelemetryWriteStats } from '../ports.js';
+import type { AppendResult, IngestedSinceQuery, SpanListQuery, TelemetryStore, TelemetryWriteStats } from '../ports.js';
 import { keyHash, RecentKeys } from '../recent-keys.js';
 import { appendColumnar, type Column } from './columnar-append.js';
 import {
@@ -113,6 +113,8 @@ export class DuckDbTelemetryStore implements TelemetryStore {
   private compactionQueued = false;
   private readonly compactAfterAppends: number;
   private readonly clock: Clock;
+  /** The ingestion stamp of the last commit; each commit stamps a larger one (see `stamp`). */
+  private lastStampMs: number | null = null;
 
   private constructor(
     private readonly db: DuckDbDatabase,
@@ -149,6 +151,9 @@ export class DuckDbTelemetryStore implements TelemetryStore {
         (x) => x.projectId,
         (x) => `${x.traceId}\u0000${x.spanId}`,
       );
+      // One writer, commits in order: stamps that only grow make "visible" follow stamp order,
+      // which lets derived processing read by ingestion time with no safety lag.
+      const stampMs = Math.max(this.clock.nowMs(), (this.lastStampMs as number) + 1);
       const { seriesIds, newSeries } = this.assignSeries(calls);
       const callHashes = hashes(calls, (x) => keyHash(x.projectId, x.id));
       const spanHashes = hashes(spans, (x) => keyHash(x.projectId, x.traceId, x.spanId));
@@ -178,6 +183,7 @@ export class DuckDbTelemetryStore implements TelemetryStore {
             }
           } else freshIds.set(seriesIds);
           if (inserted.length > 0) {
+            for (const call of inserted) call.ingestedAtMs = stampMs;
             await this.appendRows(c, 'llm_calls', llmCallColumns(freshIds), inserted);
             touched = rollupsOf(inserted, freshIds);
             await this.appendRows(c, 'llm_rollup_1h', ROLLUP_COLUMNS, touched.rollups);
@@ -188,10 +194,12 @@ export class DuckDbTelemetryStore implements TelemetryStore {
         if (spans.length > 0) {
           storedSpans = await this.storedSpans(c, spans, candidates(this.recentSpans!, spans, spanHashes));
           const fresh = storedSpans.size === 0 ? spans : spans.filter((_, i) => !storedSpans.has(i));
+          for (const span of fresh) span.ingestedAtMs = stampMs;
           await this.appendRows(c, 'spans', SPAN_COLUMNS, fresh);
           result.spansInserted = fresh.length;
         }
         await c.run('COMMIT');
+        this.lastStampMs = stampMs;
       } catch (e) {
         await c.run('ROLLBACK').catch(() => undefined);
         this.forgetSeries(newSeries);
@@ -302,6 +310,10 @@ export class DuckDbTelemetryStore implements TelemetryStore {
       const options = { maxBytes: this.options.recentKeysMaxBytes };
       this.recentCalls = new RecentKeys(calls === null ? Number.NEGATIVE_INFINITY : calls + 1, options);
       this.recentSpans = new RecentKeys(spans === null ? Number.NEGATIVE_INFINITY : spans + 1, options);
+    }
+    if (this.lastStampMs === null) {
+      const row = (await c.runAndReadAll('SELECT max(ingested_at_ms)::DOUBLE FROM llm_calls')).getRows()[0];
+      this.lastStampMs = (row?.[0] as number | null) ?? 0;
     }
     if (this.series === null) {
       const rows = (await c.runAndReadAll(`SELECT series_id, ${SERIES_COLUMNS.join(', ')} FROM llm_series`)).getRows();
@@ -436,6 +448,36 @@ export class DuckDbTelemetryStore implements TelemetryStore {
         ? encodeLlmCallCursor({ startTimeMs: last.startTimeMs, id: last.id, projectId: last.projectId })
         : null;
     return { items, nextCursor };
+  }
+
+  readonly ingestedVisibilityLagMs = 0;
+
+  async listLlmCallsIngestedSince(query: IngestedSinceQuery): Promise<LlmCall[]> {
+    const where = [`k.ingested_at_ms <= ${safeInt(query.untilMs)}`];
+    const a = query.after;
+    if (a) {
+      const t = safeInt(a.ingestedAtMs);
+      where.push(
+        a.projectId === null || a.id === null
+          ? `k.ingested_at_ms > ${t}`
+          : `(k.ingested_at_ms > ${t} OR (k.ingested_at_ms = ${t} AND (ser.project_id > ${sqlString(a.projectId)}
+               OR (ser.project_id = ${sqlString(a.projectId)} AND k.id > ${sqlString(a.id)}))))`,
+      );
+    }
+    const limit = safeInt(Math.max(1, Math.min(10_000, query.limit)));
+    const cond = where.join(' AND ');
+    // The stamp of the limit-th call first (top-N on one column), then only the calls up to
+    // it, so a long backlog is not sorted in full for every page.
+    const rows = await this.db.query(
+      `WITH bound AS (SELECT max(i) AS b FROM (SELECT k.ingested_at_ms AS i FROM llm_calls k
+                        JOIN llm_series ser ON ser.series_id = k.series_id
+                        WHERE ${cond} ORDER BY k.ingested_at_ms LIMIT ${limit}))
+       SELECT ${LLM_CALL_SELECT.replaceAll('page.', 'k.')} FROM llm_calls k JOIN llm_series ser ON ser.series_id = k.series_id
+       WHERE ${cond} AND k.ingested_at_ms <= (SELECT b FROM bound)
+       ORDER BY k.ingested_at_ms, ser.project_id, k.id
+       LIMIT ${limit}`,
+    );
+    return rows.map(rowToCall);
   }
 
   async summarize(query: SummaryQuery): Promise<SummaryResult> {

@@ -1,0 +1,9 @@
+/**
+ * The modules this server runs, in order: part of the composition root. Adding a capability
+ * is one line here (its definition lives in `src/<name>/module.ts`); removing one leaves the
+ * rest compiling. The config schema takes each module's section from this list.
+ */
+import type { AnyModule } from './platform/module-config.js';
+import { retentionModule } from './retention/module.js';
+
+export const MODULES: readonly AnyModule[] = [retentionModule];
