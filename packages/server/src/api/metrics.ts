@@ -11,12 +11,20 @@ export function createServerMetrics(
 ) {
   const registry = new Registry();
   if (deadLetters) {
+    // Both gauges of one scrape share one look at the area (the cluster's reads a stream).
+    let pending: Promise<{ letters: number; events: number }> | null = null;
+    const held = () => {
+      pending ??= deadLetters.held().finally(() => {
+        pending = null;
+      });
+      return pending;
+    };
     new Gauge({
       name: 'reskpoints_dead_letter_held_events',
       help: 'Events held in the dead-letter area now (stored nowhere else until retried)',
       registers: [registry],
       async collect() {
-        this.set((await deadLetters.held()).events);
+        this.set((await held()).events);
       },
     });
     new Gauge({
@@ -24,7 +32,7 @@ export function createServerMetrics(
       help: 'Dead letters held now (one per refused submission, undecodable record or message)',
       registers: [registry],
       async collect() {
-        this.set((await deadLetters.held()).letters);
+        this.set((await held()).letters);
       },
     });
   }

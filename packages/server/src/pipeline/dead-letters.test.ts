@@ -135,6 +135,9 @@ describe('dead letters (embedded)', () => {
     const ready = await fetch(`${server.url}/ready`);
     expect(ready.status).toBe(200);
 
+    // Admin only: a project key sees nothing of it.
+    const asProject = await fetch(`${server.url}/api/v1/dead-letters`, { headers: { authorization: `Bearer ${key}` } });
+    expect(asProject.status).toBe(403);
     const { deadLetters, held } = await letters();
     expect(held).toEqual({ letters: 1, events: 1 });
     expect(deadLetters[0]).toMatchObject({
