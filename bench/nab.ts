@@ -1,0 +1,78 @@
+/**
+ * Scores the default detector ensemble on the Numenta Anomaly Benchmark (58 series, 116
+ * windows) with the NAB scoring port, and prints the three profiles beside the published
+ * scoreboard.
+ *
+ *   npm run bench:nab            (reads ../shared/bench-data/nab relative to the repo root)
+ *   npx tsx bench/nab.ts --dir /path/to/NAB
+ *
+ * Two runs, one configuration each for the whole corpus (labels are read only by the scorer):
+ * - causal: the detector learns each series' range from its own first points (what the server
+ *   and `reskpoints detect` do);
+ * - NAB protocol: the detector is also given the series' min and max, as NAB's runner gives every
+ *   detector (`inputMin`/`inputMax`, taken from the whole file) and as the scoreboard's
+ *   detectors used them.
+ */
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { DEFAULT_MEMBERS, EnsembleDetector, type MemberConfig } from '../packages/server/src/detect/ensemble.js';
+import { loadNabCorpus, loadPublishedFinalScores, nabCorpusPresent } from '../packages/server/src/nab/corpus.js';
+import { NAB_PROFILE_NAMES, scoreCorpus } from '../packages/server/src/nab/scorer.js';
+
+const { values: args } = parseArgs({ options: { dir: { type: 'string' } } });
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const dir = args.dir ?? join(repoRoot, '..', 'shared', 'bench-data', 'nab');
+if (!nabCorpusPresent(dir)) {
+  console.error(`NAB data not found in ${dir} (pass --dir)`);
+  process.exit(2);
+}
+
+const corpus = loadNabCorpus(dir);
+const rows: [string, number, number, number, string][] = [];
+
+for (const mode of ['causal', 'NAB protocol (min/max given)'] as const) {
+  const started = performance.now();
+  let points = 0;
+  const runs = corpus.map((series) => {
+    let members: MemberConfig[] = DEFAULT_MEMBERS;
+    if (mode !== 'causal') {
+      let min = Number.POSITIVE_INFINITY;
+      let max = Number.NEGATIVE_INFINITY;
+      for (const v of series.values) {
+        min = Math.min(min, v);
+        max = Math.max(max, v);
+      }
+      members = DEFAULT_MEMBERS.map((m) =>
+        m.kind === 'context' ? { ...m, config: { ...m.config, rangeMin: min, rangeMax: max } } : m,
+      );
+    }
+    const detector = new EnsembleDetector({ members });
+    const scores = new Float64Array(series.values.length);
+    for (let i = 0; i < scores.length; i++) scores[i] = detector.update(series.timestampsMs[i]!, series.values[i]!);
+    points += scores.length;
+    return { timeline: series, anomalyScores: scores };
+  });
+  const detectMs = performance.now() - started;
+  const results = NAB_PROFILE_NAMES.map((p) => scoreCorpus(runs, p));
+  const totalMs = performance.now() - started;
+  rows.push([
+    `ReskPoints ensemble, ${mode}`,
+    results[0]!.normalised,
+    results[1]!.normalised,
+    results[2]!.normalised,
+    `${points} points detected in ${(detectMs / 1000).toFixed(1)} s, scored in ${((totalMs - detectMs) / 1000).toFixed(1)} s; thresholds ${results.map((r) => r.threshold.toFixed(3)).join('/')}`,
+  ]);
+}
+
+const published = loadPublishedFinalScores(dir);
+const board = Object.entries(published)
+  .filter(([name]) => name !== 'null')
+  .map(([name, s]) => [name, s['standard'] ?? 0, s['reward_low_FP_rate'] ?? 0, s['reward_low_FN_rate'] ?? 0] as const)
+  .sort((a, b) => b[1] - a[1]);
+
+const line = (name: string, a: number, b: number, c: number, note = '') =>
+  `${name.padEnd(48)} ${a.toFixed(1).padStart(8)} ${b.toFixed(1).padStart(8)} ${c.toFixed(1).padStart(8)}  ${note}`;
+console.log(`${'detector'.padEnd(48)} ${'standard'.padStart(8)} ${'low FP'.padStart(8)} ${'low FN'.padStart(8)}`);
+for (const r of rows) console.log(line(...r));
+for (const [name, a, b, c] of board) console.log(line(`  published: ${name}`, a, b, c));
