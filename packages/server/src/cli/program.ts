@@ -4,6 +4,7 @@ import { runConfigCheck } from './config-command.js';
 import { runDropDeadLetter, runListDeadLetters, runRetryDeadLetter } from './dead-letters.js';
 import type { CliIo } from './io.js';
 import { runCreateKey, runCreateLangfuseKey, runCreateProject, runListProjects } from './keys.js';
+import { runDetect } from './detect.js';
 import { runLogsMine } from './logs-mine.js';
 import { FILTER_OPTIONS, type QueryKind, type QueryOptions, runQuery } from './query.js';
 import { runMigrate, runStart, type ServerFlags } from './server.js';
@@ -156,6 +157,14 @@ export function buildProgram(io: CliIo, setOutcome: (o: CliOutcome) => void): Co
     .option('--format <format>', 'csv (line,pattern_id,template) or jsonl', 'csv')
     .option('--stream', 'print each line as it is mined (templates as known then) instead of after the whole file')
     .action(async (file: string, o) => done(await runLogsMine(file, o, io)));
+
+  program
+    .command('detect')
+    .argument('<file>', 'a CSV file of timestamp,value rows (header optional)')
+    .description(
+      'Score every row of a series with the default anomaly detectors; prints timestamp,value,anomaly_score (0..1)',
+    )
+    .action(async (file: string) => done(await runDetect(file, io)));
 
   const deadLetters = program
     .command('dead-letters')
