@@ -3,7 +3,9 @@
  * is one line here (its definition lives in `src/<name>/module.ts`); removing one leaves the
  * rest compiling. The config schema takes each module's section from this list.
  */
+
+import { langfuseModule } from './langfuse/module.js';
 import type { AnyModule } from './platform/module-config.js';
 import { retentionModule } from './retention/module.js';
 
-export const MODULES: readonly AnyModule[] = [retentionModule];
+export const MODULES: readonly AnyModule[] = [retentionModule, langfuseModule];

@@ -13,6 +13,7 @@ import {
 } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
+import { registerLangfuseConnectorRoutes } from '../langfuse/connector-routes.js';
 import { registerLangfuseIngestionRoute, registerLangfuseMetricsRoute } from '../langfuse/routes.js';
 import type { DeadLetterRetryDeps } from '../pipeline/dead-letter-retry.js';
 import type { IngestPipeline } from '../pipeline/ingest-pipeline.js';
@@ -208,6 +209,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
 
   registerOpsRoutes(app, deps);
   registerProjectRoutes(app, deps);
+  registerLangfuseConnectorRoutes(app, deps);
   registerDeadLetterRoutes(app, deps);
   if (deps.pipeline) {
     await registerIngestRoutes(app, deps);

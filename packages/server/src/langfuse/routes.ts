@@ -69,16 +69,15 @@ const dailyUsageSchema = z.object({
   countTraces: z.number(),
   totalCost: z.number(),
 });
+export const dailyMetricSchema = z.object({
+  date: z.string(),
+  countTraces: z.number(),
+  countObservations: z.number(),
+  totalCost: z.number(),
+  usage: z.array(dailyUsageSchema),
+});
 export const dailyMetricsResponseSchema = z.object({
-  data: z.array(
-    z.object({
-      date: z.string(),
-      countTraces: z.number(),
-      countObservations: z.number(),
-      totalCost: z.number(),
-      usage: z.array(dailyUsageSchema),
-    }),
-  ),
+  data: z.array(dailyMetricSchema),
   meta: z.object({ page: z.number(), limit: z.number(), totalItems: z.number(), totalPages: z.number() }),
 });
 
