@@ -364,6 +364,8 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
         bus,
         store: telemetry,
         deadLetters: deadLetters ? { store: deadLetters, onDeadLettered } : undefined,
+        // Restart the ack wait well before it runs out while an append is still going.
+        workingIntervalMs: Math.max(250, Math.floor(config.nats.ackWaitMs / 4)),
         onAppended: (result, messages) => {
           metrics.commitBatchEvents.observe(result.llmCallsInserted + result.spansInserted);
           commits.publish({

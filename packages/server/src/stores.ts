@@ -11,6 +11,7 @@ import { DuckDbStateStore } from './store/duckdb/duckdb-state-store.js';
 import { DuckDbTelemetryStore } from './store/duckdb/duckdb-telemetry-store.js';
 import type { StateStore, TelemetryStore } from './store/ports.js';
 import { PgSqlDatabase } from './store/postgres/pg-sql.js';
+import { createPgWriteLock } from './store/postgres/pg-write-lock.js';
 import { createPostgresStateStore } from './store/postgres/postgres-state-store.js';
 
 export interface Stores {
@@ -34,6 +35,9 @@ export async function openStores(config: Config, clock: Clock, want = { telemetr
           username: config.clickhouse.username,
           password: config.clickhouse.password,
           nowMs: () => clock.nowMs(),
+          // Several workers append to one database: the write lock keeps any two of them from
+          // storing the same event (docs/cluster.md, "Idempotency and exactly-once").
+          ...(config.postgres.url ? { writeLock: createPgWriteLock({ url: config.postgres.url }) } : {}),
         })
       : await DuckDbTelemetryStore.open({ path: join(config.dataDir, 'telemetry.duckdb'), clock });
   let state: StateStore;

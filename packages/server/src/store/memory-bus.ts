@@ -112,6 +112,12 @@ export class MemoryIngestLog {
     if (entry.deliveries === delivery && this.entries.get(entry.seq) === entry) this.entries.delete(entry.seq);
   }
 
+  /** Restarts the ack wait of a delivered message, unless it was redelivered since. */
+  extend(entry: Entry, delivery: number): void {
+    if (entry.deliveries !== delivery || this.entries.get(entry.seq) !== entry || entry.ackDeadlineMs === null) return;
+    entry.ackDeadlineMs = this.nowMs() + this.ackWaitMs;
+  }
+
   nak(entry: Entry, delivery: number, delayMs: number): void {
     if (entry.deliveries !== delivery || this.entries.get(entry.seq) !== entry) return;
     entry.ackDeadlineMs = null;
@@ -177,6 +183,7 @@ export class MemoryIngestBus implements IngestBus {
       deliveryCount: delivery,
       ack: async () => this.log.ack(e, delivery),
       nak: async (delayMs = 0) => this.log.nak(e, delivery, delayMs),
+      working: async () => this.log.extend(e, delivery),
     };
   }
 

@@ -164,6 +164,11 @@ export interface BusMessage {
   ack(): Promise<void>;
   /** Ask for redelivery after `delayMs`. */
   nak(delayMs?: number): Promise<void>;
+  /**
+   * Still working on it: restarts the ack wait, so a slow append is not delivered to a second
+   * worker meanwhile (NATS `+WPI`). Best effort; a failure only risks that redelivery.
+   */
+  working(): Promise<void>;
 }
 
 /** The durable ingest log between ingest nodes and workers. */
@@ -173,6 +178,30 @@ export interface IngestBus {
   /** Pulls up to `max` messages, waiting at most `waitMs` for the first. */
   pull(max: number, waitMs: number): Promise<BusMessage[]>;
   close(): Promise<void>;
+}
+
+/**
+ * Cross-node mutual exclusion per key, for writers of a store without transactions (the
+ * ClickHouse telemetry store locks the UTC days a batch touches around its duplicate check
+ * and insert). A hold lives as long as its holder's connection to the lock service: a holder
+ * that dies or loses that connection loses its keys, and the next holder learns of it
+ * through `uncleanKeys`, so it can wait for work the lost holder may still have in flight.
+ */
+export interface WriteLock {
+  /** Takes every key (waiting while others hold them); one hold at a time per instance. */
+  acquire(keys: string[]): Promise<WriteLockHold>;
+  close(): Promise<void>;
+}
+
+export interface WriteLockHold {
+  /** Keys whose previous holder lost them without releasing (crashed, or its connection broke). */
+  readonly uncleanKeys: readonly string[];
+  /** Resolves when the keys are still held at this instant; rejects when they may not be. */
+  confirm(): Promise<void>;
+  /** Releases the keys cleanly: the holder has nothing in flight under them. */
+  release(): Promise<void>;
+  /** Gives the keys up without claiming a clean release (something may still be in flight). */
+  abandon(): Promise<void>;
 }
 
 /** Mutual exclusion for work that must run once in a cluster. */

@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { FakeClock, type TelemetryBatch } from '@reskpoints/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FileDeadLetterStore } from '../pipeline/file-dead-letters.js';
-import { makeLlmCall } from '../store/contract/fixtures.js';
+import { generateCalls, makeLlmCall } from '../store/contract/fixtures.js';
 import { DuckDbTelemetryStore } from '../store/duckdb/duckdb-telemetry-store.js';
 import { MemoryIngestBus, MemoryIngestLog } from '../store/memory-bus.js';
 import { PermanentStoreError } from '../store/permanent-error.js';
@@ -80,5 +80,55 @@ describe('IngestWorker', () => {
     expect(bus.log.size).toBe(0);
     expect(await deadLetters.held()).toEqual({ letters: 0, events: 0 });
     await inner.close();
+  });
+});
+
+/** A real store whose appends take `delayMs` longer, as a large ClickHouse insert or a lock wait does. */
+function slowStore(store: TelemetryStore, delayMs: number): TelemetryStore {
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop === 'appendBatch') {
+        return async (...args: Parameters<TelemetryStore['appendBatch']>): Promise<AppendResult> => {
+          await new Promise((r) => setTimeout(r, delayMs));
+          return target.appendBatch(...args);
+        };
+      }
+      const value = Reflect.get(target, prop, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+describe('IngestWorker while an append is slow', () => {
+  const closers: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const c of closers.splice(0)) await c();
+  });
+
+  it('keeps a message it is still appending from being delivered to another worker', async () => {
+    const ackWaitMs = 300;
+    const log = new MemoryIngestLog({ ackWaitMs });
+    const store = await DuckDbTelemetryStore.open({ path: ':memory:' });
+    closers.push(() => store.close());
+    await store.migrate();
+    await new MemoryIngestBus(log).publish('slow', { llmCalls: generateCalls(20, { seed: 3 }), spans: [] });
+    const worker = new IngestWorker({
+      bus: new MemoryIngestBus(log),
+      store: slowStore(store, 4 * ackWaitMs),
+      pullWaitMs: 50,
+      workingIntervalMs: ackWaitMs / 4,
+    });
+    const appending = worker.runOnce();
+    // Another worker polls all along; the message must not reach it while the first appends.
+    const other = new MemoryIngestBus(log);
+    const stolen: string[] = [];
+    const started = Date.now();
+    while (Date.now() - started < 5 * ackWaitMs) {
+      for (const m of await other.pull(1, 50)) stolen.push(m.id);
+    }
+    expect(await appending).toBe(1);
+    expect(stolen).toEqual([]);
+    expect(worker.counters).toMatchObject({ messages: 1, appends: 1, failures: 0 });
+    expect(await other.pull(1, 2 * ackWaitMs)).toEqual([]);
   });
 });

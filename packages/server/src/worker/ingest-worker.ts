@@ -28,6 +28,12 @@ export interface IngestWorkerOptions {
    * does not hold up the others. Without it, every failure is redelivered.
    */
   deadLetters?: { store: DeadLetterStore; onDeadLettered?: (letter: DeadLetter) => void };
+  /**
+   * While an append runs, its messages' ack wait is restarted this often, so a slow append
+   * (a large insert, a wait for another worker's lock) is not handed to a second worker.
+   * Keep it well below the bus's ack wait. Default 10,000 ms (the ack wait defaults to 60 s).
+   */
+  workingIntervalMs?: number;
   onAppended?: (result: AppendResult, messages: number) => void;
   onError?: (error: unknown) => void;
 }
@@ -73,6 +79,9 @@ export class IngestWorker {
       spans: messages.flatMap((m) => m.batch.spans),
     };
     let result: AppendResult;
+    const heartbeat = setInterval(() => {
+      for (const m of messages) m.working().catch(() => undefined);
+    }, this.opts.workingIntervalMs ?? 10_000);
     try {
       try {
         result = await store.appendBatch(merged);
@@ -85,6 +94,8 @@ export class IngestWorker {
       this.opts.onError?.(e);
       await Promise.all(messages.map((m) => m.nak(this.retryDelay(m)).catch(() => undefined)));
       return messages.length;
+    } finally {
+      clearInterval(heartbeat);
     }
     this.counters.appends++;
     this.counters.messages += messages.length;

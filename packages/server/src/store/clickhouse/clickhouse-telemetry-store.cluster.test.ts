@@ -3,14 +3,19 @@
  * starts it). Every opened store gets its own database, dropped afterwards.
  */
 import { randomHex } from '@reskpoints/core';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BASE_MS, DAY_MS, generateCalls, HOUR_MS, makeLlmCall, makeSpan } from '../contract/fixtures.js';
 import { describeTelemetryStoreContract } from '../contract/telemetry-store.contract.js';
+import { PgWriteLock } from '../postgres/pg-write-lock.js';
 import { ClickHouseTelemetryStore, type ClickHouseTelemetryStoreOptions } from './clickhouse-telemetry-store.js';
 import { LLM_CALL_SPEC, SPAN_SPEC } from './rows.js';
 import { CLICKHOUSE_MIGRATIONS } from './schema.js';
 
 const URL = 'http://127.0.0.1:8123';
+const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
+/** Lock rows of this run live in their own PostgreSQL schema. */
+const LOCK_SCHEMA = `rp_wlock_${randomHex(6)}`;
 
 function options(): ClickHouseTelemetryStoreOptions {
   return { url: URL, database: `rp_test_${randomHex(6)}`, username: 'default', password: '' };
@@ -29,16 +34,28 @@ describeTelemetryStoreContract('ClickHouseTelemetryStore', async () => {
 
 describe('ClickHouseTelemetryStore specifics', () => {
   const opened: ClickHouseTelemetryStore[] = [];
+  const locks: PgWriteLock[] = [];
   const open = (o: Partial<ClickHouseTelemetryStoreOptions> = {}) => {
     const s = new ClickHouseTelemetryStore({ ...options(), ...o });
     opened.push(s);
     return s;
+  };
+  /** A store as a cluster worker opens it: with its own connection to the write lock. */
+  const openWorker = (o: Partial<ClickHouseTelemetryStoreOptions> = {}, applicationName?: string) => {
+    const lock = new PgWriteLock({ url: PG_URL, schema: LOCK_SCHEMA, ...(applicationName ? { applicationName } : {}) });
+    locks.push(lock);
+    return { store: open({ writeLock: lock, ...o }), lock };
   };
   afterAll(async () => {
     for (const s of opened) {
       await s.dropDatabase();
       await s.close();
     }
+    for (const l of locks) await l.close();
+    const c = new pg.Client({ connectionString: PG_URL });
+    await c.connect();
+    await c.query(`DROP SCHEMA IF EXISTS "${LOCK_SCHEMA}" CASCADE`);
+    await c.end();
   });
 
   it('several nodes migrating the same database at once all succeed', async () => {
@@ -183,6 +200,70 @@ describe('ClickHouseTelemetryStore specifics', () => {
     expect(await store.deleteBefore(BASE_MS)).toBe(0);
     expect(await store.deleteBefore(BASE_MS + 30 * HOUR_MS)).toBe(19);
     expect(await storedRows()).toBe(24);
+  });
+
+  it('two workers storing a retried batch at once count every event once in summaries', async () => {
+    // A client retry makes a second bus message with the same events; two workers take one
+    // each and append them at the same moment through their own store instances.
+    const { store: first } = openWorker();
+    await first.migrate();
+    const database = (first as unknown as { db: string }).db;
+    const { store: second } = openWorker({ database });
+    const calls = generateCalls(4000, { seed: 77 });
+    const spans = Array.from({ length: 500 }, (_, i) =>
+      makeSpan({ traceId: 't-retry', spanId: `s${i}`, startTimeMs: BASE_MS + i }),
+    );
+    const results = await Promise.all([first, second].map((s) => s.appendBatch({ llmCalls: calls, spans })));
+    expect(results.reduce((n, r) => n + r.llmCallsInserted, 0)).toBe(4000);
+    expect(results.reduce((n, r) => n + r.spansInserted, 0)).toBe(500);
+    const summary = await first.summarize({
+      fromMs: 0,
+      toMs: BASE_MS + 10 * DAY_MS,
+      filter: {},
+      groupBy: [],
+      intervalMs: null,
+    });
+    expect(summary.rows[0]?.requests).toBe(4000);
+    const sql = (q: string) => fetch(`${URL}/`, { method: 'POST', body: q }).then((r) => r.text());
+    expect(Number((await sql(`SELECT count() FROM ${database}.spans`)).trim())).toBe(500);
+  });
+
+  it('a writer that lost its lock mid-insert is waited for, so its events are not stored again', async () => {
+    const sql = (q: string) => fetch(`${URL}/`, { method: 'POST', body: q }).then((r) => r.text());
+    const lostName = `rp-lost-writer-${randomHex(4)}`;
+    const { store: lost } = openWorker({}, lostName);
+    await lost.migrate();
+    const database = (lost as unknown as { db: string }).db;
+    const { store: next } = openWorker({ database, lostWriterSettleMs: 200 });
+    // Large enough that its INSERT runs for a while on 18.16.
+    const calls = generateCalls(60_000, { seed: 78, idPrefix: 'lost' });
+    const spans = [makeSpan({ traceId: 't-lost', spanId: 's1' })];
+    const pending = lost.appendBatch({ llmCalls: calls, spans });
+    const failed = pending.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    // Once its INSERT is running, its lock session dies (as when its process is killed or
+    // its connection to PostgreSQL breaks); the server goes on with the INSERT.
+    for (;;) {
+      const running = await sql(
+        `SELECT count() FROM system.processes WHERE substring(query_id, 1, ${`rp-append-${database}-`.length}) = 'rp-append-${database}-'`,
+      );
+      if (Number(running.trim()) > 0) break;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const admin = new pg.Client({ connectionString: PG_URL });
+    await admin.connect();
+    await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [lostName]);
+    await admin.end();
+    // A redelivered copy of the batch goes to another worker at once.
+    const res = await next.appendBatch({ llmCalls: calls, spans });
+    expect(res.llmCallsInserted).toBe(0);
+    expect(res.llmCallDuplicates).toBe(60_000);
+    // The lost writer learns it lost the lock before its next INSERT and fails its append.
+    expect(await failed).toBeInstanceOf(Error);
+    expect(Number((await sql(`SELECT count() FROM ${database}.llm_calls`)).trim())).toBe(60_000);
+    expect(Number((await sql(`SELECT count() FROM ${database}.spans`)).trim())).toBe(1);
   });
 
   it('rejects a database name that is not a plain identifier', () => {

@@ -5,8 +5,11 @@
  * the type choices and docs/cluster.md for the idempotency argument. In short:
  * - `appendBatch` looks up which identities of the batch are already stored (within the
  *   batch's time range, using the sorting key) and inserts only the others. Appends through
- *   one store instance are serialised, so overlapping concurrent appends cannot both miss
- *   each other's rows. A worker that crashed after inserting and before acking gets its
+ *   one store instance are serialised; across instances (workers) the `writeLock` excludes
+ *   every other writer of the batch's UTC days from the lookup until the insert is over, and
+ *   a writer that lost its lock while an INSERT of its was running is waited for (its INSERTs
+ *   carry a query id that `system.processes` shows). So overlapping appends cannot both miss
+ *   each other's rows, and a worker that crashed after inserting and before acking gets its
  *   batch redelivered, and the retry stores nothing twice.
  * - Each INSERT becomes visible atomically per partition (UTC day). A batch spanning several
  *   days is written as one part per day; if a node dies between them, the redelivered batch
@@ -18,21 +21,29 @@
  */
 import { Readable } from 'node:stream';
 import { type ClickHouseClient, ClickHouseLogLevel, createClient, drainStream } from '@clickhouse/client';
-import type {
-  LlmCall,
-  LlmCallFilter,
-  LlmCallListQuery,
-  LlmCallPage,
-  Span,
-  SummaryQuery,
-  SummaryResult,
-  SummaryRow,
-  TelemetryBatch,
+import {
+  groupCostUsd,
+  type LlmCall,
+  type LlmCallFilter,
+  type LlmCallListQuery,
+  type LlmCallPage,
+  randomHex,
+  type Span,
+  type SummaryQuery,
+  type SummaryResult,
+  type SummaryRow,
+  type TelemetryBatch,
 } from '@reskpoints/core';
-import { groupCostUsd } from '@reskpoints/core';
 import { DIMENSION_COLUMN } from '../dimension-columns.js';
 import { decodeLlmCallCursorOrThrow, encodeLlmCallCursor } from '../llm-call-cursor.js';
-import type { AppendResult, IngestedSinceQuery, SpanListQuery, TelemetryStore } from '../ports.js';
+import type {
+  AppendResult,
+  IngestedSinceQuery,
+  SpanListQuery,
+  TelemetryStore,
+  WriteLock,
+  WriteLockHold,
+} from '../ports.js';
 import { classifyClickHouseWriteError } from './clickhouse-errors.js';
 import { type ColumnSpec, encodeRowBinary } from './row-binary.js';
 import {
@@ -84,6 +95,19 @@ export interface ClickHouseTelemetryStoreOptions {
   maxPartitionsPerInsert?: number;
   /** Clock for the ingestion stamp of appended events. Default `Date.now`. */
   nowMs?: () => number;
+  /**
+   * Cross-node lock on the UTC days a batch touches, held from the duplicate lookup to the
+   * end of the insert. Required when more than one process appends to the database (several
+   * workers): without it two of them can both miss the other's rows and store an event twice.
+   * Without it, appends are serialised within this instance only. Closed with the store.
+   */
+  writeLock?: WriteLock;
+  /**
+   * After taking a day whose previous holder lost it without releasing, how long to wait for
+   * that holder's last INSERT to reach the server before looking for it in
+   * `system.processes`, ms. Default 5_000.
+   */
+  lostWriterSettleMs?: number;
 }
 
 /** `max_query_size` sent with lookups that inline many identities (the default is 256 KiB). */
@@ -112,6 +136,10 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
   private lastStampMs = 0;
   /** Several workers stamp and insert independently: readers keep a configured safety lag. */
   readonly ingestedVisibilityLagMs = null;
+  private readonly writeLock: WriteLock | null;
+  private readonly lostWriterSettleMs: number;
+  /** Every append INSERT carries a query id with this prefix, so `system.processes` shows writers in flight. */
+  private readonly writerQueryPrefix: string;
 
   constructor(options: ClickHouseTelemetryStoreOptions) {
     this.db = options.database ?? 'reskpoints';
@@ -123,6 +151,9 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
     this.visibleFrom = `(SELECT max(cut_ms) FROM ${db}.${RETENTION_TABLE})`;
     this.maxPartitionsPerInsert = Math.max(1, options.maxPartitionsPerInsert ?? 90);
     this.nowMs = options.nowMs ?? Date.now;
+    this.writeLock = options.writeLock ?? null;
+    this.lostWriterSettleMs = options.lostWriterSettleMs ?? 5_000;
+    this.writerQueryPrefix = `rp-append-${this.db}-`;
     this.client = createClient({
       url: options.url,
       username: options.username ?? 'default',
@@ -197,26 +228,73 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
     const spanKey = (s: Span) => `${s.projectId}\u0000${s.traceId}\u0000${s.spanId}`;
     const uniqueCalls = uniqueBy(batch.llmCalls, callKey);
     const uniqueSpans = uniqueBy(batch.spans, spanKey);
+    if (uniqueCalls.length === 0 && uniqueSpans.length === 0) return emptyAppend();
 
-    const storedCalls = await this.storedCallKeys(uniqueCalls);
-    const storedSpans = await this.storedSpanKeys(uniqueSpans);
-    const newCalls = uniqueCalls.filter((c) => !storedCalls.has(callKey(c)));
-    const newSpans = uniqueSpans.filter((s) => !storedSpans.has(spanKey(s)));
-    // The ingestion stamp: when this node stored the event (derived processing reads by it).
-    const stampMs = Math.max(this.nowMs(), this.lastStampMs + 1);
-    this.lastStampMs = stampMs;
-    for (const c of newCalls) c.ingestedAtMs = stampMs;
-    for (const sp of newSpans) sp.ingestedAtMs = stampMs;
+    // The lookup and the insert must not interleave with another writer's for the same
+    // events. Events of one identity share a start time (see the port), hence a day: locking
+    // the batch's days excludes every writer that could store one of its events.
+    const days = new Set<number>();
+    for (const e of [...uniqueCalls, ...uniqueSpans]) days.add(Math.floor(e.startTimeMs / DAY_MS));
+    const hold = this.writeLock
+      ? await this.writeLock.acquire([...days].map((d) => `clickhouse/${this.db}/day/${d}`))
+      : null;
+    let settled = true;
+    try {
+      if (hold && hold.uncleanKeys.length > 0) await this.awaitLostWriters();
+      const storedCalls = await this.storedCallKeys(uniqueCalls);
+      const storedSpans = await this.storedSpanKeys(uniqueSpans);
+      const newCalls = uniqueCalls.filter((c) => !storedCalls.has(callKey(c)));
+      const newSpans = uniqueSpans.filter((s) => !storedSpans.has(spanKey(s)));
+      // The ingestion stamp: when this node stored the event (derived processing reads by it).
+      const stampMs = Math.max(this.nowMs(), this.lastStampMs + 1);
+      this.lastStampMs = stampMs;
+      for (const c of newCalls) c.ingestedAtMs = stampMs;
+      for (const sp of newSpans) sp.ingestedAtMs = stampMs;
 
-    await this.insertByPartition(this.calls, newCalls.map(llmCallToRow), LLM_CALL_SPEC);
-    await this.insertByPartition(this.spans, newSpans.map(spanToRow), SPAN_SPEC);
-    return {
-      llmCallsInserted: newCalls.length,
-      llmCallDuplicates: batch.llmCalls.length - newCalls.length,
-      spansInserted: newSpans.length,
-      spanDuplicates: batch.spans.length - newSpans.length,
-      insertedLlmCallKeys: newCalls.map((c) => ({ projectId: c.projectId, id: c.id })),
-    };
+      const track = { settled: true };
+      try {
+        await this.insertByPartition(this.calls, newCalls.map(llmCallToRow), LLM_CALL_SPEC, hold, track);
+        await this.insertByPartition(this.spans, newSpans.map(spanToRow), SPAN_SPEC, hold, track);
+      } finally {
+        settled = track.settled;
+      }
+      return {
+        llmCallsInserted: newCalls.length,
+        llmCallDuplicates: batch.llmCalls.length - newCalls.length,
+        spansInserted: newSpans.length,
+        spanDuplicates: batch.spans.length - newSpans.length,
+        insertedLlmCallKeys: newCalls.map((c) => ({ projectId: c.projectId, id: c.id })),
+      };
+    } finally {
+      // A clean release tells the next holder that nothing of ours is in flight; when that is
+      // not known (an INSERT whose end we could not observe), the days are given up unclean.
+      if (hold) await (settled ? hold.release() : hold.abandon());
+    }
+  }
+
+  /**
+   * A previous holder of one of our days lost it without releasing: it crashed or its lock
+   * connection broke, perhaps with an INSERT still running on the server. Wait for such an
+   * INSERT to arrive (`lostWriterSettleMs`), then until every append INSERT running now has
+   * finished, so that the duplicate lookup sees what it wrote. Appends that start later hold
+   * their days, so they cannot be the lost writer's.
+   */
+  private async awaitLostWriters(): Promise<void> {
+    await sleep(this.lostWriterSettleMs);
+    const running = await this.runningAppendQueries();
+    while (running.size > 0) {
+      await sleep(100);
+      const now = await this.runningAppendQueries();
+      for (const id of running) if (!now.has(id)) running.delete(id);
+    }
+  }
+
+  private async runningAppendQueries(): Promise<Set<string>> {
+    const prefix = this.writerQueryPrefix;
+    const rows = await this.select<{ query_id: string }>(
+      `SELECT query_id FROM system.processes WHERE substring(query_id, 1, ${int(prefix.length)}) = ${str(prefix)}`,
+    );
+    return new Set(rows.map((r) => r.query_id));
   }
 
   /**
@@ -266,6 +344,8 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
     table: string,
     rows: R[],
     columns: ColumnSpec<R>,
+    hold: WriteLockHold | null = null,
+    track: { settled: boolean } = { settled: true },
   ): Promise<void> {
     if (rows.length === 0) return;
     const day = (r: R) => Math.floor(r.start_time_ms / DAY_MS);
@@ -284,7 +364,7 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
         }
         end++;
       }
-      await this.insertRowBinary(table, columns, sorted.slice(start, end));
+      await this.insertRowBinary(table, columns, sorted.slice(start, end), hold, track);
       start = end;
     }
   }
@@ -520,19 +600,57 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
     await this.client.command({ query: `DROP DATABASE IF EXISTS ${identifier(this.db)}` });
   }
 
+  /** Closes the client and the write lock (the store owns the lock it was given). */
   async close(): Promise<void> {
     await this.appendTail;
     await this.client.close();
+    await this.writeLock?.close();
   }
 
-  private async insertRowBinary<R>(table: string, columns: ColumnSpec<R>, rows: R[]): Promise<void> {
+  /**
+   * One INSERT. Under a write lock it is sent only right after the lock was confirmed, and
+   * when it fails the lock is kept until the server shows it no longer running (a request
+   * the client gave up on may still complete on the server). If that cannot be observed,
+   * `track.settled` is cleared and the caller gives its days up unclean.
+   */
+  private async insertRowBinary<R>(
+    table: string,
+    columns: ColumnSpec<R>,
+    rows: R[],
+    hold: WriteLockHold | null = null,
+    track: { settled: boolean } = { settled: true },
+  ): Promise<void> {
     const body = encodeRowBinary(columns, rows);
-    const result = await this.client.exec({
-      query: `INSERT INTO ${table} (${columns.map(([name]) => name).join(', ')}) FORMAT RowBinary`,
-      values: Readable.from([body]),
-    });
-    // The response body is empty for an INSERT; reading it returns the socket to the pool.
-    await drainStream(result.stream);
+    if (hold) await hold.confirm();
+    const queryId = `${this.writerQueryPrefix}${randomHex(12)}`;
+    try {
+      const result = await this.client.exec({
+        query: `INSERT INTO ${table} (${columns.map(([name]) => name).join(', ')}) FORMAT RowBinary`,
+        values: Readable.from([body]),
+        query_id: queryId,
+      });
+      // The response body is empty for an INSERT; reading it returns the socket to the pool.
+      await drainStream(result.stream);
+    } catch (e) {
+      if (hold) {
+        try {
+          await this.awaitQueryGone(queryId);
+        } catch {
+          track.settled = false;
+        }
+      }
+      throw e;
+    }
+  }
+
+  private async awaitQueryGone(queryId: string): Promise<void> {
+    for (;;) {
+      const rows = await this.select<{ n: unknown }>(
+        `SELECT count() AS n FROM system.processes WHERE query_id = ${str(queryId)}`,
+      );
+      if (num(rows[0]?.n ?? 0) === 0) return;
+      await sleep(100);
+    }
   }
 
   private async select<T>(query: string, settings?: Record<string, string>): Promise<T[]> {
@@ -591,6 +709,10 @@ function filterConditions(f: LlmCallFilter): string[] {
 
 function clampLimit(limit: number): number {
   return Math.min(1000, Math.max(1, Math.trunc(limit)));
+}
+
+function emptyAppend(): AppendResult {
+  return { llmCallsInserted: 0, llmCallDuplicates: 0, spansInserted: 0, spanDuplicates: 0, insertedLlmCallKeys: [] };
 }
 
 function uniqueBy<T>(items: T[], key: (t: T) => string): T[] {

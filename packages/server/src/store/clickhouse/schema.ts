@@ -38,9 +38,9 @@ export const RETENTION_TABLE = 'retention_cuts';
 
 /**
  * Tables are ReplacingMergeTree with the event identity at the end of the sorting key.
- * `appendBatch` already skips stored events; the engine is the backstop for the one case
- * that check cannot see (two nodes inserting the same event at the same instant), which
- * background merges then collapse. See docs/cluster.md.
+ * `appendBatch` skips stored events, and the write lock keeps two writers from storing the
+ * same event at once; the engine is a last backstop (a copy written by hand, or by a writer
+ * without the lock), which background merges collapse. See docs/cluster.md.
  */
 export const CLICKHOUSE_MIGRATIONS: ClickHouseMigration[] = [
   {

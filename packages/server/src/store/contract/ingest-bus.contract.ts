@@ -186,6 +186,23 @@ export function describeIngestBusContract(
       await again?.ack();
     });
 
+    test('working() restarts the ack wait: a slow worker keeps its message past the ack wait', async () => {
+      const bus = await connect();
+      await bus.publish('slow-worker', batchOf(2, 9));
+      const [m] = await bus.pull(1, 2000);
+      expect(m?.id).toBe('slow-worker');
+      const other = await connect();
+      // Twice the ack wait, saying "working" every third of it: nobody else gets the message.
+      const until = Date.now() + 2 * harness.ackWaitMs;
+      while (Date.now() < until) {
+        await m?.working();
+        expect(await other.pull(1, Math.max(1, Math.trunc(harness.ackWaitMs / 3)))).toEqual([]);
+      }
+      await m?.ack();
+      // Acked in time, so it never comes back.
+      expect(await other.pull(1, harness.ackWaitMs + 300)).toEqual([]);
+    });
+
     test('re-publishing an id stores it once', async () => {
       const bus = await connect();
       const batch = batchOf(4, 6);

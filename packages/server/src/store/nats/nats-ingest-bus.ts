@@ -247,6 +247,10 @@ export class NatsIngestBus implements IngestBus {
         m.nak(delayMs !== undefined && delayMs > 0 ? Math.trunc(delayMs) : undefined);
         await this.nc.flush();
       },
+      working: async () => {
+        m.working();
+        await this.nc.flush();
+      },
     };
   }
 
