@@ -2,6 +2,7 @@
  * Normalised telemetry events: what every ingest source ends in and what every
  * TelemetryStore stores. Times are epoch milliseconds; durations are milliseconds.
  */
+import type { LogRecord } from './logs.js';
 
 /** How a source counts input tokens. OTel counts cached input inside `input_tokens`; Langfuse does not. */
 export type UsageSemantics = 'input-includes-cached' | 'input-excludes-cached';
@@ -101,4 +102,56 @@ export interface Span {
 export interface TelemetryBatch {
   llmCalls: LlmCall[];
   spans: Span[];
+  /** Log records; absent means none. */
+  logs?: LogRecord[];
+}
+
+/**
+ * The kinds of event a batch carries. Code that handles batches generically (queueing, group
+ * commit, isolating refused events, dead letters, the bus) goes through the helpers below, so a
+ * new kind is a field on `TelemetryBatch`, a line in each helper, and a writer in each store.
+ */
+export type TelemetryEvent =
+  | { kind: 'llmCall'; event: LlmCall }
+  | { kind: 'span'; event: Span }
+  | { kind: 'log'; event: LogRecord };
+
+export function emptyBatch(): TelemetryBatch {
+  return { llmCalls: [], spans: [], logs: [] };
+}
+
+/** Events in a batch, all kinds. */
+export function batchEventCount(b: TelemetryBatch): number {
+  return b.llmCalls.length + b.spans.length + (b.logs?.length ?? 0);
+}
+
+/** The batch's events as one list, calls first, then spans, then logs. */
+export function batchEvents(b: TelemetryBatch): TelemetryEvent[] {
+  const out: TelemetryEvent[] = [];
+  for (const e of b.llmCalls) out.push({ kind: 'llmCall', event: e });
+  for (const e of b.spans) out.push({ kind: 'span', event: e });
+  for (const e of b.logs ?? []) out.push({ kind: 'log', event: e });
+  return out;
+}
+
+export function batchFromEvents(events: readonly TelemetryEvent[]): TelemetryBatch {
+  const b = emptyBatch();
+  for (const x of events) {
+    if (x.kind === 'llmCall') b.llmCalls.push(x.event);
+    else if (x.kind === 'span') b.spans.push(x.event);
+    else (b.logs as LogRecord[]).push(x.event);
+  }
+  return b;
+}
+
+/** One batch holding every event of `batches`, in order. */
+export function concatBatches(batches: readonly TelemetryBatch[]): TelemetryBatch {
+  if (batches.length === 1) return batches[0] as TelemetryBatch;
+  const b = emptyBatch();
+  for (const x of batches) {
+    for (const e of x.llmCalls) b.llmCalls.push(e);
+    for (const e of x.spans) b.spans.push(e);
+    if (x.logs) for (const e of x.logs) (b.logs as LogRecord[]).push(e);
+  }
+  return b;
 }

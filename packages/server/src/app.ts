@@ -3,7 +3,14 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Clock, type LlmCall, randomHex, systemClock, type TelemetryBatch } from '@reskpoints/core';
+import {
+  batchEventCount,
+  type Clock,
+  type LlmCall,
+  randomHex,
+  systemClock,
+  type TelemetryBatch,
+} from '@reskpoints/core';
 import pino, { type Logger } from 'pino';
 import { Authenticator, generateAdminToken, sha256Hex } from './api/auth.js';
 import { HttpAppError, sendError } from './api/errors.js';
@@ -324,7 +331,7 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
         retryAfterSeconds: () => config.ingest.retryAfterSeconds,
         onCommitted: (batch, _result, commitMs) => {
           metrics.commitLatency.observe(commitMs / 1000);
-          metrics.commitBatchEvents.observe(batch.llmCalls.length + batch.spans.length);
+          metrics.commitBatchEvents.observe(batchEventCount(batch));
         },
         onCommitFailed: (e) => {
           metrics.commitFailures.inc();

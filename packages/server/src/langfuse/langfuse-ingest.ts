@@ -3,7 +3,7 @@
  * parts they complete, become one logged request body that `decodeIngestRequest` turns into
  * events, here, in the acknowledgement log's replay and before cluster publishing alike.
  */
-import { type AppError, appError, type Clock, err, ok, type Result } from '@reskpoints/core';
+import { type AppError, appError, batchEventCount, type Clock, err, ok, type Result } from '@reskpoints/core';
 import type { Logger } from 'pino';
 import type { ServerMetrics } from '../api/metrics.js';
 import { decodeIngestRequest } from '../ingest/decode.js';
@@ -82,7 +82,7 @@ export async function ingestLangfuseBatch(
   }
   const { batch } = decoded.value;
   const submitted = await deps.pipeline.submit(batch, request);
-  const events_ = batch.llmCalls.length + batch.spans.length;
+  const events_ = batchEventCount(batch);
   if (!submitted.ok) {
     deps.metrics?.ingestEvents.inc({ source: 'langfuse', outcome: 'refused' }, events_);
     return submitted;

@@ -1,4 +1,4 @@
-import type { AppError, Result, TelemetryBatch } from '@reskpoints/core';
+import { type AppError, batchEventCount, type Result, type TelemetryBatch } from '@reskpoints/core';
 import type { Logger } from 'pino';
 import { errorMessage } from '../store/permanent-error.js';
 import type { DeadLetter, DeadLetterStore } from '../store/ports.js';
@@ -51,7 +51,7 @@ export async function openAckLogRecovering(
       const decoded = await opts.decode(record);
       if (decoded.ok) {
         const batch = decoded.value.batch;
-        events += batch.llmCalls.length + batch.spans.length;
+        events += batchEventCount(batch);
         pipeline.adopt(batch, () => log.release(ref));
         continue;
       }

@@ -1,4 +1,13 @@
-import { type AppError, appError, err, ok, type Result, type TelemetryBatch } from '@reskpoints/core';
+import {
+  type AppError,
+  appError,
+  batchEventCount,
+  batchFromEvents,
+  err,
+  ok,
+  type Result,
+  type TelemetryBatch,
+} from '@reskpoints/core';
 import { errorMessage } from '../store/permanent-error.js';
 import type { AppendResult, DeadLetter, DeadLetterStore } from '../store/ports.js';
 import type { LoggedBodyKind, LoggedRequest } from './ack-log.js';
@@ -69,7 +78,7 @@ export async function retryDeadLetter(id: string, deps: DeadLetterRetryDeps): Pr
   const events = await eventsOf(letter, deps);
   if (!events.ok) return events;
   const batch = events.value;
-  const total = batch.llmCalls.length + batch.spans.length;
+  const total = batchEventCount(batch);
   let stored = 0;
   let duplicates = 0;
   let remainingId: string | null = null;
@@ -84,16 +93,12 @@ export async function retryDeadLetter(id: string, deps: DeadLetterRetryDeps): Pr
         ),
       );
     const r = outcome.result;
-    stored = r.llmCallsInserted + r.spansInserted;
-    duplicates = r.llmCallDuplicates + r.spanDuplicates;
+    stored = r.llmCallsInserted + r.spansInserted + (r.logsInserted ?? 0);
+    duplicates = r.llmCallDuplicates + r.spanDuplicates + (r.logDuplicates ?? 0);
     stillRefused = outcome.rejected.length;
     if (stillRefused === total) return err(refused(letter, errorMessage(outcome.rejected[0]?.error)));
     if (stillRefused > 0) {
-      const rest: TelemetryBatch = { llmCalls: [], spans: [] };
-      for (const x of outcome.rejected) {
-        if (x.kind === 'llmCall') rest.llmCalls.push(x.event as TelemetryBatch['llmCalls'][number]);
-        else rest.spans.push(x.event as TelemetryBatch['spans'][number]);
-      }
+      const rest = batchFromEvents(outcome.rejected);
       const next = await deps.store.add({
         origin: letter.origin,
         reason: 'store-rejected',

@@ -1,4 +1,16 @@
-import { type AppError, appError, type Clock, err, ok, type Result, type TelemetryBatch } from '@reskpoints/core';
+import {
+  type AppError,
+  appError,
+  batchEventCount,
+  batchEvents,
+  batchFromEvents,
+  type Clock,
+  concatBatches,
+  err,
+  ok,
+  type Result,
+  type TelemetryBatch,
+} from '@reskpoints/core';
 import { errorMessage, isPermanentStoreError } from '../store/permanent-error.js';
 import type { AppendResult, BatchSink, DeadLetter, DeadLetterStore } from '../store/ports.js';
 import type { AckLog, LoggedRequest } from './ack-log.js';
@@ -48,6 +60,8 @@ export interface SubmitOutcome {
   llmCallsAccepted: number;
   llmCallDuplicates: number;
   spansAccepted: number;
+  /** Log records taken (duplicates among them are dropped at commit and not counted apart). */
+  logsAccepted?: number;
   /** Events the store refused permanently; they are held in the dead-letter area. */
   deadLetteredEvents: number;
 }
@@ -71,7 +85,7 @@ interface Pending {
   committed?: { promise: Promise<void>; resolve: () => void };
 }
 
-const eventCount = (b: TelemetryBatch) => b.llmCalls.length + b.spans.length;
+const eventCount = batchEventCount;
 
 /**
  * Bounded queue with group commit. A submission resolves only after the sink made its
@@ -213,6 +227,7 @@ export class IngestPipeline {
             llmCallsAccepted: p.batch.llmCalls.length,
             llmCallDuplicates: 0,
             spansAccepted: p.batch.spans.length,
+            ...(p.batch.logs?.length ? { logsAccepted: p.batch.logs.length } : {}),
             deadLetteredEvents: 0,
           }),
         );
@@ -313,9 +328,7 @@ export class IngestPipeline {
   /** Returns false when the commit failed and acknowledged submissions must be retried. */
   private async commitGroup(group: Pending[]): Promise<boolean> {
     const merged: TelemetryBatch =
-      group.length === 1
-        ? (group[0] as Pending).batch
-        : { llmCalls: group.flatMap((p) => p.batch.llmCalls), spans: group.flatMap((p) => p.batch.spans) };
+      group.length === 1 ? (group[0] as Pending).batch : concatBatches(group.map((p) => p.batch));
     const started = this.opts.clock.nowMs();
     let result: AppendResult;
     let dead: Map<Pending, RejectedEvent[]> | null = null;
@@ -331,8 +344,8 @@ export class IngestPipeline {
     // The group leaves the queue's accounting before its submitters hear back.
     this.inFlightEvents = 0;
     this.counters.commits++;
-    this.counters.committedEvents += result.llmCallsInserted + result.spansInserted;
-    this.counters.duplicateEvents += result.llmCallDuplicates + result.spanDuplicates;
+    this.counters.committedEvents += result.llmCallsInserted + result.spansInserted + (result.logsInserted ?? 0);
+    this.counters.duplicateEvents += result.llmCallDuplicates + result.spanDuplicates + (result.logDuplicates ?? 0);
     // Usually nothing was a repeat or refused and every call counts as accepted; otherwise match keys.
     const inserted =
       result.llmCallDuplicates === 0 && !dead
@@ -341,6 +354,7 @@ export class IngestPipeline {
     for (const p of group) {
       const refused = dead?.get(p) ?? [];
       const refusedCalls = refused.filter((r) => r.kind === 'llmCall').length;
+      const refusedLogs = refused.filter((r) => r.kind === 'log').length;
       let accepted = p.batch.llmCalls.length;
       if (inserted) {
         accepted = 0;
@@ -356,7 +370,8 @@ export class IngestPipeline {
         ok({
           llmCallsAccepted: accepted,
           llmCallDuplicates: p.batch.llmCalls.length - accepted - refusedCalls,
-          spansAccepted: p.batch.spans.length - (refused.length - refusedCalls),
+          spansAccepted: p.batch.spans.length - (refused.length - refusedCalls - refusedLogs),
+          ...(p.batch.logs?.length ? { logsAccepted: p.batch.logs.length - refusedLogs } : {}),
           deadLetteredEvents: refused.length,
         }),
       );
@@ -379,10 +394,7 @@ export class IngestPipeline {
     const outcome = await commitIsolating((b) => this.opts.sink.commit(b), merged, firstError);
     if (!outcome.ok) return outcome;
     const owner = new Map<object, Pending>();
-    for (const p of group) {
-      for (const c of p.batch.llmCalls) owner.set(c, p);
-      for (const sp of p.batch.spans) owner.set(sp, p);
-    }
+    for (const p of group) for (const x of batchEvents(p.batch)) owner.set(x.event, p);
     const dead = new Map<Pending, RejectedEvent[]>();
     for (const r of outcome.rejected) {
       const p = owner.get(r.event) as Pending;
@@ -392,11 +404,7 @@ export class IngestPipeline {
     }
     try {
       for (const [p, refused] of dead) {
-        const batch: TelemetryBatch = { llmCalls: [], spans: [] };
-        for (const r of refused) {
-          if (r.kind === 'llmCall') batch.llmCalls.push(r.event as TelemetryBatch['llmCalls'][number]);
-          else batch.spans.push(r.event as TelemetryBatch['spans'][number]);
-        }
+        const batch = batchFromEvents(refused);
         const letter = await deadLetters.store.add({
           origin: p.recovered ? 'ack-log' : 'ingest',
           reason: 'store-rejected',

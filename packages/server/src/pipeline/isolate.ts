@@ -1,13 +1,9 @@
-import type { LlmCall, Span, TelemetryBatch } from '@reskpoints/core';
+import { batchEvents, batchFromEvents, type TelemetryBatch, type TelemetryEvent } from '@reskpoints/core';
 import { isPermanentStoreError } from '../store/permanent-error.js';
 import type { AppendResult } from '../store/ports.js';
 
 /** One event the store refused on its own, with the error it gave. */
-export interface RejectedEvent {
-  event: LlmCall | Span;
-  kind: 'llmCall' | 'span';
-  error: unknown;
-}
+export type RejectedEvent = TelemetryEvent & { error: unknown };
 
 export type IsolatedCommit =
   | {
@@ -34,6 +30,8 @@ function addResult(into: AppendResult, r: AppendResult): void {
   into.spansInserted += r.spansInserted;
   into.spanDuplicates += r.spanDuplicates;
   for (const k of r.insertedLlmCallKeys) into.insertedLlmCallKeys.push(k);
+  if (r.logsInserted !== undefined) into.logsInserted = (into.logsInserted ?? 0) + r.logsInserted;
+  if (r.logDuplicates !== undefined) into.logDuplicates = (into.logDuplicates ?? 0) + r.logDuplicates;
 }
 
 /**
@@ -55,13 +53,13 @@ export async function commitIsolating(
   let commits = 0;
   let transient: { error: unknown } | null = null;
 
-  const run = async (calls: LlmCall[], spans: Span[], failed?: { error: unknown }): Promise<void> => {
+  const run = async (events: TelemetryEvent[], failed?: { error: unknown }): Promise<void> => {
     let error: unknown;
     if (failed) error = failed.error;
     else {
       try {
         commits++;
-        addResult(result, await commit({ llmCalls: calls, spans }));
+        addResult(result, await commit(batchFromEvents(events)));
         return;
       } catch (e) {
         error = e;
@@ -71,22 +69,18 @@ export async function commitIsolating(
       transient = { error };
       return;
     }
-    const n = calls.length + spans.length;
-    if (n === 1) {
-      if (calls.length === 1) rejected.push({ event: calls[0] as LlmCall, kind: 'llmCall', error });
-      else rejected.push({ event: spans[0] as Span, kind: 'span', error });
+    if (events.length === 1) {
+      rejected.push({ ...(events[0] as TelemetryEvent), error });
       return;
     }
-    // Split the events in two halves (calls first, then spans).
-    const half = Math.ceil(n / 2);
-    const firstCalls = calls.slice(0, half);
-    const firstSpans = spans.slice(0, Math.max(0, half - calls.length));
-    await run(firstCalls, firstSpans);
+    // Split the events in two halves (calls first, then spans, then logs).
+    const half = Math.ceil(events.length / 2);
+    await run(events.slice(0, half));
     if (transient) return;
-    await run(calls.slice(firstCalls.length), spans.slice(firstSpans.length));
+    await run(events.slice(half));
   };
 
-  await run(batch.llmCalls, batch.spans, firstError === undefined ? undefined : { error: firstError });
+  await run(batchEvents(batch), firstError === undefined ? undefined : { error: firstError });
   const t = transient as { error: unknown } | null;
   if (t) return { ok: false, error: t.error };
   return { ok: true, result, rejected, commits };

@@ -5,7 +5,7 @@
  * enrichment steps must be deterministic given the request, or record what they used in the
  * events (see `EnrichmentStep`), so that a replay stores the same events.
  */
-import { appError, err, type Result } from '@reskpoints/core';
+import { appError, batchEventCount, err, type Result } from '@reskpoints/core';
 import { type DecodedIngest, decodeIngestRequest } from '../ingest/decode.js';
 import type { LoggedRequest } from '../pipeline/ack-log.js';
 import type { EnrichmentStep } from './module.js';
@@ -25,7 +25,7 @@ export function createIngestPath(steps: readonly EnrichmentStep[]): IngestPath {
       const decoded = decodeIngestRequest(request);
       if (!decoded.ok || chain.length === 0) return decoded;
       const { batch } = decoded.value;
-      if (batch.llmCalls.length + batch.spans.length === 0) return decoded;
+      if (batchEventCount(batch) === 0) return decoded;
       const ctx = { projectId: request.projectId, receivedAtMs: request.receivedAtMs, replay: options.replay ?? false };
       for (const step of chain) {
         try {

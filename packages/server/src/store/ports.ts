@@ -22,6 +22,9 @@ export interface AppendResult {
   llmCallDuplicates: number;
   spansInserted: number;
   spanDuplicates: number;
+  /** Log records newly stored, and those skipped as already stored; absent when the batch had none. */
+  logsInserted?: number;
+  logDuplicates?: number;
   /** Ids (per project) of the calls this append newly stored, for the live stream. */
   insertedLlmCallKeys: Array<{ projectId: string; id: string }>;
 }

@@ -1,4 +1,4 @@
-import type { TelemetryBatch } from '@reskpoints/core';
+import { batchEvents, batchFromEvents, concatBatches, type TelemetryBatch } from '@reskpoints/core';
 import { commitIsolating, type RejectedEvent } from '../pipeline/isolate.js';
 import { errorMessage, isPermanentStoreError } from '../store/permanent-error.js';
 import type {
@@ -74,10 +74,7 @@ export class IngestWorker {
       return 0;
     }
     if (messages.length === 0) return 0;
-    const merged: TelemetryBatch = {
-      llmCalls: messages.flatMap((m) => m.batch.llmCalls),
-      spans: messages.flatMap((m) => m.batch.spans),
-    };
+    const merged = concatBatches(messages.map((m) => m.batch));
     let result: AppendResult;
     const heartbeat = setInterval(() => {
       for (const m of messages) m.working().catch(() => undefined);
@@ -120,10 +117,7 @@ export class IngestWorker {
     const outcome = await commitIsolating((b) => this.opts.store.appendBatch(b), merged, firstError);
     if (!outcome.ok) throw outcome.error;
     const owner = new Map<object, BusMessage>();
-    for (const m of messages) {
-      for (const c of m.batch.llmCalls) owner.set(c, m);
-      for (const sp of m.batch.spans) owner.set(sp, m);
-    }
+    for (const m of messages) for (const x of batchEvents(m.batch)) owner.set(x.event, m);
     const byMessage = new Map<BusMessage, RejectedEvent[]>();
     for (const r of outcome.rejected) {
       const m = owner.get(r.event) as BusMessage;
@@ -132,11 +126,7 @@ export class IngestWorker {
       else byMessage.set(m, [r]);
     }
     for (const refused of byMessage.values()) {
-      const batch: TelemetryBatch = { llmCalls: [], spans: [] };
-      for (const r of refused) {
-        if (r.kind === 'llmCall') batch.llmCalls.push(r.event as TelemetryBatch['llmCalls'][number]);
-        else batch.spans.push(r.event as TelemetryBatch['spans'][number]);
-      }
+      const batch = batchFromEvents(refused);
       const letter = await deadLetters.store.add({
         origin: 'bus',
         reason: 'store-rejected',

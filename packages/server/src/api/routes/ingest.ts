@@ -1,4 +1,4 @@
-import { appError, nativeIngestBodySchema } from '@reskpoints/core';
+import { appError, batchEventCount, nativeIngestBodySchema } from '@reskpoints/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { encodeOtlpTraceResponse } from '../../ingest/otlp/index.js';
@@ -34,7 +34,7 @@ export async function registerIngestRoutes(app: Api | FastifyInstance, deps: Api
     const source = kind === 'native-json' ? 'native' : 'otlp';
     if (rejectedSpans) deps.metrics.ingestEvents.inc({ source, outcome: 'rejected' }, rejectedSpans);
     const result = await pipeline.submit(batch, request);
-    const events = batch.llmCalls.length + batch.spans.length;
+    const events = batchEventCount(batch);
     if (!result.ok) {
       deps.metrics.ingestEvents.inc({ source, outcome: 'refused' }, events);
       sendError(reply, result.error);

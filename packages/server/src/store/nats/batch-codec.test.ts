@@ -32,6 +32,36 @@ describe('batch codec', () => {
     expect(encodeBatchParts(batch, maxBytes)).toEqual(parts);
   });
 
+  it('carries log records, whole and split into parts', () => {
+    const logs = Array.from({ length: 300 }, (_, i) => ({
+      id: `l_${i}`,
+      projectId: 'p',
+      timeMs: 1_700_000_000_000 + i,
+      observedTimeMs: 1_700_000_000_000 + i,
+      ingestedAtMs: 1_700_000_000_100,
+      source: 'otlp' as const,
+      serviceName: 'api',
+      environment: 'prod',
+      severity: 'info' as const,
+      severityNumber: 9,
+      severityText: null,
+      body: `line ${i} ${'x'.repeat(100)}`,
+      traceId: null,
+      spanId: null,
+      eventName: null,
+      attributes: { n: i },
+      resource: {},
+      patternId: null,
+    }));
+    const withLogs = { ...batch, logs };
+    expect(decodeBatch(encodeBatch(withLogs))).toEqual(withLogs);
+    const parts = encodeBatchParts(withLogs, 32 * 1024).map(decodeBatch);
+    expect(parts.flatMap((b) => b.logs ?? [])).toEqual(logs);
+    expect(parts.flatMap((b) => b.llmCalls)).toEqual(batch.llmCalls);
+    // Without logs the message has no logs field, as before.
+    expect(decodeBatch(encodeBatch(batch))).toEqual(batch);
+  });
+
   it('refuses an event larger than a message', () => {
     const huge = { llmCalls: [{ ...batch.llmCalls[0]!, promptExcerpt: 'x'.repeat(5000) }], spans: [] };
     expect(() => encodeBatchParts(huge, 4096)).toThrow(EventTooLargeError);

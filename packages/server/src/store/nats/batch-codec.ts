@@ -8,7 +8,7 @@
  * because the bus is cluster-local and the stream holds only the backlog (work-queue
  * retention). Switch the version tag if that changes.
  */
-import type { LlmCall, Span, TelemetryBatch } from '@reskpoints/core';
+import type { LlmCall, LogRecord, Span, TelemetryBatch } from '@reskpoints/core';
 
 const VERSION = 1;
 const encoder = new TextEncoder();
@@ -18,15 +18,30 @@ const decoder = new TextDecoder();
 const ENVELOPE_BYTES = 64;
 
 export function encodeBatch(batch: TelemetryBatch): Uint8Array {
-  return encoder.encode(JSON.stringify({ v: VERSION, llmCalls: batch.llmCalls, spans: batch.spans }));
+  const doc: Record<string, unknown> = { v: VERSION, llmCalls: batch.llmCalls, spans: batch.spans };
+  // Logs travel only when present, so batches without them stay readable by older workers.
+  if (batch.logs?.length) doc['logs'] = batch.logs;
+  return encoder.encode(JSON.stringify(doc));
 }
 
 export function decodeBatch(data: Uint8Array): TelemetryBatch {
-  const parsed = JSON.parse(decoder.decode(data)) as { v?: unknown; llmCalls?: unknown; spans?: unknown };
-  if (parsed.v !== VERSION || !Array.isArray(parsed.llmCalls) || !Array.isArray(parsed.spans)) {
+  const parsed = JSON.parse(decoder.decode(data)) as {
+    v?: unknown;
+    llmCalls?: unknown;
+    spans?: unknown;
+    logs?: unknown;
+  };
+  if (
+    parsed.v !== VERSION ||
+    !Array.isArray(parsed.llmCalls) ||
+    !Array.isArray(parsed.spans) ||
+    (parsed.logs !== undefined && !Array.isArray(parsed.logs))
+  ) {
     throw new Error(`not a version ${VERSION} telemetry batch`);
   }
-  return { llmCalls: parsed.llmCalls as LlmCall[], spans: parsed.spans as Span[] };
+  const batch: TelemetryBatch = { llmCalls: parsed.llmCalls as LlmCall[], spans: parsed.spans as Span[] };
+  if (parsed.logs) batch.logs = parsed.logs as LogRecord[];
+  return batch;
 }
 
 /** Thrown when a single event is larger than a whole message may be. */
@@ -48,23 +63,30 @@ export function encodeBatchParts(batch: TelemetryBatch, maxBytes: number): Uint8
   const parts: Uint8Array[] = [];
   let calls: string[] = [];
   let spans: string[] = [];
+  let logs: string[] = [];
   let bytes = ENVELOPE_BYTES;
   const flush = () => {
-    if (calls.length === 0 && spans.length === 0) return;
-    parts.push(encoder.encode(`{"v":${VERSION},"llmCalls":[${calls.join(',')}],"spans":[${spans.join(',')}]}`));
+    if (calls.length === 0 && spans.length === 0 && logs.length === 0) return;
+    const logPart = logs.length ? `,"logs":[${logs.join(',')}]` : '';
+    parts.push(
+      encoder.encode(`{"v":${VERSION},"llmCalls":[${calls.join(',')}],"spans":[${spans.join(',')}]${logPart}}`),
+    );
     calls = [];
     spans = [];
+    logs = [];
     bytes = ENVELOPE_BYTES;
   };
-  const add = (json: string, into: 'calls' | 'spans') => {
+  const add = (json: string, into: 'calls' | 'spans' | 'logs') => {
     const size = Buffer.byteLength(json, 'utf8') + 1;
     if (size + ENVELOPE_BYTES > maxBytes) throw new EventTooLargeError(size, maxBytes);
+    // After a flush the lists are new arrays, so pick the list only now.
     if (bytes + size > maxBytes) flush();
-    (into === 'calls' ? calls : spans).push(json);
+    (into === 'calls' ? calls : into === 'spans' ? spans : logs).push(json);
     bytes += size;
   };
   for (const c of batch.llmCalls) add(JSON.stringify(c), 'calls');
   for (const s of batch.spans) add(JSON.stringify(s), 'spans');
+  for (const l of batch.logs ?? []) add(JSON.stringify(l), 'logs');
   flush();
   return parts;
 }
