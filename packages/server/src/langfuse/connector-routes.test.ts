@@ -4,8 +4,11 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { FakeClock } from '@reskpoints/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { retentionModule } from '../retention/module.js';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from '../test-support/harness.js';
+import { LANGFUSE_PULL_INTERVAL_MS, langfuseModule } from './module.js';
 
 describe('Langfuse connector API', () => {
   let s: TestServer;
@@ -133,5 +136,36 @@ describe('Langfuse connector API', () => {
     const message = ((await bad.json()) as { error: { message: string } }).error.message;
     expect(message).toContain('baseUrl');
     expect(message).toContain('lookbackDays');
+  });
+
+  it("pulls every configured connector from the langfuse module's leader job, hourly", async () => {
+    const clock = new FakeClock(Date.now());
+    const server = await startTestServer({}, { clock, modules: [retentionModule, langfuseModule] });
+    try {
+      const { projectId, key } = await server.createProject('lf-job');
+      await fetch(`${server.url}/api/v1/projects/${projectId}/langfuse-connector`, {
+        method: 'PUT',
+        headers: admin,
+        body: JSON.stringify({ baseUrl: langfuseUrl, publicKey: 'pk-lf-a', secretKey: 'sk-lf-b' }),
+      });
+      const before = asked;
+      await server.app.tickJobs();
+      expect(asked).toBe(before); // not before its initial delay
+      clock.advance(60_000);
+      await server.app.tickJobs();
+      expect(asked).toBe(before + 1);
+      clock.advance(LANGFUSE_PULL_INTERVAL_MS / 2);
+      await server.app.tickJobs();
+      expect(asked).toBe(before + 1);
+      clock.advance(LANGFUSE_PULL_INTERVAL_MS / 2);
+      await server.app.tickJobs();
+      expect(asked).toBe(before + 2);
+      const days = await fetch(`${server.url}/api/v1/projects/${projectId}/langfuse-metrics`, {
+        headers: { authorization: `Bearer ${key}` },
+      });
+      expect(((await days.json()) as { days: unknown[] }).days).toHaveLength(1);
+    } finally {
+      await server.stop();
+    }
   });
 });
