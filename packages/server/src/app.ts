@@ -16,6 +16,7 @@ import { Authenticator, generateAdminToken, sha256Hex } from './api/auth.js';
 import { HttpAppError, sendError } from './api/errors.js';
 import { requirePrincipal } from './api/guard.js';
 import { LiveHub } from './api/live.js';
+import { LiveFeed } from './api/live-feed.js';
 import { createServerMetrics } from './api/metrics.js';
 import { buildApi } from './api/server.js';
 import { checkRoleConfig } from './cluster-config.js';
@@ -27,7 +28,11 @@ import { MODULES } from './modules.js';
 import { openAckLogRecovering } from './pipeline/ack-log-recovery.js';
 import { FileDeadLetterStore } from './pipeline/file-dead-letters.js';
 import { IngestPipeline } from './pipeline/ingest-pipeline.js';
-import { type CommitNotice, LocalCommitNotifications } from './platform/commit-notifications.js';
+import {
+  type CommitNotice,
+  type CommitNotifications,
+  LocalCommitNotifications,
+} from './platform/commit-notifications.js';
 import { createIngestPath } from './platform/ingest-path.js';
 import type { RouteHelpers } from './platform/module.js';
 import { type AnyModule, ModuleHost } from './platform/module-host.js';
@@ -35,6 +40,7 @@ import { Scheduler } from './platform/scheduler.js';
 import { createLocalLeaderLease } from './store/lease/local-leader-lease.js';
 import { createPgLeaderLease } from './store/lease/pg-leader-lease.js';
 import { decodeBatch } from './store/nats/batch-codec.js';
+import { NatsCommitNotifications } from './store/nats/nats-commit-notifications.js';
 import { NatsIngestBus } from './store/nats/nats-ingest-bus.js';
 import type {
   AppendResult,
@@ -142,7 +148,13 @@ function committedNotice(batch: TelemetryBatch, result: AppendResult, atMs: numb
     const fresh = new Set(result.insertedLlmCallKeys.map((k) => `${k.projectId}\u0000${k.id}`));
     calls = batch.llmCalls.filter((c) => fresh.delete(`${c.projectId}\u0000${c.id}`));
   }
-  return { atMs, llmCallsInserted: result.llmCallsInserted, spansInserted: result.spansInserted, llmCalls: calls };
+  return {
+    atMs,
+    llmCallsInserted: result.llmCallsInserted,
+    spansInserted: result.spansInserted,
+    llmCalls: calls,
+    ...(result.ingestedAtRange ? { ingestedAtRange: result.ingestedAtRange } : {}),
+  };
 }
 
 /** What module routes get for authentication and errors (the API's own guard and error mapping). */
@@ -255,11 +267,19 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
     const auth = new Authenticator({ state, clock, adminTokenHash: admin.hash });
     let draining = false;
 
-    // "Telemetry committed" wake-ups for derived processing and the live stream.
-    const commits = new LocalCommitNotifications();
-    commits.subscribe((notice) => {
-      if (notice.llmCalls && live.size > 0) live.publish([...notice.llmCalls]);
-    });
+    // "Telemetry committed" wake-ups for derived processing and the live stream; across nodes
+    // over NATS when the cluster has it.
+    let commits: CommitNotifications = new LocalCommitNotifications();
+    if (config.nats.url) {
+      const n = await NatsCommitNotifications.connect({
+        servers: config.nats.url,
+        subject: `reskpoints.commits.${config.nats.stream}`,
+      });
+      cleanups.push(() => n.close());
+      commits = n;
+    }
+    const liveFeed = new LiveFeed(live, commits, telemetry);
+    cleanups.push(async () => liveFeed.close());
 
     // Jobs that must run once per cluster run on the holder of the leader lease.
     const lease: LeaderLease | null =
@@ -375,10 +395,12 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
         workingIntervalMs: Math.max(250, Math.floor(config.nats.ackWaitMs / 4)),
         onAppended: (result, messages) => {
           metrics.commitBatchEvents.observe(result.llmCallsInserted + result.spansInserted);
+          // Tells derived processing here and, over NATS, the live stream on API nodes.
           commits.publish({
             atMs: clock.nowMs(),
             llmCallsInserted: result.llmCallsInserted,
             spansInserted: result.spansInserted,
+            ...(result.ingestedAtRange ? { ingestedAtRange: result.ingestedAtRange } : {}),
           });
           logger.debug(
             { messages, inserted: result.llmCallsInserted, duplicates: result.llmCallDuplicates },

@@ -32,6 +32,12 @@ function addResult(into: AppendResult, r: AppendResult): void {
   for (const k of r.insertedLlmCallKeys) into.insertedLlmCallKeys.push(k);
   if (r.logsInserted !== undefined) into.logsInserted = (into.logsInserted ?? 0) + r.logsInserted;
   if (r.logDuplicates !== undefined) into.logDuplicates = (into.logDuplicates ?? 0) + r.logDuplicates;
+  if (r.ingestedAtRange) {
+    const a = into.ingestedAtRange;
+    into.ingestedAtRange = a
+      ? { fromMs: Math.min(a.fromMs, r.ingestedAtRange.fromMs), toMs: Math.max(a.toMs, r.ingestedAtRange.toMs) }
+      : { ...r.ingestedAtRange };
+  }
 }
 
 /**

@@ -13,6 +13,8 @@ export interface CommitNotice {
   atMs: number;
   llmCallsInserted: number;
   spansInserted: number;
+  /** The ingestion stamps the commit gave its events (`AppendResult.ingestedAtRange`). */
+  ingestedAtRange?: { fromMs: number; toMs: number };
   /**
    * The calls this commit newly stored, when the notice was delivered in the process that
    * committed them; absent when it came over the network (read the store instead).

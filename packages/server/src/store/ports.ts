@@ -27,6 +27,11 @@ export interface AppendResult {
   logDuplicates?: number;
   /** Ids (per project) of the calls this append newly stored, for the live stream. */
   insertedLlmCallKeys: Array<{ projectId: string; id: string }>;
+  /**
+   * The ingestion stamps (`ingestedAtMs`) the stored events got, when the store stamps them;
+   * absent when nothing was stored. Readers of other nodes fetch a commit's calls by it.
+   */
+  ingestedAtRange?: { fromMs: number; toMs: number };
 }
 
 export interface SpanListQuery {

@@ -264,6 +264,7 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
         spansInserted: newSpans.length,
         spanDuplicates: batch.spans.length - newSpans.length,
         insertedLlmCallKeys: newCalls.map((c) => ({ projectId: c.projectId, id: c.id })),
+        ...(newCalls.length + newSpans.length > 0 ? { ingestedAtRange: { fromMs: stampMs, toMs: stampMs } } : {}),
       };
     } finally {
       // A clean release tells the next holder that nothing of ours is in flight; when that is

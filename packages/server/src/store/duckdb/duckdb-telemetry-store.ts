@@ -211,6 +211,7 @@ export class DuckDbTelemetryStore implements TelemetryStore {
       result.llmCallDuplicates = batch.llmCalls.length - inserted.length;
       result.spanDuplicates = batch.spans.length - result.spansInserted;
       result.insertedLlmCallKeys = inserted.map((x) => ({ projectId: x.projectId, id: x.id }));
+      if (inserted.length + result.spansInserted > 0) result.ingestedAtRange = { fromMs: stampMs, toMs: stampMs };
       if (touched) this.noteTouched(touched.hours, touched.days);
       return result;
     });
