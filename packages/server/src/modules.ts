@@ -4,8 +4,9 @@
  * rest compiling. The config schema takes each module's section from this list.
  */
 
+import { costModule } from './cost/module.js';
 import { langfuseModule } from './langfuse/module.js';
 import type { AnyModule } from './platform/module-config.js';
 import { retentionModule } from './retention/module.js';
 
-export const MODULES: readonly AnyModule[] = [retentionModule, langfuseModule];
+export const MODULES: readonly AnyModule[] = [retentionModule, costModule, langfuseModule];

@@ -6,6 +6,14 @@ import { runDetect } from './detect.js';
 import type { CliIo } from './io.js';
 import { runCreateKey, runCreateLangfuseKey, runCreateProject, runListProjects } from './keys.js';
 import { runLogsMine } from './logs-mine.js';
+import {
+  runPricesHistory,
+  runPricesImport,
+  runPricesList,
+  runPricesResolve,
+  runPricesSet,
+  runPricesShow,
+} from './prices.js';
 import { FILTER_OPTIONS, type QueryKind, type QueryOptions, runQuery } from './query.js';
 import { runMigrate, runStart, type ServerFlags } from './server.js';
 
@@ -147,6 +155,70 @@ export function buildProgram(io: CliIo, setOutcome: (o: CliOutcome) => void): Co
   )
     .option('--name <name>', 'a label for the key pair')
     .action(async (projectId: string, o) => done(await runCreateLangfuseKey(projectId, o, io)));
+
+  const prices = program.command('prices').description('The price book: list, show, set, import, history');
+  clientOptions(prices.command('list').description('List price entries (user entries and the built-in catalogue)'))
+    .option('--provider <provider>', 'only this provider (openai, anthropic, aws, azure, google, …)')
+    .option('--model <name>', 'only entries whose match fits this model name')
+    .option('--project <id>', 'only overrides of this project ("global": entries for all projects)')
+    .addOption(
+      new Option('--origin <origin>', 'only catalogue, user or imported entries').choices([
+        'catalogue',
+        'user',
+        'import',
+      ]),
+    )
+    .action(async (o) => done(await runPricesList(o, io)));
+  clientOptions(
+    prices.command('show').argument('<id>', 'entry id, e.g. openai/gpt-4o').description('Show one price entry'),
+  ).action(async (id: string, o) => done(await runPricesShow(id, o, io)));
+  clientOptions(
+    prices
+      .command('set')
+      .argument('<id>', 'entry id (yours; catalogue ids are read-only)')
+      .description('Create a price entry, or write a new version of it (admin token)'),
+  )
+    .option('--provider <provider>', 'provider it applies to (default: any)')
+    .option('--model <name>', 'exact model name it prices')
+    .option('--prefix <start>', 'model names starting with this')
+    .option('--regex <pattern>', 'model names matching this regular expression')
+    .option('--project <id>', 'an override for this project only')
+    .option('--effective-from <time>', 'date or RFC 3339 time from which it applies (default now)')
+    .option('--input <usd>', 'USD per million input tokens')
+    .option('--output <usd>', 'USD per million output tokens')
+    .option('--cache-read <usd>', 'USD per million cache-read tokens')
+    .option('--cache-write <usd>', 'USD per million cache-write tokens (5-minute)')
+    .option('--cache-write-1h <usd>', 'USD per million 1-hour cache-write tokens')
+    .option('--reasoning <usd>', 'USD per million reasoning tokens (default: output price)')
+    .option('--per-request <usd>', 'USD per request')
+    .option('--above <tokens>', 'a context tier: prices below apply above this many input tokens')
+    .option('--above-input <usd>', 'input price above --above tokens')
+    .option('--above-output <usd>', 'output price above --above tokens')
+    .option('--description <text>', 'a note kept with the entry')
+    .action(async (id: string, o) => done(await runPricesSet(id, o, io)));
+  clientOptions(
+    prices
+      .command('import')
+      .argument('<file>', 'a LiteLLM model_prices_and_context_window.json-format file')
+      .description('Import prices from a LiteLLM-format file (admin token)'),
+  )
+    .option('--project <id>', 'import as overrides of this project')
+    .option('--effective-from <time>', 'date or RFC 3339 time from which they apply (default now)')
+    .action(async (file: string, o) => done(await runPricesImport(file, o, io)));
+  clientOptions(
+    prices.command('history').argument('<id>', 'entry id').description('Every version of a price entry'),
+  ).action(async (id: string, o) => done(await runPricesHistory(id, o, io)));
+  clientOptions(
+    prices
+      .command('resolve')
+      .argument('<model>', 'model name as a call reports it')
+      .description('Which entry prices a call of this model, and the names tried'),
+  )
+    .option('--provider <provider>', 'provider as the call reports it (openai, aws.bedrock, az.ai.openai, …)')
+    .option('--request-model <name>', 'the requested model name, when it differs')
+    .option('--project <id>', 'project of the call (its overrides and aliases apply)')
+    .option('--at <time>', 'when the call started (default now)')
+    .action(async (model: string, o) => done(await runPricesResolve(model, o, io)));
 
   const logs = program.command('logs').description('Log templates and patterns');
   logs
