@@ -25,6 +25,7 @@ import { authenticateEarly } from './guard.js';
 import type { LiveHub } from './live.js';
 import type { ServerMetrics } from './metrics.js';
 import { registerDeadLetterRoutes } from './routes/dead-letters.js';
+import { registerHomeRoute } from './routes/home.js';
 import { registerIngestRoutes } from './routes/ingest.js';
 import { registerLiveRoute } from './routes/live.js';
 import { registerOpsRoutes } from './routes/ops.js';
@@ -207,6 +208,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
 
+  registerHomeRoute(app, deps);
   registerOpsRoutes(app, deps);
   registerProjectRoutes(app, deps);
   registerLangfuseConnectorRoutes(app, deps);

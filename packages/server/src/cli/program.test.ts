@@ -427,7 +427,28 @@ describe('reskpoints keys', () => {
       body: { name: 'Support bot', id: 'support-bot' },
     });
     expect(io.out.join('')).toBe(
-      'Created project support-bot (Support bot)\nIngest key (shown only this once; store it now): rpk_secret\n',
+      [
+        'Created project support-bot (Support bot)',
+        'Ingest key (shown only this once; store it now): rpk_secret',
+        'Send OpenTelemetry traces with it:',
+        `  export OTEL_EXPORTER_OTLP_ENDPOINT=${baseUrl}`,
+        '  export OTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer rpk_secret"',
+        '',
+      ].join('\n'),
+    );
+
+    // --env prints lines a shell can eval.
+    const env = testIo({ RESKPOINTS_ADMIN_TOKEN: 'admin-tok' });
+    expect((await runCli(['keys', 'create-project', 'Support bot', '--env', '--url', baseUrl], env)).exitCode).toBe(0);
+    expect(env.out.join('')).toBe(
+      [
+        '# project support-bot (Support bot); the key is shown only this once',
+        `export RESKPOINTS_URL=${baseUrl}`,
+        'export RESKPOINTS_INGEST_KEY=rpk_secret',
+        `export OTEL_EXPORTER_OTLP_ENDPOINT=${baseUrl}`,
+        'export OTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer rpk_secret"',
+        '',
+      ].join('\n'),
     );
   });
 
@@ -460,15 +481,27 @@ describe('reskpoints keys', () => {
     );
     const io2 = testIo({ RESKPOINTS_URL: baseUrl });
     expect((await runCli(['keys', 'create', 'search-rag', '--name', 'ci'], io2)).exitCode).toBe(0);
-    expect(seen[1]).toMatchObject({ path: '/api/v1/projects/search-rag/keys', body: { name: 'ci' } });
+    const posts = () => seen.filter((x) => x.method === 'POST');
+    expect(posts()[0]).toMatchObject({ path: '/api/v1/projects/search-rag/keys', body: { name: 'ci' } });
     expect(io2.out.join('')).toContain('rpk_new');
-    respond = () => ({
-      status: 201,
-      body: { langfuseKey: { id: 'key_10', publicKey: 'pk-lf-1', secretKey: 'sk-lf-2' } },
-    });
+    // A project is also named by its name.
+    const byName = testIo({ RESKPOINTS_URL: baseUrl });
+    expect((await runCli(['keys', 'create', 'Alpha'], byName)).exitCode).toBe(0);
+    expect(posts()[1]).toMatchObject({ path: '/api/v1/projects/a/keys' });
+    expect(byName.out.join('')).toContain('Created key key_9 for project a');
+    const unknown = testIo({ RESKPOINTS_URL: baseUrl });
+    expect((await runCli(['keys', 'create', 'Beta'], unknown)).exitCode).toBe(2);
+    expect(unknown.errOut.join('')).toBe(
+      'error: project: no project has the id or name "Beta"; projects: Alpha (a), search-rag\n',
+    );
+    expect(posts()).toHaveLength(2);
+    respond = (s) =>
+      s.method === 'GET'
+        ? { status: 200, body: { projects: [{ id: 'search-rag', name: 'search-rag', createdAtMs: NOW }] } }
+        : { status: 201, body: { langfuseKey: { id: 'key_10', publicKey: 'pk-lf-1', secretKey: 'sk-lf-2' } } };
     const io3 = testIo({ RESKPOINTS_URL: baseUrl });
     expect((await runCli(['keys', 'create-langfuse', 'search-rag'], io3)).exitCode).toBe(0);
-    expect(seen[2]).toMatchObject({ method: 'POST', path: '/api/v1/projects/search-rag/langfuse-keys', body: {} });
+    expect(posts()[2]).toMatchObject({ method: 'POST', path: '/api/v1/projects/search-rag/langfuse-keys', body: {} });
     expect(io3.out.join('')).toContain('LANGFUSE_PUBLIC_KEY=pk-lf-1\nLANGFUSE_SECRET_KEY=sk-lf-2');
   });
 

@@ -44,9 +44,15 @@ function serverOptions(cmd: Command): Command {
 
 function clientOptions(cmd: Command): Command {
   return cmd
-    .option('--url <url>', 'server URL [env RESKPOINTS_URL, default http://127.0.0.1:4318]')
+    .option(
+      '--url <url>',
+      'server URL [env RESKPOINTS_URL, default: the server started from this folder, else http://127.0.0.1:4318]',
+    )
     .option('--token <token>', 'bearer token [env RESKPOINTS_TOKEN or RESKPOINTS_ADMIN_TOKEN]')
-    .option('--data-dir <dir>', 'read the admin token a local server saved in <dir>/admin-token [default ./data]')
+    .option(
+      '--data-dir <dir>',
+      "the server's data dir: its address and saved admin token [env RESKPOINTS_DATA_DIR, default: the server started from this folder, else ./data]",
+    )
     .option('--json', 'print the API response as JSON');
 }
 
@@ -80,7 +86,13 @@ function queryCommand(
     cmd.option('--cursor <cursor>', 'continue from a previous page').option('--trace-id <id>', 'calls of one trace');
   }
   for (const [option] of FILTER_OPTIONS) {
-    cmd.option(`--${option} <value>`, `only this ${option} (repeat or comma-separate for several)`, collect);
+    cmd.option(
+      `--${option} <value>`,
+      option === 'project'
+        ? 'only this project, by id or name (repeat or comma-separate for several)'
+        : `only this ${option} (repeat or comma-separate for several)`,
+      collect,
+    );
   }
   return cmd.action(async (o: QueryOptions) => run(kind, o));
 }
@@ -138,19 +150,23 @@ export function buildProgram(io: CliIo, setOutcome: (o: CliOutcome) => void): Co
       .description('Create a project and its first ingest key'),
   )
     .option('--id <id>', 'project id (default: chosen by the server)')
+    .option('--env', 'print shell export lines (URL, key, OTEL_EXPORTER_OTLP_*) for eval "$(…)"')
     .action(async (name: string, o) => done(await runCreateProject(name, o, io)));
   clientOptions(keys.command('list').description('List projects')).action(async (o) =>
     done(await runListProjects(o, io)),
   );
   clientOptions(
-    keys.command('create').argument('<projectId>', 'project id').description('Create another ingest key for a project'),
+    keys
+      .command('create')
+      .argument('<project>', 'project id or name')
+      .description('Create another ingest key for a project'),
   )
     .option('--name <name>', 'a label for the key')
     .action(async (projectId: string, o) => done(await runCreateKey(projectId, o, io)));
   clientOptions(
     keys
       .command('create-langfuse')
-      .argument('<projectId>', 'project id')
+      .argument('<project>', 'project id or name')
       .description('Create a Langfuse key pair (public and secret key) for a project, for Langfuse SDKs'),
   )
     .option('--name <name>', 'a label for the key pair')

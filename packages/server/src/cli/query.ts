@@ -22,6 +22,7 @@ import {
   truncate,
 } from './format.js';
 import { type CliIo, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, println } from './io.js';
+import { resolveProjectRefs } from './projects.js';
 
 export type QueryKind = 'calls' | 'summary';
 
@@ -296,6 +297,15 @@ export async function runQuery(kind: QueryKind, o: QueryOptions, io: CliIo): Pro
   }
   const target = resolveClientTarget(o, io);
   const client = new ApiClient({ baseUrl: target.url, token: target.token, fetch: io.fetch });
+  const projects = built.value.params.get('project');
+  if (projects) {
+    const ids = await resolveProjectRefs(client, projects.split(','), '--project');
+    if (!ids.ok) {
+      for (const p of ids.error) println(io.stderr, `error: ${p}`);
+      return EXIT_USAGE;
+    }
+    built.value.params.set('project', ids.value.join(','));
+  }
   const r = await client.request<SummaryResult | LlmCallPage>({
     method: 'GET',
     path: built.value.path,

@@ -1,8 +1,12 @@
+import { resolve } from 'node:path';
 import pino from 'pino';
 import { type LoadedConfig, loadConfig } from '../config/loader.js';
 import { watchConfig } from '../config/watch.js';
 import { type DemoHandle, startDemo } from '../demo/generator.js';
+import { nextStepsText } from '../next-steps.js';
+import { VERSION } from '../version.js';
 import { type CliIo, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, println } from './io.js';
+import { removeServerRecord, type ServerRecord, writeServerRecord } from './server-record.js';
 
 /** Flags of `start`, `demo` and `migrate`; values stay strings so the loader can name them in errors. */
 export interface ServerFlags {
@@ -69,12 +73,18 @@ export async function runStart(flags: ServerFlags, io: CliIo): Promise<number> {
     // A role without the services it needs is a configuration problem, like a schema error.
     return e instanceof Error && e.name === 'ConfigError' ? EXIT_USAGE : EXIT_FAILURE;
   }
-  println(io.stdout, `${LISTENING_PREFIX}${app.url}`);
-  if (app.adminTokenGenerated) {
-    println(
-      io.stdout,
-      `Admin token (generated; shown only this once, saved in ${config.dataDir}/admin-token): ${app.adminToken}`,
-    );
+  // Client commands run from this folder find this server through its record.
+  const record: ServerRecord = {
+    url: app.url,
+    dataDir: resolve(io.cwd, config.dataDir),
+    pid: process.pid,
+    startedAtMs: io.clock.nowMs(),
+    version: VERSION,
+  };
+  const recorded = config.role === 'all' || config.role === 'api';
+  if (recorded) {
+    for (const path of writeServerRecord(io.cwd, record))
+      logger.warn({ path }, 'could not record the server address; client commands need --url here');
   }
 
   const watcher =
@@ -97,7 +107,6 @@ export async function runStart(flags: ServerFlags, io: CliIo): Promise<number> {
     if (!app.adminToken) {
       println(io.stderr, 'error: --demo needs the admin token; set RESKPOINTS_ADMIN_TOKEN');
     } else {
-      println(io.stdout, 'Demo traffic: creating projects and backfilling the last 6 hours…');
       demo = startDemo({
         baseUrl: app.url,
         adminToken: app.adminToken,
@@ -140,6 +149,7 @@ export async function runStart(flags: ServerFlags, io: CliIo): Promise<number> {
     timeout.unref();
     void (async () => {
       watcher?.close();
+      if (recorded) removeServerRecord(io.cwd, record);
       demoAbort.abort();
       await (await demo)?.stop();
       await app.close();
@@ -159,6 +169,22 @@ export async function runStart(flags: ServerFlags, io: CliIo): Promise<number> {
   };
   io.onSignal('SIGINT', () => shutdown('SIGINT'));
   io.onSignal('SIGTERM', () => shutdown('SIGTERM'));
+
+  // Printed once the signal handlers are in place: a script that waits for the listening line
+  // and then stops the server must find it ready to drain.
+  println(io.stdout, `${LISTENING_PREFIX}${app.url}`);
+  if (app.adminTokenUnshown) {
+    println(
+      io.stdout,
+      `Admin token (generated; shown only this once, saved in ${config.dataDir}/admin-token): ${app.adminToken}`,
+    );
+    println(io.stdout, nextStepsText(app.url));
+    app.adminTokenShown();
+  } else if (config.role === 'all' || config.role === 'api') {
+    println(io.stdout, `Next steps: ${app.url}/`);
+  }
+  if (flags.demo && app.adminToken)
+    println(io.stdout, 'Demo traffic: creating projects and backfilling the last 6 hours…');
   return EXIT_OK;
 }
 

@@ -67,7 +67,8 @@ places; the first one that sets a key wins:
 4. **Defaults** from the schema, listed below.
 
 \`RESKPOINTS_URL\` and \`RESKPOINTS_TOKEN\` are read by the client commands
-(\`reskpoints query\`, \`reskpoints keys\`), not by the server.
+(\`reskpoints query\`, \`reskpoints keys\`), not by the server. \`RESKPOINTS_INGEST_KEY\` is
+only set by \`reskpoints keys create-project --env\`, for your own scripts.
 
 ## Example file
 

@@ -35,6 +35,8 @@ export const NON_CONFIG_ENV_NAMES: ReadonlySet<string> = new Set([
   'RESKPOINTS_CONFIG',
   'RESKPOINTS_URL',
   'RESKPOINTS_TOKEN',
+  // Printed by `reskpoints keys create-project --env` for the user's own scripts.
+  'RESKPOINTS_INGEST_KEY',
 ]);
 
 // zod's public types hide the definition tree; the catalogue needs to walk it.
