@@ -183,7 +183,7 @@ describe('reskpoints (built binary)', () => {
     again.proc.kill('SIGINT');
     expect(await again.exited).toBe(0);
     expect(again.output()).not.toContain('Admin token');
-  });
+  }, 120_000);
 
   it('exits 2 with every problem when the configuration is invalid', async () => {
     const r = await runCli(['start', '--port', '99999', '--role', 'ingest', '--log-level', 'loud'], dir);
@@ -192,7 +192,7 @@ describe('reskpoints (built binary)', () => {
     expect(r.stderr).toContain(
       'logLevel: expected one of fatal|error|warn|info|debug|trace|silent, got "loud" (from --log-level)',
     );
-  });
+  }, 120_000);
 
   it('explains a refused connection', async () => {
     const closed = createServer();
@@ -205,5 +205,5 @@ describe('reskpoints (built binary)', () => {
     // fetch refuses some ports outright; the reason is shown rather than "fetch failed".
     const blocked = await runCli(['query', 'summary', '--url', 'http://127.0.0.1:1'], dir);
     expect(blocked.stderr).toBe('error: cannot reach http://127.0.0.1:1: bad port\n');
-  });
+  }, 120_000);
 });

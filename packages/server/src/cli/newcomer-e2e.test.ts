@@ -136,7 +136,7 @@ describe('a newcomer with the built binary', () => {
     expect(later.output()).toContain(`Next steps: ${later.url}/`);
     later.proc.kill('SIGTERM');
     expect(await later.exited).toBe(0);
-  });
+  }, 120_000);
 
   it('prints the admin token on the next start when the first one failed after generating it', async () => {
     const cwd = join(root, 'failing');
@@ -161,7 +161,7 @@ describe('a newcomer with the built binary', () => {
     expect(third.output()).not.toContain('Admin token');
     third.proc.kill('SIGTERM');
     expect(await third.exited).toBe(0);
-  });
+  }, 120_000);
 
   it('ignores the record of a server that no longer runs', () => {
     const cwd = join(root, 'stale');
@@ -178,5 +178,5 @@ describe('a newcomer with the built binary', () => {
     expect(findServerRecord(cwd, undefined)).toBeNull();
     writeFileSync(join(cwd, '.reskpoints', 'server.json'), JSON.stringify({ ...record, pid: process.pid }));
     expect(findServerRecord(cwd, undefined)?.url).toBe('http://127.0.0.1:9');
-  });
+  }, 120_000);
 });
