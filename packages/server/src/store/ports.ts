@@ -64,11 +64,22 @@ export interface IngestedSinceQuery {
 }
 
 /**
- * Append-mostly telemetry. `appendBatch` is atomic and durable when it resolves: either
- * every event of the batch is committed or none is (the promise rejects). Appending the
- * same (projectId, id) twice stores it once: an LLM call's identity is (projectId, id), a
- * span's is (projectId, traceId, spanId). Two events with the same identity are assumed to
- * be the same event (same start time), which lets adapters check duplicates by time range.
+ * Append-mostly telemetry. Appending the same (projectId, id) twice stores it once: an LLM
+ * call's identity is (projectId, id), a span's is (projectId, traceId, spanId). Two events
+ * with the same identity are assumed to be the same event (same start time), which lets
+ * adapters check duplicates by time range.
+ *
+ * What `appendBatch` guarantees, by every adapter: when it resolves, every event of the batch
+ * is durable and visible to readers; when it rejects, appending the same batch again stores
+ * exactly the events still missing ("eventually all, idempotent on retry"). How much of a
+ * batch readers may see before that differs:
+ * - DuckDB: atomic. One transaction holds calls, spans and rollups; readers see all of a
+ *   batch or none of it, and a rejected append stored nothing.
+ * - ClickHouse: not atomic (no transactions). Calls and spans are separate INSERTs, days go
+ *   into separate parts, and a large INSERT becomes visible block by block, so readers may
+ *   see part of a batch while it is being written, and a rejected append may have stored
+ *   part of it, visible until the retry completes it. The cluster worker retries (a rejected
+ *   append is redelivered), so what a client was acknowledged for ends up stored whole.
  */
 export interface TelemetryStore {
   /** Creates or upgrades the schema; safe to call concurrently from several nodes. */

@@ -7,6 +7,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BASE_MS, DAY_MS, generateCalls, HOUR_MS, makeLlmCall, makeSpan } from '../contract/fixtures.js';
 import { describeTelemetryStoreContract } from '../contract/telemetry-store.contract.js';
+import type { WriteLock } from '../ports.js';
 import { PgWriteLock } from '../postgres/pg-write-lock.js';
 import { ClickHouseTelemetryStore, type ClickHouseTelemetryStoreOptions } from './clickhouse-telemetry-store.js';
 import { LLM_CALL_SPEC, SPAN_SPEC } from './rows.js';
@@ -21,16 +22,26 @@ function options(): ClickHouseTelemetryStoreOptions {
   return { url: URL, database: `rp_test_${randomHex(6)}`, username: 'default', password: '' };
 }
 
-describeTelemetryStoreContract('ClickHouseTelemetryStore', async () => {
-  const store = new ClickHouseTelemetryStore(options());
-  return {
-    store,
-    close: async () => {
-      await store.dropDatabase();
-      await store.close();
+describeTelemetryStoreContract(
+  'ClickHouseTelemetryStore',
+  async () => {
+    const store = new ClickHouseTelemetryStore(options());
+    return {
+      store,
+      close: async () => {
+        await store.dropDatabase();
+        await store.close();
+      },
+    };
+  },
+  {
+    skip: {
+      'readers never see part of a batch':
+        'ClickHouse has no transactions; a batch becomes visible INSERT by INSERT (ports.ts). ' +
+        'Checked instead: "a rejected append left part of a batch, and its retry adds exactly the rest"',
     },
-  };
-});
+  },
+);
 
 describe('ClickHouseTelemetryStore specifics', () => {
   const opened: ClickHouseTelemetryStore[] = [];
@@ -264,6 +275,50 @@ describe('ClickHouseTelemetryStore specifics', () => {
     expect(await failed).toBeInstanceOf(Error);
     expect(Number((await sql(`SELECT count() FROM ${database}.llm_calls`)).trim())).toBe(60_000);
     expect(Number((await sql(`SELECT count() FROM ${database}.spans`)).trim())).toBe(1);
+  });
+
+  it('a rejected append left part of a batch, and its retry adds exactly the rest', async () => {
+    // Calls and spans over two UTC days, one INSERT per day. The writer loses its lock after
+    // the first INSERT (its lock session broke, say), so it stops there and the append
+    // rejects half-done: readers see the first day's calls and nothing else.
+    let confirmsLeft = 1;
+    const losingLock: WriteLock = {
+      acquire: async () => ({
+        uncleanKeys: [],
+        confirm: async () => {
+          if (confirmsLeft-- <= 0) throw new Error('write lock lost');
+        },
+        release: async () => undefined,
+        abandon: async () => undefined,
+      }),
+      close: async () => undefined,
+    };
+    const interrupted = open({ maxPartitionsPerInsert: 1, writeLock: losingLock });
+    await interrupted.migrate();
+    const database = (interrupted as unknown as { db: string }).db;
+    const midnight = BASE_MS + DAY_MS;
+    const batch = {
+      llmCalls: Array.from({ length: 40 }, (_, i) =>
+        makeLlmCall({ id: `c${i}`, startTimeMs: midnight + (i - 20) * 1000 }),
+      ),
+      spans: Array.from({ length: 10 }, (_, i) =>
+        makeSpan({ traceId: 't-split', spanId: `s${i}`, startTimeMs: midnight + (i - 5) * 1000 }),
+      ),
+    };
+    await expect(interrupted.appendBatch(batch)).rejects.toThrow('write lock lost');
+    const range = { fromMs: BASE_MS, toMs: BASE_MS + 3 * DAY_MS };
+    const partial = await interrupted.summarize({ ...range, filter: {}, groupBy: [], intervalMs: DAY_MS });
+    expect(partial.rows.map((r) => r.requests)).toEqual([20]);
+    expect(await interrupted.listSpans({ projectId: 'prj_contract', ...range, limit: 100 })).toEqual([]);
+    // The message is redelivered to another worker, whose append completes the batch.
+    const { store: worker } = openWorker({ database, maxPartitionsPerInsert: 1 });
+    const retry = await worker.appendBatch(batch);
+    expect(retry).toMatchObject({ llmCallsInserted: 20, llmCallDuplicates: 20, spansInserted: 10, spanDuplicates: 0 });
+    const whole = await worker.summarize({ ...range, filter: {}, groupBy: [], intervalMs: DAY_MS });
+    expect(whole.rows.map((r) => r.requests)).toEqual([20, 20]);
+    expect((await worker.listSpans({ projectId: 'prj_contract', ...range, limit: 100 })).length).toBe(10);
+    const again = await worker.appendBatch(batch);
+    expect([again.llmCallsInserted, again.spansInserted]).toEqual([0, 0]);
   });
 
   it('rejects a database name that is not a plain identifier', () => {

@@ -15,6 +15,7 @@ import {
   type SummaryDimension,
   type SummaryQuery,
   type SummaryRow,
+  type TelemetryBatch,
 } from '@reskpoints/core';
 import { afterEach, beforeEach, describe, expect } from 'vitest';
 import { parseLlmCallCursor } from '../llm-call-cursor.js';
@@ -391,27 +392,60 @@ export function describeTelemetryStoreContract(
 
     // --- atomicity --------------------------------------------------------------------------
 
+    /** Batches of calls and spans that each straddle midnight UTC: two days, two tables. */
+    const twoDayBatches = (count: number, callsPerBatch: number, spansPerBatch: number) =>
+      Array.from({ length: count }, (_, b) => ({
+        llmCalls: generateCalls(callsPerBatch, { seed: 100 + b, idPrefix: `b${b}` }).map((c, i) => ({
+          ...c,
+          startTimeMs: BASE_MS + DAY_MS - 30 * 60_000 + ((i * 3_600_000) / callsPerBatch + b),
+        })),
+        spans: Array.from({ length: spansPerBatch }, (_, i) =>
+          makeSpan({
+            traceId: `tb${b}`,
+            spanId: `s${i}`,
+            startTimeMs: BASE_MS + DAY_MS - 30 * 60_000 + ((i * 3_600_000) / spansPerBatch + b),
+          }),
+        ),
+      }));
+    const twoDayRange = { fromMs: BASE_MS, toMs: BASE_MS + 3 * DAY_MS };
+
     test('readers never see part of a batch', async () => {
-      const batchSize = 500;
-      const batches = [0, 1, 2, 3, 4, 5].map((b) => generateCalls(batchSize, { seed: 100 + b, idPrefix: `b${b}` }));
+      // Calls and spans on both sides of midnight UTC: an adapter that writes per table or per
+      // day partition shows a reader the pieces unless it commits them as one.
+      const callsPerBatch = 500;
+      const spansPerBatch = 40;
+      const batches = twoDayBatches(6, callsPerBatch, spansPerBatch);
       let done = false;
-      const observed: number[] = [];
+      const calls: number[] = [];
+      const spans: number[] = [];
       const reader = (async () => {
         while (!done) {
-          const s = await store.summarize({
-            fromMs: 0,
-            toMs: BASE_MS + DAY_MS,
-            filter: {},
-            groupBy: [],
-            intervalMs: null,
-          });
-          observed.push(s.rows[0]?.requests ?? 0);
+          const s = await store.summarize({ ...twoDayRange, filter: {}, groupBy: [], intervalMs: null });
+          calls.push(s.rows[0]?.requests ?? 0);
+          spans.push((await store.listSpans({ projectId: 'prj_contract', ...twoDayRange, limit: 1000 })).length);
         }
       })();
-      for (const b of batches) await store.appendBatch({ llmCalls: b, spans: [] });
+      for (const b of batches) await store.appendBatch(b);
       done = true;
       await reader;
-      for (const n of observed) expect(n % batchSize).toBe(0);
+      for (const n of calls) expect(n % callsPerBatch).toBe(0);
+      for (const n of spans) expect(n % spansPerBatch).toBe(0);
+    });
+
+    test('a resolved append is visible whole, and appending it again adds nothing', async () => {
+      // What every adapter promises, atomic or not (see ports.ts).
+      const [batch] = twoDayBatches(1, 300, 30) as [TelemetryBatch];
+      const first = await store.appendBatch(batch);
+      expect([first.llmCallsInserted, first.spansInserted]).toEqual([300, 30]);
+      const byDay = await store.summarize({ ...twoDayRange, filter: {}, groupBy: [], intervalMs: DAY_MS });
+      expect(byDay.rows.map((r) => r.requests)).toEqual([150, 150]);
+      expect((await store.listSpans({ projectId: 'prj_contract', ...twoDayRange, limit: 1000 })).length).toBe(30);
+      const again = await store.appendBatch(batch);
+      expect([again.llmCallsInserted, again.llmCallDuplicates, again.spansInserted, again.spanDuplicates]).toEqual([
+        0, 300, 0, 30,
+      ]);
+      const total = await store.summarize({ ...twoDayRange, filter: {}, groupBy: [], intervalMs: null });
+      expect(total.rows[0]?.requests).toBe(300);
     });
 
     // --- filters ----------------------------------------------------------------------------
