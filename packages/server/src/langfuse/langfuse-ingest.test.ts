@@ -105,6 +105,17 @@ describe('Langfuse ingestion with held observations (DuckDB state and telemetry)
     expect(await stored()).toHaveLength(1);
   });
 
+  it('ignores flushPending in a client body: an unfinished generation is still held', async () => {
+    const r = await ingestLangfuseBatch(
+      deps,
+      'p1',
+      Buffer.from(JSON.stringify({ batch: [create], flushPending: true })),
+    );
+    expect(r.ok).toBe(true);
+    expect(await stored()).toEqual([]);
+    expect((await state.listSettings('langfuse.pending.', 10)).map((x) => x.key)).toEqual(['langfuse.pending.p1/o/g1']);
+  });
+
   it('stores a generation that never ends after observationMaxAgeMs, and forgets old trace context', async () => {
     await send([trace, create]);
     const flusher = new LangfusePendingFlusher({ ...deps, logger: pino({ level: 'silent' }) });

@@ -51,10 +51,14 @@ export async function ingestLangfuseBatch(
   deps: LangfuseIngestDeps,
   projectId: string,
   body: Buffer,
+  options: { giveUpWaiting?: boolean } = {},
 ): Promise<Result<LangfuseIngestionResponse>> {
   const parsed = parseLangfuseBatch(body);
   if (!parsed.ok) return parsed;
-  const { events, errors: parseErrors, flushPending } = parsed.value;
+  const { events, errors: parseErrors } = parsed.value;
+  // Only the server's own flusher stores unfinished observations as they are; a client's
+  // body cannot ask for it.
+  const flushPending = options.giveUpWaiting === true && parsed.value.flushPending;
   const excerptMaxChars = deps.excerptMaxChars();
   let held: Awaited<ReturnType<LangfusePending['heldFor']>> = [];
   try {
@@ -129,7 +133,7 @@ export class LangfusePendingFlusher {
     try {
       const due = await this.opts.pending.expired(this.opts.maxPerRun ?? 1000);
       for (const d of due) {
-        const r = await ingestLangfuseBatch(this.opts, d.projectId, d.body);
+        const r = await ingestLangfuseBatch(this.opts, d.projectId, d.body, { giveUpWaiting: true });
         if (!r.ok) {
           failed++;
           this.opts.logger.warn({ error: r.error, projectId: d.projectId }, 'held Langfuse observation not stored yet');
