@@ -36,6 +36,7 @@ import {
 import { createIngestPath } from './platform/ingest-path.js';
 import type { RouteHelpers } from './platform/module.js';
 import { type AnyModule, ModuleHost } from './platform/module-host.js';
+import { roleParts } from './platform/roles.js';
 import { Scheduler } from './platform/scheduler.js';
 import { createLocalLeaderLease } from './store/lease/local-leader-lease.js';
 import { createPgLeaderLease } from './store/lease/pg-leader-lease.js';
@@ -233,7 +234,8 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
   };
 
   try {
-    const stores = await openStores(config, clock, { telemetry: role !== 'ingest' });
+    const parts = roleParts(role);
+    const stores = await openStores(config, clock, { telemetry: parts.needsTelemetry });
     cleanups.push(() => stores.close());
     await stores.state.migrate();
     await stores.telemetry?.migrate();
@@ -310,7 +312,7 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
 
     // Jobs that must run once per cluster run on the holder of the leader lease.
     const lease: LeaderLease | null =
-      telemetry && (role === 'all' || role === 'worker')
+      telemetry && parts.runsLeaderWork
         ? config.postgres.url
           ? createPgLeaderLease({ url: config.postgres.url, name: 'leader', nowMs: () => clock.nowMs() })
           : createLocalLeaderLease()
@@ -341,7 +343,7 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
     let pipeline: IngestPipeline | null = null;
     // Where a retried dead letter goes: the same sink as fresh ingest.
     let deadLetterSink: BatchSink | null = bus ? busSink(bus) : null;
-    if (role === 'all' || role === 'ingest') {
+    if (parts.takesIngest) {
       // Embedded: every commit, the acknowledgement log's replay included, tells derived
       // processing and the live stream. An ingest node only publishes; the storing worker tells.
       const sink: BatchSink = bus
@@ -413,7 +415,7 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
       cleanups.push(async () => clearInterval(flushTimer));
     }
 
-    if (role === 'worker' && bus && telemetry) {
+    if (parts.storesFromBus && bus && telemetry) {
       const w = new IngestWorker({
         bus,
         store: telemetry,
@@ -443,7 +445,7 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
     const api = await buildApi({
       config: () => config,
       state,
-      telemetry: role === 'all' || role === 'api' ? telemetry : null,
+      telemetry: parts.servesApi ? telemetry : null,
       pipeline,
       deadLetters:
         deadLetters && deadLetterSink
@@ -464,7 +466,7 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
       // Ready while not draining and the state store answers (every role depends on it).
       isReady: async () => !draining && (await state.getSetting(ADMIN_HASH_SETTING)) !== undefined,
       ingest: ingestPath,
-      moduleRoutes: role === 'all' || role === 'api' ? modules.routePlugins(routeHelpers(auth)) : [],
+      moduleRoutes: parts.servesApi ? modules.routePlugins(routeHelpers(auth)) : [],
     });
     await modules.start();
     cleanups.push(() => modules.stop(logger));

@@ -14,6 +14,7 @@ import { derivedProcessorJob } from './derived.js';
 import type { EnrichmentStep, ModuleContext, ModuleInstance, NodeRole, RouteHelpers } from './module.js';
 import { type AnyModule, assertModuleList, moduleHotReloadableKeys, moduleSectionKey } from './module-config.js';
 import { PLATFORM_MIGRATIONS, PLATFORM_MODULE_NAME } from './platform-state.js';
+import { roleParts } from './roles.js';
 import type { Scheduler } from './scheduler.js';
 import type { SqlDatabase } from './sql.js';
 import { migrateModuleState } from './state-migrations.js';
@@ -68,7 +69,7 @@ export class ModuleHost {
 
   /** Creates every module in list order; registers jobs and derived processors with the scheduler. */
   async create(deps: ModuleHostDeps): Promise<void> {
-    const leaderWork = deps.role === 'all' || deps.role === 'worker';
+    const leaderWork = roleParts(deps.role).runsLeaderWork;
     for (const def of this.modules) {
       const entry: Running = {
         def,

@@ -31,7 +31,9 @@ import type { JobDefinition } from './scheduler.js';
 import type { SqlDatabase, SqlExecutor } from './sql.js';
 import type { StateMigration } from './state-migrations.js';
 
-export type NodeRole = Config['role'];
+export type { NodeRole } from './roles.js';
+
+import type { NodeRole } from './roles.js';
 
 export interface ModuleConfigSection<C> {
   /**
