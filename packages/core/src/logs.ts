@@ -61,3 +61,55 @@ export function logRecordId(r: Omit<LogRecord, 'id' | 'ingestedAtMs' | 'patternI
     ].join('\u0000'),
   )}`;
 }
+
+/** Filters of a log search; every field narrows, arrays mean "any of". */
+export interface LogFilter {
+  projectIds?: string[];
+  services?: string[];
+  environments?: string[];
+  severities?: LogSeverity[];
+  patternIds?: string[];
+  traceId?: string;
+  /** Case-insensitive substring of the body. */
+  text?: string;
+}
+
+export interface LogSearchQuery {
+  /** Inclusive, epoch ms. */
+  fromMs: number;
+  /** Exclusive, epoch ms. */
+  toMs: number;
+  filter: LogFilter;
+  /** 1..1000 */
+  limit: number;
+  /** Opaque cursor from a previous page (newest first). */
+  cursor?: string;
+}
+
+export interface LogPage {
+  items: LogRecord[];
+  nextCursor: string | null;
+}
+
+/** Per service and pattern over a range: what pattern statistics are built from. */
+export interface LogPatternCount {
+  projectId: string;
+  serviceName: string | null;
+  patternId: string | null;
+  count: number;
+  /** Bytes of the bodies. */
+  bytes: number;
+  firstSeenMs: number;
+  lastSeenMs: number;
+  severities: Partial<Record<LogSeverity, number>>;
+  /** One body of the pattern, as an example. */
+  example: string;
+}
+
+/** Lines per time bucket for one pattern, for rate charts and rate-change detection. */
+export interface LogPatternRatePoint {
+  bucketStartMs: number;
+  patternId: string | null;
+  serviceName: string | null;
+  count: number;
+}

@@ -9,6 +9,10 @@ import type {
   LlmCall,
   LlmCallListQuery,
   LlmCallPage,
+  LogPage,
+  LogPatternCount,
+  LogPatternRatePoint,
+  LogSearchQuery,
   Span,
   SummaryQuery,
   SummaryResult,
@@ -107,7 +111,16 @@ export interface TelemetryStore {
   readonly ingestedVisibilityLagMs: number | null;
   /** Spans with fromMs <= startTimeMs < toMs, oldest first (startTimeMs asc, spanId asc), at most `limit`. */
   listSpans(query: SpanListQuery): Promise<Span[]>;
-  /** Deletes calls and spans that started before `beforeMs`; returns how many rows went. */
+  /**
+   * Log records, newest first (timeMs desc, id desc, projectId desc), fromMs <= timeMs < toMs;
+   * the cursor is the one in `llm-call-cursor.ts` (with the record's time as its start time).
+   */
+  searchLogs(query: LogSearchQuery): Promise<LogPage>;
+  /** Counts per (project, service, pattern) over the query's range and filter (limit and cursor ignored). */
+  logPatternCounts(query: LogSearchQuery): Promise<LogPatternCount[]>;
+  /** Lines per `bucketMs` per (service, pattern) over the query's range and filter. */
+  logPatternRates(query: LogSearchQuery, bucketMs: number): Promise<LogPatternRatePoint[]>;
+  /** Deletes calls, spans and logs that started before `beforeMs`; returns how many rows went. */
   deleteBefore(beforeMs: number): Promise<number>;
   /** Figures about the write path for `/metrics`; a store without such figures leaves it out. */
   writeStats?(): TelemetryWriteStats;

@@ -6,6 +6,7 @@ import { randomHex } from '@reskpoints/core';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BASE_MS, DAY_MS, generateCalls, HOUR_MS, makeLlmCall, makeSpan } from '../contract/fixtures.js';
+import { describeLogStoreContract } from '../contract/log-store.contract.js';
 import { describeTelemetryStoreContract } from '../contract/telemetry-store.contract.js';
 import type { WriteLock } from '../ports.js';
 import { PgWriteLock } from '../postgres/pg-write-lock.js';
@@ -42,6 +43,17 @@ describeTelemetryStoreContract(
     },
   },
 );
+
+describeLogStoreContract('ClickHouseTelemetryStore', async () => {
+  const store = new ClickHouseTelemetryStore(options());
+  return {
+    store,
+    close: async () => {
+      await store.dropDatabase();
+      await store.close();
+    },
+  };
+});
 
 describe('ClickHouseTelemetryStore specifics', () => {
   const opened: ClickHouseTelemetryStore[] = [];

@@ -27,6 +27,12 @@ import {
   type LlmCallFilter,
   type LlmCallListQuery,
   type LlmCallPage,
+  LOG_SEVERITIES,
+  type LogPage,
+  type LogPatternCount,
+  type LogPatternRatePoint,
+  type LogRecord,
+  type LogSearchQuery,
   randomHex,
   type Span,
   type SummaryQuery,
@@ -50,10 +56,15 @@ import {
   LLM_CALL_COLUMNS,
   LLM_CALL_SPEC,
   type LlmCallRow,
+  LOG_COLUMNS,
+  LOG_SPEC,
+  type LogRow,
   llmCallToRow,
+  logToRow,
   num,
   numOrNull,
   rowToLlmCall,
+  rowToLog,
   rowToSpan,
   SPAN_COLUMNS,
   SPAN_SPEC,
@@ -126,6 +137,7 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
   private readonly db: string;
   private readonly calls: string;
   private readonly spans: string;
+  private readonly logs: string;
   private readonly dedupLookupChunk: number;
   /** Scalar subquery giving the retention watermark; see deleteBefore. */
   private readonly visibleFrom: string;
@@ -147,6 +159,7 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
     const db = identifier(this.db);
     this.calls = `${db}.llm_calls`;
     this.spans = `${db}.spans`;
+    this.logs = `${db}.logs`;
     this.dedupLookupChunk = options.dedupLookupChunk ?? 2000;
     this.visibleFrom = `(SELECT max(cut_ms) FROM ${db}.${RETENTION_TABLE})`;
     this.maxPartitionsPerInsert = Math.max(1, options.maxPartitionsPerInsert ?? 90);
@@ -228,13 +241,16 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
     const spanKey = (s: Span) => `${s.projectId}\u0000${s.traceId}\u0000${s.spanId}`;
     const uniqueCalls = uniqueBy(batch.llmCalls, callKey);
     const uniqueSpans = uniqueBy(batch.spans, spanKey);
-    if (uniqueCalls.length === 0 && uniqueSpans.length === 0) return emptyAppend();
+    const logKey = (l: LogRecord) => `${l.projectId}\u0000${l.id}`;
+    const uniqueLogs = uniqueBy(batch.logs ?? [], logKey);
+    if (uniqueCalls.length === 0 && uniqueSpans.length === 0 && uniqueLogs.length === 0) return emptyAppend();
 
     // The lookup and the insert must not interleave with another writer's for the same
     // events. Events of one identity share a start time (see the port), hence a day: locking
     // the batch's days excludes every writer that could store one of its events.
     const days = new Set<number>();
     for (const e of [...uniqueCalls, ...uniqueSpans]) days.add(Math.floor(e.startTimeMs / DAY_MS));
+    for (const l of uniqueLogs) days.add(Math.floor(l.timeMs / DAY_MS));
     const hold = this.writeLock
       ? await this.writeLock.acquire([...days].map((d) => `clickhouse/${this.db}/day/${d}`))
       : null;
@@ -245,16 +261,20 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
       const storedSpans = await this.storedSpanKeys(uniqueSpans);
       const newCalls = uniqueCalls.filter((c) => !storedCalls.has(callKey(c)));
       const newSpans = uniqueSpans.filter((s) => !storedSpans.has(spanKey(s)));
+      const storedLogs = await this.storedLogKeys(uniqueLogs);
+      const newLogs = uniqueLogs.filter((l) => !storedLogs.has(logKey(l)));
       // The ingestion stamp: when this node stored the event (derived processing reads by it).
       const stampMs = Math.max(this.nowMs(), this.lastStampMs + 1);
       this.lastStampMs = stampMs;
       for (const c of newCalls) c.ingestedAtMs = stampMs;
       for (const sp of newSpans) sp.ingestedAtMs = stampMs;
+      for (const l of newLogs) l.ingestedAtMs = stampMs;
 
       const track = { settled: true };
       try {
         await this.insertByPartition(this.calls, newCalls.map(llmCallToRow), LLM_CALL_SPEC, hold, track);
         await this.insertByPartition(this.spans, newSpans.map(spanToRow), SPAN_SPEC, hold, track);
+        await this.insertByPartition(this.logs, newLogs.map(logToRow), LOG_SPEC, hold, track);
       } finally {
         settled = track.settled;
       }
@@ -265,6 +285,9 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
         spanDuplicates: batch.spans.length - newSpans.length,
         insertedLlmCallKeys: newCalls.map((c) => ({ projectId: c.projectId, id: c.id })),
         ...(newCalls.length + newSpans.length > 0 ? { ingestedAtRange: { fromMs: stampMs, toMs: stampMs } } : {}),
+        ...(batch.logs?.length
+          ? { logsInserted: newLogs.length, logDuplicates: batch.logs.length - newLogs.length }
+          : {}),
       };
     } finally {
       // A clean release tells the next holder that nothing of ours is in flight; when that is
@@ -333,6 +356,23 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
         { max_query_size: String(LOOKUP_MAX_QUERY_BYTES) },
       );
       for (const r of rows) found.add(`${r.project_id}\u0000${r.trace_id}\u0000${r.span_id}`);
+    }
+    return found;
+  }
+
+  private async storedLogKeys(logs: LogRecord[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (const chunk of chunks(logs, this.dedupLookupChunk)) {
+      const times = chunk.map((l) => Math.trunc(l.timeMs));
+      const rows = await this.select<{ project_id: string; id: string }>(
+        `SELECT project_id, id FROM ${this.logs}
+         WHERE start_time_ms >= ${int(Math.min(...times))} AND start_time_ms <= ${int(Math.max(...times))}
+           AND ${this.visible()}
+           AND ${inList('project_id', distinct(chunk.map((l) => l.projectId)))}
+           AND ${inList('id', distinct(chunk.map((l) => l.id)))}`,
+        { max_query_size: String(LOOKUP_MAX_QUERY_BYTES) },
+      );
+      for (const r of rows) found.add(`${r.project_id}\u0000${r.id}`);
     }
     return found;
   }
@@ -547,6 +587,92 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
     return rows.map(rowToSpan);
   }
 
+  // --- logs ---------------------------------------------------------------------------------
+
+  private logConditions(q: LogSearchQuery): string[] {
+    const f = q.filter;
+    const out = [timeRange(q.fromMs, q.toMs), this.visible()];
+    if (f.projectIds?.length) out.push(inList('project_id', f.projectIds));
+    if (f.services?.length) out.push(inList('service_name', f.services));
+    if (f.environments?.length) out.push(inList('environment', f.environments));
+    if (f.severities?.length) out.push(inList('severity', f.severities));
+    if (f.patternIds?.length) out.push(inList('pattern_id', f.patternIds));
+    if (f.traceId !== undefined) out.push(`trace_id = ${str(f.traceId)}`);
+    if (f.text) out.push(`positionCaseInsensitiveUTF8(body, ${str(f.text)}) > 0`);
+    return out;
+  }
+
+  async searchLogs(query: LogSearchQuery): Promise<LogPage> {
+    const conditions = this.logConditions(query);
+    if (query.cursor !== undefined) {
+      const c = decodeLlmCallCursorOrThrow(query.cursor);
+      const t = int(c.startTimeMs);
+      conditions.push(
+        `(start_time_ms < ${t} OR (start_time_ms = ${t} AND (id < ${str(c.id)} OR (id = ${str(c.id)} AND project_id < ${str(c.projectId ?? '')}))))`,
+      );
+    }
+    const limit = clampLimit(query.limit);
+    // LIMIT 1 BY hides a not-yet-merged copy (see schema.ts).
+    const rows = await this.select<Record<keyof LogRow, unknown>>(
+      `SELECT ${LOG_COLUMNS.join(', ')} FROM ${this.logs}
+       WHERE ${conditions.join(' AND ')}
+       ORDER BY start_time_ms DESC, id DESC, project_id DESC
+       LIMIT 1 BY project_id, id
+       LIMIT ${int(limit + 1)}`,
+    );
+    const items = rows.slice(0, limit).map(rowToLog);
+    const last = items[items.length - 1];
+    const nextCursor =
+      rows.length > limit && last
+        ? encodeLlmCallCursor({ startTimeMs: last.timeMs, id: last.id, projectId: last.projectId })
+        : null;
+    return { items, nextCursor };
+  }
+
+  async logPatternCounts(query: LogSearchQuery): Promise<LogPatternCount[]> {
+    const sev = LOG_SEVERITIES.map((s) => `countIf(severity = ${str(s)}) AS sev_${s}`).join(', ');
+    const rows = await this.select<Record<string, unknown>>(
+      `SELECT project_id, service_name, pattern_id, count() AS n, sum(length(body)) AS bytes,
+              min(start_time_ms) AS first_ms, max(start_time_ms) AS last_ms, ${sev}, any(body) AS example
+       FROM (SELECT * FROM ${this.logs} WHERE ${this.logConditions(query).join(' AND ')} LIMIT 1 BY project_id, id)
+       GROUP BY project_id, service_name, pattern_id ORDER BY n DESC`,
+    );
+    return rows.map((r) => {
+      const severities: LogPatternCount['severities'] = {};
+      for (const s of LOG_SEVERITIES) {
+        const n = num(r[`sev_${s}`]);
+        if (n > 0) severities[s] = n;
+      }
+      return {
+        projectId: r['project_id'] as string,
+        serviceName: r['service_name'] as string | null,
+        patternId: r['pattern_id'] as string | null,
+        count: num(r['n']),
+        bytes: num(r['bytes']),
+        firstSeenMs: num(r['first_ms']),
+        lastSeenMs: num(r['last_ms']),
+        severities,
+        example: r['example'] as string,
+      };
+    });
+  }
+
+  async logPatternRates(query: LogSearchQuery, bucketMs: number): Promise<LogPatternRatePoint[]> {
+    const b = int(bucketMs);
+    const rows = await this.select<Record<string, unknown>>(
+      `SELECT intDiv(start_time_ms, ${b}) * ${b} AS bucket, service_name, pattern_id, count() AS n
+       FROM (SELECT start_time_ms, service_name, pattern_id FROM ${this.logs}
+             WHERE ${this.logConditions(query).join(' AND ')} LIMIT 1 BY project_id, id)
+       GROUP BY bucket, service_name, pattern_id ORDER BY bucket`,
+    );
+    return rows.map((r) => ({
+      bucketStartMs: num(r['bucket']),
+      serviceName: r['service_name'] as string | null,
+      patternId: r['pattern_id'] as string | null,
+      count: num(r['n']),
+    }));
+  }
+
   /**
    * Raises the retention watermark to `beforeMs`: from then on no read returns an event that
    * started before it, and a re-sent copy of one is stored again (invisible, dropped with its
@@ -559,7 +685,7 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
     const current = await this.watermark();
     if (cut <= current) return 0;
     let removed = 0;
-    for (const table of [this.calls, this.spans]) {
+    for (const table of [this.calls, this.spans, this.logs]) {
       const rows = await this.select<{ n: unknown }>(
         `SELECT count() AS n FROM ${table} WHERE start_time_ms >= ${int(current)} AND start_time_ms < ${int(cut)}`,
       );
@@ -570,7 +696,8 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
       values: [{ cut_ms: cut, set_at_ms: Date.now() }],
       format: 'JSONEachRow',
     });
-    for (const table of [this.calls, this.spans]) await this.dropPartitionsBefore(table, Math.floor(cut / DAY_MS));
+    for (const table of [this.calls, this.spans, this.logs])
+      await this.dropPartitionsBefore(table, Math.floor(cut / DAY_MS));
     return removed;
   }
 

@@ -4,7 +4,15 @@
  * integers come back as strings (ClickHouse quotes them by default), so every numeric read
  * goes through `num`.
  */
-import type { CallStatus, LlmCall, Span, SpanStatusCode, TelemetrySource, UsageSemantics } from '@reskpoints/core';
+import type {
+  CallStatus,
+  LlmCall,
+  LogRecord,
+  Span,
+  SpanStatusCode,
+  TelemetrySource,
+  UsageSemantics,
+} from '@reskpoints/core';
 import type { ColumnSpec } from './row-binary.js';
 
 export interface LlmCallRow {
@@ -273,5 +281,95 @@ export function rowToSpan(r: Raw<SpanRow>): Span {
     statusMessage: r.status_message as string | null,
     attributes: JSON.parse(r.attributes_json as string) as Span['attributes'],
     ingestedAtMs: num(r.ingested_at_ms),
+  };
+}
+
+export interface LogRow {
+  project_id: string;
+  id: string;
+  start_time_ms: number;
+  observed_time_ms: number;
+  ingested_at_ms: number;
+  source: string;
+  service_name: string | null;
+  environment: string;
+  severity: string;
+  severity_number: number;
+  severity_text: string | null;
+  body: string;
+  trace_id: string | null;
+  span_id: string | null;
+  event_name: string | null;
+  pattern_id: string | null;
+  attributes_json: string;
+  resource_json: string;
+}
+
+export const LOG_SPEC = [
+  ['project_id', 'String'],
+  ['id', 'String'],
+  ['start_time_ms', 'Int64'],
+  ['observed_time_ms', 'Int64'],
+  ['ingested_at_ms', 'Int64'],
+  ['source', 'String'],
+  ['service_name', 'Nullable(String)'],
+  ['environment', 'String'],
+  ['severity', 'String'],
+  ['severity_number', 'Int64'],
+  ['severity_text', 'Nullable(String)'],
+  ['body', 'String'],
+  ['trace_id', 'Nullable(String)'],
+  ['span_id', 'Nullable(String)'],
+  ['event_name', 'Nullable(String)'],
+  ['pattern_id', 'Nullable(String)'],
+  ['attributes_json', 'String'],
+  ['resource_json', 'String'],
+] as const satisfies ColumnSpec<LogRow>;
+
+export const LOG_COLUMNS = LOG_SPEC.map(([name]) => name);
+
+export function logToRow(l: LogRecord): LogRow {
+  return {
+    project_id: l.projectId,
+    id: l.id,
+    start_time_ms: Math.trunc(l.timeMs),
+    observed_time_ms: Math.trunc(l.observedTimeMs),
+    ingested_at_ms: Math.trunc(l.ingestedAtMs),
+    source: l.source,
+    service_name: l.serviceName,
+    environment: l.environment,
+    severity: l.severity,
+    severity_number: l.severityNumber,
+    severity_text: l.severityText,
+    body: l.body,
+    trace_id: l.traceId,
+    span_id: l.spanId,
+    event_name: l.eventName,
+    pattern_id: l.patternId,
+    attributes_json: JSON.stringify(l.attributes),
+    resource_json: JSON.stringify(l.resource),
+  };
+}
+
+export function rowToLog(r: Raw<LogRow>): LogRecord {
+  return {
+    projectId: r.project_id as string,
+    id: r.id as string,
+    timeMs: num(r.start_time_ms),
+    observedTimeMs: num(r.observed_time_ms),
+    ingestedAtMs: num(r.ingested_at_ms),
+    source: r.source as LogRecord['source'],
+    serviceName: r.service_name as string | null,
+    environment: r.environment as string,
+    severity: r.severity as LogRecord['severity'],
+    severityNumber: num(r.severity_number),
+    severityText: r.severity_text as string | null,
+    body: r.body as string,
+    traceId: r.trace_id as string | null,
+    spanId: r.span_id as string | null,
+    eventName: r.event_name as string | null,
+    patternId: r.pattern_id as string | null,
+    attributes: JSON.parse(r.attributes_json as string) as LogRecord['attributes'],
+    resource: JSON.parse(r.resource_json as string) as LogRecord['resource'],
   };
 }

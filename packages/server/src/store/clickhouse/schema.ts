@@ -126,6 +126,36 @@ export const CLICKHOUSE_MIGRATIONS: ClickHouseMigration[] = [
       { table: 'llm_calls', column: 'response_model', type: 'Nullable(String)', after: 'request_model' },
     ],
   },
+  {
+    version: 4,
+    name: 'logs',
+    // The time column is start_time_ms, as in the other tables, so partitioning, the retention
+    // watermark and the insert path treat logs like calls and spans.
+    statements: (db) => [
+      `CREATE TABLE IF NOT EXISTS ${identifier(db)}.logs (
+        project_id String,
+        id String,
+        start_time_ms Int64,
+        observed_time_ms Int64,
+        ingested_at_ms Int64,
+        source String,
+        service_name Nullable(String),
+        environment String,
+        severity String,
+        severity_number Int64,
+        severity_text Nullable(String),
+        body String,
+        trace_id Nullable(String),
+        span_id Nullable(String),
+        event_name Nullable(String),
+        pattern_id Nullable(String),
+        attributes_json String,
+        resource_json String
+      ) ENGINE = ReplacingMergeTree
+      PARTITION BY intDiv(start_time_ms, ${DAY_MS})
+      ORDER BY (project_id, start_time_ms, id)`,
+    ],
+  },
 ];
 
 export function migrationsTableDdl(db: string): string {

@@ -4,12 +4,18 @@ import { join } from 'node:path';
 import { FakeClock, type SummaryQuery } from '@reskpoints/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BASE_MS, DAY_MS, generateCalls, HOUR_MS, makeLlmCall } from '../contract/fixtures.js';
+import { describeLogStoreContract } from '../contract/log-store.contract.js';
 import { describeTelemetryStoreContract } from '../contract/telemetry-store.contract.js';
 import { DuckDbDatabase } from './duckdb-database.js';
 import { DuckDbTelemetryStore } from './duckdb-telemetry-store.js';
 import { TELEMETRY_MIGRATIONS } from './telemetry-migrations.js';
 
 describeTelemetryStoreContract('DuckDbTelemetryStore (memory)', async () => {
+  const store = await DuckDbTelemetryStore.open({ path: ':memory:', clock: new FakeClock() });
+  return { store, close: () => store.close() };
+});
+
+describeLogStoreContract('DuckDbTelemetryStore (memory)', async () => {
   const store = await DuckDbTelemetryStore.open({ path: ':memory:', clock: new FakeClock() });
   return { store, close: () => store.close() };
 });

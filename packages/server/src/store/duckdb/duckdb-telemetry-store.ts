@@ -10,11 +10,18 @@
  * nothing, to raw data or rollups, and live traffic skips the database lookup.
  */
 import {
+  batchEventCount,
   type Clock,
   groupCostUsd,
   type LlmCall,
   type LlmCallListQuery,
   type LlmCallPage,
+  LOG_SEVERITIES,
+  type LogPage,
+  type LogPatternCount,
+  type LogPatternRatePoint,
+  type LogRecord,
+  type LogSearchQuery,
   type Span,
   type SummaryDimension,
   type SummaryQuery,
@@ -37,6 +44,7 @@ import {
 } from './duckdb-database.js';
 import { classifyDuckDbWriteError } from './duckdb-errors.js';
 import { bucketSql } from './latency-histogram.js';
+import { logPatternCountsSql, logPatternRatesSql, searchLogsSql } from './log-sql.js';
 import { DAY_MS, HISTOGRAM_COLUMNS, HOUR_MS, ROLLUP_COLUMNS, rollupsOf } from './rollup-rows.js';
 import { SeriesIndex } from './series-index.js';
 import {
@@ -49,6 +57,7 @@ import {
   type SUMMARY_COLUMNS,
 } from './summary-sql.js';
 import {
+  LOG_COLUMNS,
   llmCallColumns,
   parseLlmCallDetail,
   parseSpanDetail,
@@ -102,6 +111,7 @@ export class DuckDbTelemetryStore implements TelemetryStore {
   /** Keys of recently committed calls and spans; loaded by the writer on its first append. */
   private recentCalls: RecentKeys | null = null;
   private recentSpans: RecentKeys | null = null;
+  private recentLogs: RecentKeys | null = null;
   /** Appends that touched each period since it was last compacted. */
   private readonly hourTouches = new Map<number, number>();
   private readonly dayTouches = new Map<number, number>();
@@ -136,7 +146,7 @@ export class DuckDbTelemetryStore implements TelemetryStore {
   // --- writes -------------------------------------------------------------------------------
 
   appendBatch(batch: TelemetryBatch): Promise<AppendResult> {
-    if (batch.llmCalls.length === 0 && batch.spans.length === 0) return Promise.resolve(EMPTY_RESULT());
+    if (batchEventCount(batch) === 0) return Promise.resolve(EMPTY_RESULT());
     return this.db.write(async (c) => {
       await this.prepareWriter(c);
       const result = EMPTY_RESULT();
@@ -151,15 +161,22 @@ export class DuckDbTelemetryStore implements TelemetryStore {
         (x) => x.projectId,
         (x) => `${x.traceId}\u0000${x.spanId}`,
       );
+      const logs = uniqueBy(
+        batch.logs ?? [],
+        (x) => x.projectId,
+        (x) => x.id,
+      );
       // One writer, commits in order: stamps that only grow make "visible" follow stamp order,
       // which lets derived processing read by ingestion time with no safety lag.
       const stampMs = Math.max(this.clock.nowMs(), (this.lastStampMs as number) + 1);
       const { seriesIds, newSeries } = this.assignSeries(calls);
       const callHashes = hashes(calls, (x) => keyHash(x.projectId, x.id));
       const spanHashes = hashes(spans, (x) => keyHash(x.projectId, x.traceId, x.spanId));
+      const logHashes = hashes(logs, (x) => keyHash(x.projectId, x.id));
       let inserted: LlmCall[] = [];
       let storedCalls: ReadonlySet<number> = NONE;
       let storedSpans: ReadonlySet<number> = NONE;
+      let storedLogs: ReadonlySet<number> = NONE;
       let touched: ReturnType<typeof rollupsOf> | null = null;
       await c.run('BEGIN TRANSACTION');
       try {
@@ -198,6 +215,14 @@ export class DuckDbTelemetryStore implements TelemetryStore {
           await this.appendRows(c, 'spans', SPAN_COLUMNS, fresh);
           result.spansInserted = fresh.length;
         }
+        if (logs.length > 0) {
+          storedLogs = await this.storedLogs(c, logs, candidates(this.recentLogs!, logs, logHashes, logTime));
+          const fresh = storedLogs.size === 0 ? logs : logs.filter((_, i) => !storedLogs.has(i));
+          for (const log of fresh) log.ingestedAtMs = stampMs;
+          await this.appendRows(c, 'logs', LOG_COLUMNS, fresh);
+          result.logsInserted = fresh.length;
+          result.logDuplicates = (batch.logs?.length ?? 0) - fresh.length;
+        }
         await c.run('COMMIT');
         this.lastStampMs = stampMs;
       } catch (e) {
@@ -207,6 +232,7 @@ export class DuckDbTelemetryStore implements TelemetryStore {
       }
       remember(this.recentCalls!, calls, callHashes, storedCalls);
       remember(this.recentSpans!, spans, spanHashes, storedSpans);
+      remember(this.recentLogs!, logs, logHashes, storedLogs, logTime);
       result.llmCallsInserted = inserted.length;
       result.llmCallDuplicates = batch.llmCalls.length - inserted.length;
       result.spanDuplicates = batch.spans.length - result.spansInserted;
@@ -289,6 +315,23 @@ export class DuckDbTelemetryStore implements TelemetryStore {
     return stored;
   }
 
+  private async storedLogs(c: DuckDbConnection, logs: LogRecord[], candidates: number[]): Promise<ReadonlySet<number>> {
+    if (candidates.length === 0) return NONE;
+    this.keyLookups += candidates.length;
+    const rows = await this.matchStaged(
+      c,
+      candidates.map((seq) => ({ seq, key: logs[seq]!.id })),
+      `SELECT s.seq, t.project_id FROM stage_keys s JOIN logs t ON t.id = s.key
+       WHERE t.time_ms BETWEEN ${range(
+         candidates.map((i) => logs[i]!),
+         logTime,
+       )}`,
+    );
+    const stored = new Set<number>();
+    for (const [seq, projectId] of rows) if (logs[Number(seq)]!.projectId === projectId) stored.add(Number(seq));
+    return stored;
+  }
+
   private async matchStaged(c: DuckDbConnection, keys: StagedKey[], sql: string): Promise<unknown[][]> {
     await c.run('DELETE FROM stage_keys');
     await this.appendRows(c, 'stage_keys', STAGED_KEY_COLUMNS, keys);
@@ -301,16 +344,18 @@ export class DuckDbTelemetryStore implements TelemetryStore {
       await c.run('CREATE OR REPLACE TEMP TABLE stage_keys (seq INTEGER, key VARCHAR)');
       this.stagingReady = true;
     }
-    if (this.recentCalls === null || this.recentSpans === null) {
+    if (this.recentCalls === null || this.recentSpans === null || this.recentLogs === null) {
       // Nothing stored is newer than the newest event now in each table.
-      const [calls, spans] = (
+      const [calls, spans, logs] = (
         await c.runAndReadAll(
-          'SELECT (SELECT max(start_time_ms) FROM llm_calls)::DOUBLE, (SELECT max(start_time_ms) FROM spans)::DOUBLE',
+          `SELECT (SELECT max(start_time_ms) FROM llm_calls)::DOUBLE, (SELECT max(start_time_ms) FROM spans)::DOUBLE,
+                  (SELECT max(time_ms) FROM logs)::DOUBLE`,
         )
-      ).getRows()[0] as [number | null, number | null];
+      ).getRows()[0] as [number | null, number | null, number | null];
       const options = { maxBytes: this.options.recentKeysMaxBytes };
       this.recentCalls = new RecentKeys(calls === null ? Number.NEGATIVE_INFINITY : calls + 1, options);
       this.recentSpans = new RecentKeys(spans === null ? Number.NEGATIVE_INFINITY : spans + 1, options);
+      this.recentLogs = new RecentKeys(logs === null ? Number.NEGATIVE_INFINITY : logs + 1, options);
     }
     if (this.lastStampMs === null) {
       const row = (await c.runAndReadAll('SELECT max(ingested_at_ms)::DOUBLE FROM llm_calls')).getRows()[0];
@@ -327,7 +372,10 @@ export class DuckDbTelemetryStore implements TelemetryStore {
   writeStats(): TelemetryWriteStats {
     return {
       duplicateCheckLookups: this.keyLookups,
-      recentKeysBytes: (this.recentCalls?.memoryBytes ?? 0) + (this.recentSpans?.memoryBytes ?? 0),
+      recentKeysBytes:
+        (this.recentCalls?.memoryBytes ?? 0) +
+        (this.recentSpans?.memoryBytes ?? 0) +
+        (this.recentLogs?.memoryBytes ?? 0),
     };
   }
 
@@ -451,6 +499,51 @@ export class DuckDbTelemetryStore implements TelemetryStore {
     return { items, nextCursor };
   }
 
+  // --- logs ---------------------------------------------------------------------------------
+
+  async searchLogs(query: LogSearchQuery): Promise<LogPage> {
+    const rows = await this.db.query(searchLogsSql(query));
+    const items = rows.slice(0, query.limit).map(rowToLog);
+    const last = items[items.length - 1];
+    const nextCursor =
+      rows.length > query.limit && last
+        ? encodeLlmCallCursor({ startTimeMs: last.timeMs, id: last.id, projectId: last.projectId })
+        : null;
+    return { items, nextCursor };
+  }
+
+  async logPatternCounts(query: LogSearchQuery): Promise<LogPatternCount[]> {
+    const rows = await this.db.query(logPatternCountsSql(query));
+    return rows.map((r) => {
+      const severities: LogPatternCount['severities'] = {};
+      for (const s of LOG_SEVERITIES) {
+        const n = toNumber(r[`sev_${s}`]);
+        if (n > 0) severities[s] = n;
+      }
+      return {
+        projectId: str(r['project_id']),
+        serviceName: strOrNull(r['service_name']),
+        patternId: strOrNull(r['pattern_id']),
+        count: toNumber(r['n']),
+        bytes: toNumber(r['bytes']),
+        firstSeenMs: toNumber(r['first_ms']),
+        lastSeenMs: toNumber(r['last_ms']),
+        severities,
+        example: str(r['example']),
+      };
+    });
+  }
+
+  async logPatternRates(query: LogSearchQuery, bucketMs: number): Promise<LogPatternRatePoint[]> {
+    const rows = await this.db.query(logPatternRatesSql(query, bucketMs));
+    return rows.map((r) => ({
+      bucketStartMs: toNumber(r['bucket']),
+      serviceName: strOrNull(r['service_name']),
+      patternId: strOrNull(r['pattern_id']),
+      count: toNumber(r['n']),
+    }));
+  }
+
   readonly ingestedVisibilityLagMs = 0;
 
   async listLlmCallsIngestedSince(query: IngestedSinceQuery): Promise<LlmCall[]> {
@@ -521,6 +614,7 @@ export class DuckDbTelemetryStore implements TelemetryStore {
     return this.db.transaction(async (c) => {
       const calls = await c.run(`DELETE FROM llm_calls WHERE start_time_ms < ${before}`);
       const spans = await c.run(`DELETE FROM spans WHERE start_time_ms < ${before}`);
+      const logs = await c.run(`DELETE FROM logs WHERE time_ms < ${before}`);
       const hour = Math.floor(before / HOUR_MS) * HOUR_MS;
       const day = Math.floor(before / DAY_MS) * DAY_MS;
       // Periods wholly before the cut go; the period the cut falls into is rebuilt from
@@ -534,7 +628,7 @@ export class DuckDbTelemetryStore implements TelemetryStore {
       if (day < before) await this.rebuildPeriod(c, DAY_MS, day);
       for (const h of this.hourTouches.keys()) if (h < before) this.hourTouches.delete(h);
       for (const d of this.dayTouches.keys()) if (d < before) this.dayTouches.delete(d);
-      return Number(calls.rowsChanged) + Number(spans.rowsChanged);
+      return Number(calls.rowsChanged) + Number(spans.rowsChanged) + Number(logs.rowsChanged);
     });
   }
 
@@ -628,29 +722,43 @@ function hashes<T>(events: readonly T[], hash: (x: T) => number): Float64Array {
 }
 
 /** Positions of the events that may be stored already, for the database to check. */
-function candidates(recent: RecentKeys, events: ReadonlyArray<{ startTimeMs: number }>, hashes: Float64Array) {
+type Timed = { startTimeMs: number };
+const startTime = (x: Timed) => x.startTimeMs;
+const logTime = (x: LogRecord) => x.timeMs;
+
+function candidates<T = Timed>(
+  recent: RecentKeys,
+  events: readonly T[],
+  hashes: Float64Array,
+  time: (x: T) => number = startTime as unknown as (x: T) => number,
+) {
   const out: number[] = [];
-  for (let i = 0; i < events.length; i++) if (recent.mayBeStored(hashes[i]!, events[i]!.startTimeMs)) out.push(i);
+  for (let i = 0; i < events.length; i++) if (recent.mayBeStored(hashes[i]!, time(events[i]!))) out.push(i);
   return out;
 }
 
 /** Records the committed events (all but the positions in `stored`). */
-function remember(
+function remember<T = Timed>(
   recent: RecentKeys,
-  events: ReadonlyArray<{ startTimeMs: number }>,
+  events: readonly T[],
   hashes: Float64Array,
   stored: ReadonlySet<number>,
+  time: (x: T) => number = startTime as unknown as (x: T) => number,
 ): void {
-  for (let i = 0; i < events.length; i++) if (!stored.has(i)) recent.add(hashes[i]!, events[i]!.startTimeMs);
+  for (let i = 0; i < events.length; i++) if (!stored.has(i)) recent.add(hashes[i]!, time(events[i]!));
 }
 
 /** `lo AND hi` of the events' start times, for a BETWEEN. */
-function range(events: ReadonlyArray<{ startTimeMs: number }>): string {
+function range<T = Timed>(
+  events: readonly T[],
+  time: (x: T) => number = startTime as unknown as (x: T) => number,
+): string {
   let lo = Number.POSITIVE_INFINITY;
   let hi = Number.NEGATIVE_INFINITY;
   for (const e of events) {
-    if (e.startTimeMs < lo) lo = e.startTimeMs;
-    if (e.startTimeMs > hi) hi = e.startTimeMs;
+    const t = time(e);
+    if (t < lo) lo = t;
+    if (t > hi) hi = t;
   }
   return `${safeInt(Math.floor(lo))} AND ${safeInt(Math.ceil(hi))}`;
 }
@@ -708,6 +816,29 @@ function rowToCall(r: SqlRow): LlmCall {
     promptExcerpt: d.promptExcerpt,
     responseExcerpt: d.responseExcerpt,
     ingestedAtMs: d.ingestedAtMs,
+  };
+}
+
+function rowToLog(r: SqlRow): LogRecord {
+  return {
+    projectId: str(r['project_id']),
+    id: str(r['id']),
+    timeMs: toNumber(r['time_ms']),
+    observedTimeMs: toNumber(r['observed_time_ms']),
+    ingestedAtMs: toNumber(r['ingested_at_ms']),
+    source: str(r['source']) as LogRecord['source'],
+    serviceName: strOrNull(r['service_name']),
+    environment: str(r['environment']),
+    severity: str(r['severity']) as LogRecord['severity'],
+    severityNumber: toNumber(r['severity_number']),
+    severityText: strOrNull(r['severity_text']),
+    body: str(r['body']),
+    traceId: strOrNull(r['trace_id']),
+    spanId: strOrNull(r['span_id']),
+    eventName: strOrNull(r['event_name']),
+    patternId: strOrNull(r['pattern_id']),
+    attributes: JSON.parse(str(r['attributes'])),
+    resource: JSON.parse(str(r['resource'])),
   };
 }
 

@@ -4,7 +4,7 @@
  * environment, provider, model, operation, status) are stored once in `llm_series` and
  * referenced by `series_id`: six fewer strings per row to copy, log and compress.
  */
-import type { LlmCall, RawUsage, Span, TelemetrySource, Usage } from '@reskpoints/core';
+import type { LlmCall, LogRecord, RawUsage, Span, TelemetrySource, Usage } from '@reskpoints/core';
 import type { Column } from './columnar-append.js';
 
 /** Columns of llm_series that identify a series, in key order. */
@@ -222,4 +222,25 @@ export const SPAN_COLUMNS: readonly Column<Span>[] = [
   { name: 'duration_ms', kind: 'double', get: (s) => s.durationMs },
   { name: 'status_code', kind: 'varchar', get: (s) => s.statusCode },
   { name: 'detail', kind: 'varchar', get: spanDetail },
+];
+
+export const LOG_COLUMNS: readonly Column<LogRecord>[] = [
+  { name: 'project_id', kind: 'varchar', get: (l) => l.projectId },
+  { name: 'id', kind: 'varchar', get: (l) => l.id },
+  { name: 'time_ms', kind: 'bigint', get: (l) => l.timeMs },
+  { name: 'observed_time_ms', kind: 'bigint', get: (l) => l.observedTimeMs },
+  { name: 'ingested_at_ms', kind: 'bigint', get: (l) => l.ingestedAtMs },
+  { name: 'source', kind: 'varchar', get: (l) => l.source },
+  { name: 'service_name', kind: 'varchar', get: (l) => l.serviceName },
+  { name: 'environment', kind: 'varchar', get: (l) => l.environment },
+  { name: 'severity', kind: 'varchar', get: (l) => l.severity },
+  { name: 'severity_number', kind: 'smallint', get: (l) => l.severityNumber },
+  { name: 'severity_text', kind: 'varchar', get: (l) => l.severityText },
+  { name: 'body', kind: 'varchar', get: (l) => l.body },
+  { name: 'trace_id', kind: 'varchar', get: (l) => l.traceId },
+  { name: 'span_id', kind: 'varchar', get: (l) => l.spanId },
+  { name: 'event_name', kind: 'varchar', get: (l) => l.eventName },
+  { name: 'pattern_id', kind: 'varchar', get: (l) => l.patternId },
+  { name: 'attributes', kind: 'varchar', get: (l) => JSON.stringify(l.attributes) },
+  { name: 'resource', kind: 'varchar', get: (l) => JSON.stringify(l.resource) },
 ];

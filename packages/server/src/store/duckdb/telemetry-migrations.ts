@@ -111,4 +111,30 @@ export const TELEMETRY_MIGRATIONS: readonly Migration[] = [
       'ALTER TABLE llm_calls ALTER COLUMN detail DROP NOT NULL',
     ],
   },
+  {
+    version: 4,
+    name: 'logs',
+    steps: [
+      `CREATE TABLE logs (
+        project_id VARCHAR NOT NULL,
+        id VARCHAR NOT NULL,
+        time_ms BIGINT NOT NULL,
+        observed_time_ms BIGINT NOT NULL,
+        ingested_at_ms BIGINT NOT NULL,
+        source VARCHAR NOT NULL,
+        service_name VARCHAR,
+        environment VARCHAR NOT NULL,
+        severity VARCHAR NOT NULL,
+        severity_number SMALLINT NOT NULL,
+        severity_text VARCHAR,
+        body VARCHAR NOT NULL,
+        trace_id VARCHAR,
+        span_id VARCHAR,
+        event_name VARCHAR,
+        pattern_id VARCHAR,
+        attributes VARCHAR NOT NULL,
+        resource VARCHAR NOT NULL
+      )`,
+    ],
+  },
 ];
