@@ -79,6 +79,19 @@ describe('a module on the platform seams', () => {
     ]);
     expect(second.body['ticks']).toEqual([1, 1]);
 
+    // Ingest ran the module's enrichment step.
+    const listed = await fetch(
+      `${server.url}/api/v1/llm/calls?from=${new Date(T0 - 3_600_000).toISOString()}&to=${new Date(T0).toISOString()}&project=prj_b`,
+      { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } },
+    );
+    const listedItems = ((await listed.json()) as { items: Array<{ metadata: Record<string, string> }> }).items;
+    // b1 and b2 were received at T0, b3 a minute later.
+    expect(listedItems.map((c) => c.metadata['notes.received_at_ms']).sort()).toEqual([
+      String(T0),
+      String(T0),
+      String(T0 + 60_000),
+    ]);
+
     // Routes use the platform's authentication and error mapping.
     const noAuth = await fetch(`${server.url}/api/v1/notes/counts`);
     expect(noAuth.status).toBe(401);
@@ -128,5 +141,12 @@ describe('a module on the platform seams', () => {
       if (JSON.stringify(counts) === '[]') await new Promise((r) => setTimeout(r, 50));
     }
     expect(counts).toEqual([{ project_id: 'prj_a', calls: 2, tokens: 15 }]);
+    // The replay went through the module's enrichment step, with the logged request's time.
+    const calls = await fetch(
+      `${server.url}/api/v1/llm/calls?from=${new Date(T0 - 3_600_000).toISOString()}&to=${new Date(T0).toISOString()}`,
+      { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } },
+    );
+    const items = ((await calls.json()) as { items: Array<{ metadata: Record<string, string> }> }).items;
+    expect(items.map((c) => c.metadata['notes.received_at_ms'])).toEqual([String(T0), String(T0)]);
   });
 });

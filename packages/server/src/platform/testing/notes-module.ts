@@ -55,6 +55,16 @@ export const notesModule = defineModule({
           helpers.fail(appError('RP_NOT_FOUND', 'no such note'));
         });
       },
+      enrichers: [
+        {
+          // Deterministic given the request: a replay from the acknowledgement log stores the same.
+          name: 'notes-stamp',
+          order: 300,
+          enrich(batch, { receivedAtMs }) {
+            for (const c of batch.llmCalls) c.metadata['notes.received_at_ms'] = String(receivedAtMs);
+          },
+        },
+      ],
       jobs: [
         {
           name: 'tick',
