@@ -13,7 +13,6 @@ import {
 } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import { registerLangfuseConnectorRoutes } from '../langfuse/connector-routes.js';
 import { registerLangfuseIngestionRoute, registerLangfuseMetricsRoute } from '../langfuse/routes.js';
 import type { DeadLetterRetryDeps } from '../pipeline/dead-letter-retry.js';
 import type { IngestPipeline } from '../pipeline/ingest-pipeline.js';
@@ -211,7 +210,6 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   registerHomeRoute(app, deps);
   registerOpsRoutes(app, deps);
   registerProjectRoutes(app, deps);
-  registerLangfuseConnectorRoutes(app, deps);
   registerDeadLetterRoutes(app, deps);
   if (deps.pipeline) {
     await registerIngestRoutes(app, deps);

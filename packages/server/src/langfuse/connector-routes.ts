@@ -2,12 +2,15 @@
  * Configuring the Langfuse pull connector of a project, pulling on demand, and reading the
  * stored daily series.
  */
-import { appError } from '@reskpoints/core';
+import { appError, type Clock } from '@reskpoints/core';
 import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
 import { z } from 'zod';
 import { HttpAppError } from '../api/errors.js';
-import { requirePrincipal } from '../api/guard.js';
-import type { Api, ApiDeps } from '../api/server.js';
+import type { Api } from '../api/server.js';
+import type { RouteHelpers } from '../platform/module.js';
+import type { SqlExecutor } from '../platform/sql.js';
+import type { StateStore } from '../store/ports.js';
 import { LangfuseMetricsClient } from './connector/langfuse-client.js';
 import {
   type LangfuseConnectorConfig,
@@ -34,9 +37,9 @@ const projectParams = z.object({ id: z.string().min(1).max(64) });
 const dateParam = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date YYYY-MM-DD');
 
 /** A puller that calls out with the global fetch and really waits between retries. */
-export function createLangfusePuller(deps: Pick<ApiDeps, 'state' | 'clock' | 'logger'>): LangfuseMetricsPuller {
+export function createLangfusePuller(deps: { db: SqlExecutor; clock: Clock; logger: Logger }): LangfuseMetricsPuller {
   return new LangfuseMetricsPuller({
-    repository: new LangfuseConnectorRepository(deps.state),
+    repository: new LangfuseConnectorRepository(deps.db),
     clock: deps.clock,
     logger: deps.logger,
     client: new LangfuseMetricsClient({
@@ -54,10 +57,20 @@ const view = (config: LangfuseConnectorConfig, status: LangfuseConnectorStatus) 
   status,
 });
 
-export function registerLangfuseConnectorRoutes(app: Api | FastifyInstance, deps: ApiDeps): void {
+export interface LangfuseConnectorRouteDeps {
+  repository: LangfuseConnectorRepository;
+  puller: LangfuseMetricsPuller;
+  /** Projects. */
+  state: StateStore;
+  clock: Clock;
+  helpers: RouteHelpers;
+}
+
+/** The langfuse module's routes. */
+export function registerLangfuseConnectorRoutes(app: Api | FastifyInstance, deps: LangfuseConnectorRouteDeps): void {
   const api = app as Api;
-  const repo = new LangfuseConnectorRepository(deps.state);
-  const puller = createLangfusePuller(deps);
+  const repo = deps.repository;
+  const puller = deps.puller;
   const requireProject = async (id: string) => {
     if (!(await deps.state.getProject(id))) throw new HttpAppError(appError('RP_NOT_FOUND', `no project ${id}`));
   };
@@ -82,7 +95,7 @@ export function registerLangfuseConnectorRoutes(app: Api | FastifyInstance, deps
       },
     },
     async (req) => {
-      await requirePrincipal(req, deps, 'admin');
+      await deps.helpers.authenticate(req, 'admin');
       await requireProject(req.params.id);
       const r = await repo.configure(req.params.id, req.body);
       return { connector: view(r.config, r.status) };
@@ -100,7 +113,7 @@ export function registerLangfuseConnectorRoutes(app: Api | FastifyInstance, deps
       },
     },
     async (req) => {
-      await requirePrincipal(req, deps, 'admin');
+      await deps.helpers.authenticate(req, 'admin');
       const r = await repo.get(req.params.id);
       if (!r) throw new HttpAppError(appError('RP_NOT_FOUND', `project ${req.params.id} has no Langfuse connector`));
       return { connector: view(r.config, r.status) };
@@ -118,7 +131,7 @@ export function registerLangfuseConnectorRoutes(app: Api | FastifyInstance, deps
       },
     },
     async (req, reply) => {
-      await requirePrincipal(req, deps, 'admin');
+      await deps.helpers.authenticate(req, 'admin');
       if (!(await repo.remove(req.params.id)))
         throw new HttpAppError(appError('RP_NOT_FOUND', `project ${req.params.id} has no Langfuse connector`));
       return reply.code(204).send(null);
@@ -136,7 +149,7 @@ export function registerLangfuseConnectorRoutes(app: Api | FastifyInstance, deps
       },
     },
     async (req) => {
-      await requirePrincipal(req, deps, 'admin');
+      await deps.helpers.authenticate(req, 'admin');
       const status = await puller.pullProject(req.params.id);
       if (!status)
         throw new HttpAppError(appError('RP_NOT_FOUND', `project ${req.params.id} has no Langfuse connector`));
@@ -162,7 +175,7 @@ export function registerLangfuseConnectorRoutes(app: Api | FastifyInstance, deps
       },
     },
     async (req) => {
-      const principal = await requirePrincipal(req, deps, 'any');
+      const principal = await deps.helpers.authenticate(req, 'any');
       if (principal.kind === 'project' && principal.projectId !== req.params.id)
         throw new HttpAppError(appError('RP_FORBIDDEN', 'a project credential reads its own project only'));
       const now = deps.clock.nowMs();

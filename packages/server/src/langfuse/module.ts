@@ -1,19 +1,32 @@
 /**
- * Langfuse compatibility as a module: the pull connector's periodic job. (The ingestion and
- * read endpoints are registered with the API; held observations are stored by the ingest
- * node's flusher, which needs the ingest pipeline.)
+ * Langfuse compatibility as a module: the pull connector (its tables, routes and periodic job).
+ * The ingestion and daily-metrics endpoints are registered with the API, since ingestion needs
+ * the ingest pipeline; held observations are stored by the ingest node's flusher.
  */
 import { defineModule } from '../platform/module.js';
+import { LANGFUSE_CONNECTOR_MIGRATIONS } from './connector/langfuse-connector.js';
 
 /** How often every configured Langfuse instance is read. */
 export const LANGFUSE_PULL_INTERVAL_MS = 3_600_000;
 
 export const langfuseModule = defineModule({
   name: 'langfuse',
+  stateMigrations: LANGFUSE_CONNECTOR_MIGRATIONS,
   async create(ctx) {
-    const { createLangfusePuller } = await import('./connector-routes.js');
-    const puller = createLangfusePuller({ state: ctx.stateStore, clock: ctx.clock, logger: ctx.logger });
+    const { createLangfusePuller, registerLangfuseConnectorRoutes } = await import('./connector-routes.js');
+    const { LangfuseConnectorRepository } = await import('./connector/langfuse-connector.js');
+    const puller = createLangfusePuller({ db: ctx.state, clock: ctx.clock, logger: ctx.logger });
+    const repository = new LangfuseConnectorRepository(ctx.state);
     return {
+      routes(api, helpers) {
+        registerLangfuseConnectorRoutes(api, {
+          repository,
+          puller,
+          state: ctx.stateStore,
+          clock: ctx.clock,
+          helpers,
+        });
+      },
       jobs: [
         {
           name: 'pull-metrics',

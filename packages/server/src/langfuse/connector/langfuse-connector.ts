@@ -7,13 +7,14 @@
  * reports per-day sums, not calls, and mixing them into call counts would double count any
  * application that also sends to ReskPoints.
  *
- * State lives in settings: `langfuse.connector.<projectId>` (configuration and last outcome;
- * the secret key is needed to call Langfuse, so it is stored as given) and
- * `langfuse.metrics.<projectId>/<YYYY-MM-DD>` (the day as Langfuse reported it, with the pull time).
+ * State lives in the langfuse module's tables: `langfuse_connectors` (configuration and last
+ * outcome; the secret key is needed to call Langfuse, so it is stored as given) and
+ * `langfuse_daily_metrics` (each day as Langfuse reported it, with the pull time).
  */
 import type { Clock } from '@reskpoints/core';
 import type { Logger } from 'pino';
-import type { StateStore } from '../../store/ports.js';
+import { type SqlExecutor, sqlNumber } from '../../platform/sql.js';
+import type { StateMigration } from '../../platform/state-migrations.js';
 import { DAY_MS, type LangfuseDailyMetric, utcDate } from '../daily-metrics.js';
 import type { LangfuseMetricsClient, LangfuseSource } from './langfuse-client.js';
 
@@ -36,9 +37,6 @@ export interface StoredLangfuseDay extends LangfuseDailyMetric {
   pulledAtMs: number;
 }
 
-const CONNECTOR = 'langfuse.connector.';
-const METRICS = 'langfuse.metrics.';
-
 interface ConnectorRecord {
   config: LangfuseConnectorConfig;
   status: LangfuseConnectorStatus;
@@ -51,21 +49,39 @@ const EMPTY_STATUS: LangfuseConnectorStatus = {
   daysStored: 0,
 };
 
-function parse<T>(v: string | null): T | null {
-  if (v === null) return null;
-  try {
-    return JSON.parse(v) as T;
-  } catch {
-    return null;
-  }
-}
+/** The langfuse module's tables (see module.ts). */
+export const LANGFUSE_CONNECTOR_MIGRATIONS: readonly StateMigration[] = [
+  {
+    version: 1,
+    name: 'Langfuse connectors and the daily metrics they pull',
+    steps: [
+      `CREATE TABLE langfuse_connectors (
+        project_id TEXT NOT NULL PRIMARY KEY,
+        config TEXT NOT NULL,
+        status TEXT NOT NULL
+      )`,
+      `CREATE TABLE langfuse_daily_metrics (
+        project_id TEXT NOT NULL,
+        day TEXT NOT NULL,
+        metric TEXT NOT NULL,
+        pulled_at_ms BIGINT NOT NULL,
+        PRIMARY KEY (project_id, day)
+      )`,
+    ],
+  },
+];
 
-/** Configurations, outcomes and the stored series. */
+/** Configurations, outcomes and the stored series, on the state SQL port. */
 export class LangfuseConnectorRepository {
-  constructor(private readonly state: StateStore) {}
+  constructor(private readonly db: SqlExecutor) {}
 
   async get(projectId: string): Promise<ConnectorRecord | null> {
-    return parse<ConnectorRecord>(await this.state.getSetting(CONNECTOR + projectId));
+    const rows = await this.db.query<{ config: string; status: string }>(
+      'SELECT config, status FROM langfuse_connectors WHERE project_id = $1',
+      [projectId],
+    );
+    const r = rows[0];
+    return r ? { config: JSON.parse(r.config), status: JSON.parse(r.status) } : null;
   }
 
   async configure(projectId: string, config: LangfuseConnectorConfig): Promise<ConnectorRecord> {
@@ -73,55 +89,52 @@ export class LangfuseConnectorRepository {
     // A new source starts with a clean outcome; an unchanged one keeps its history.
     const same = before && before.config.baseUrl === config.baseUrl && before.config.publicKey === config.publicKey;
     const record: ConnectorRecord = { config, status: same ? before.status : { ...EMPTY_STATUS } };
-    await this.state.setSetting(CONNECTOR + projectId, JSON.stringify(record));
+    await this.db.exec(
+      `INSERT INTO langfuse_connectors (project_id, config, status) VALUES ($1, $2, $3)
+       ON CONFLICT (project_id) DO UPDATE SET config = excluded.config, status = excluded.status`,
+      [projectId, JSON.stringify(record.config), JSON.stringify(record.status)],
+    );
     return record;
   }
 
   async remove(projectId: string): Promise<boolean> {
-    return (await this.state.deleteSettings([CONNECTOR + projectId])) > 0;
+    return (await this.db.exec('DELETE FROM langfuse_connectors WHERE project_id = $1', [projectId])) > 0;
   }
 
   async setStatus(projectId: string, status: LangfuseConnectorStatus): Promise<void> {
-    const r = await this.get(projectId);
-    if (r) await this.state.setSetting(CONNECTOR + projectId, JSON.stringify({ ...r, status }));
+    await this.db.exec('UPDATE langfuse_connectors SET status = $2 WHERE project_id = $1', [
+      projectId,
+      JSON.stringify(status),
+    ]);
   }
 
   async list(): Promise<Array<{ projectId: string } & ConnectorRecord>> {
-    const out: Array<{ projectId: string } & ConnectorRecord> = [];
-    let after = '';
-    for (;;) {
-      const rows = await this.state.listSettings(CONNECTOR, 200, after);
-      if (rows.length === 0) return out;
-      after = (rows[rows.length - 1] as { key: string }).key;
-      for (const row of rows) {
-        const r = parse<ConnectorRecord>(row.value);
-        if (r) out.push({ projectId: row.key.slice(CONNECTOR.length), ...r });
-      }
-    }
+    const rows = await this.db.query<{ project_id: string; config: string; status: string }>(
+      'SELECT project_id, config, status FROM langfuse_connectors ORDER BY project_id',
+    );
+    return rows.map((r) => ({ projectId: r.project_id, config: JSON.parse(r.config), status: JSON.parse(r.status) }));
   }
 
   async putDays(projectId: string, days: LangfuseDailyMetric[], pulledAtMs: number): Promise<void> {
     for (const d of days)
-      await this.state.setSetting(`${METRICS}${projectId}/${d.date}`, JSON.stringify({ ...d, pulledAtMs }));
+      await this.db.exec(
+        `INSERT INTO langfuse_daily_metrics (project_id, day, metric, pulled_at_ms) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (project_id, day) DO UPDATE SET metric = excluded.metric, pulled_at_ms = excluded.pulled_at_ms`,
+        [projectId, d.date, JSON.stringify(d), pulledAtMs],
+      );
   }
 
   /** Stored days with fromDate <= date <= toDate (YYYY-MM-DD), oldest first. */
   async days(projectId: string, fromDate: string, toDate: string): Promise<StoredLangfuseDay[]> {
-    const prefix = `${METRICS}${projectId}/`;
-    const out: StoredLangfuseDay[] = [];
-    let after = `${prefix}${fromDate}`.slice(0, -1);
-    for (;;) {
-      const rows = await this.state.listSettings(prefix, 500, after);
-      if (rows.length === 0) return out;
-      after = (rows[rows.length - 1] as { key: string }).key;
-      for (const row of rows) {
-        const date = row.key.slice(prefix.length);
-        if (date < fromDate) continue;
-        if (date > toDate) return out;
-        const d = parse<StoredLangfuseDay>(row.value);
-        if (d) out.push(d);
-      }
-    }
+    const rows = await this.db.query<{ metric: string; pulled_at_ms: unknown }>(
+      `SELECT metric, pulled_at_ms FROM langfuse_daily_metrics
+       WHERE project_id = $1 AND day >= $2 AND day <= $3 ORDER BY day`,
+      [projectId, fromDate, toDate],
+    );
+    return rows.map((r) => ({
+      ...(JSON.parse(r.metric) as LangfuseDailyMetric),
+      pulledAtMs: sqlNumber(r.pulled_at_ms),
+    }));
   }
 }
 

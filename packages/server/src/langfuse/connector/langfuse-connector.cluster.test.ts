@@ -1,0 +1,3 @@
+import { describeLangfuseConnector } from './langfuse-connector.contract.js';
+
+describeLangfuseConnector('postgres');
