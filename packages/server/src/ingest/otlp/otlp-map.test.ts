@@ -195,6 +195,20 @@ describe('LLM call fields', () => {
     expect(Object.getPrototypeOf(c.metadata)).toBe(Object.prototype);
   });
 
+  it('keeps the attributes pricing reads: the service tier and 1-hour cache writes', () => {
+    const c = call({
+      attrs: {
+        'gen_ai.system': 'openai',
+        'openai.response.service_tier': 'flex',
+        'gen_ai.usage.cache_creation.ephemeral_1h_input_tokens': 3000,
+      },
+    });
+    expect(c.metadata).toEqual({
+      'openai.response.service_tier': 'flex',
+      'gen_ai.usage.cache_creation.ephemeral_1h_input_tokens': '3000',
+    });
+  });
+
   it('caps metadata at 64 keys', () => {
     const attrs: Record<string, AttrInput> = { 'gen_ai.system': 'x' };
     for (let i = 0; i < 100; i++) attrs[`reskpoints.k${i}`] = i;

@@ -5,11 +5,13 @@
  * the endpoint reports as OTLP partial success. docs/otlp.md holds the mapping table.
  */
 import {
+  CACHE_WRITE_1H_KEYS,
   canonicalModelName,
   emptyRawUsage,
   type LlmCall,
   normaliseUsage,
   type RawUsage,
+  SERVICE_TIER_KEYS,
   type Span,
   type SpanStatusCode,
   type TelemetryBatch,
@@ -82,6 +84,8 @@ const RESPONSE_KEYS = ['gen_ai.output.messages', 'gen_ai.completion', 'output.va
 /** Metadata given as one JSON object (Langfuse, OpenInference) rather than one key per entry. */
 const METADATA_OBJECT_KEYS = ['langfuse.trace.metadata', 'langfuse.observation.metadata', 'metadata'];
 const METADATA_PREFIXES = ['langfuse.trace.metadata.', 'langfuse.observation.metadata.', 'reskpoints.'];
+/** Attributes the cost engine prices by (service tier, 1-hour cache writes), kept under their own names. */
+const PRICING_ATTRIBUTE_KEYS: readonly string[] = [...SERVICE_TIER_KEYS, ...CACHE_WRITE_1H_KEYS];
 /** Span events whose timestamp marks the first streamed token. */
 const FIRST_TOKEN_EVENTS = new Set(['first_token', 'ai.stream.firstChunk']);
 
@@ -375,6 +379,10 @@ function metadataOf(a: OtlpAttributes): Record<string, string> {
   for (const key of METADATA_OBJECT_KEYS) {
     const obj = objectValue(a.get(key));
     if (obj !== null) for (const [k, v] of Object.entries(obj)) putMetadata(out, count, k, unknownText(v));
+  }
+  for (const key of PRICING_ATTRIBUTE_KEYS) {
+    const v = a.get(key);
+    if (v !== undefined && v !== null) putMetadata(out, count, key, anyText(v));
   }
   for (const [key, value] of a) {
     const c = key.charCodeAt(0);
