@@ -38,6 +38,7 @@ import type { RouteHelpers } from './platform/module.js';
 import { type AnyModule, ModuleHost } from './platform/module-host.js';
 import { roleParts } from './platform/roles.js';
 import { Scheduler } from './platform/scheduler.js';
+import { registerSchedulerMetrics } from './platform/scheduler-metrics.js';
 import { createLocalLeaderLease } from './store/lease/local-leader-lease.js';
 import { createPgLeaderLease } from './store/lease/pg-leader-lease.js';
 import { decodeBatch } from './store/nats/batch-codec.js';
@@ -325,6 +326,7 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
       logger: logger.child({ component: 'scheduler' }),
       tickMs: opts.schedulerTickMs,
     });
+    registerSchedulerMetrics(metrics.registry, scheduler);
     await modules.create({
       role,
       clock,

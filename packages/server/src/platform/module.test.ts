@@ -101,6 +101,12 @@ describe('a module on the platform seams', () => {
     const openapi = (await (await fetch(`${server.url}/openapi.json`)).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(openapi.paths)).toContain('/api/v1/notes/counts');
 
+    // Jobs and derived processors are visible to operators.
+    const scraped = await (await fetch(`${server.url}/metrics`)).text();
+    expect(scraped).toMatch(/reskpoints_job_runs_total\{job="notes.tick",outcome="ok"\} 2/);
+    expect(scraped).toMatch(/reskpoints_job_runs_total\{job="notes.count-calls",outcome="ok"\} [1-9]/);
+    expect(scraped).toMatch(/reskpoints_leader 1/);
+
     // The module's config section: defaults, then a hot reload of a hot-reloadable key.
     expect((await admin(server, '/api/v1/notes/greeting')).body).toEqual({ greeting: 'hello', changes: [] });
     const next = structuredClone(server.config) as unknown as Record<string, unknown>;
