@@ -1,7 +1,10 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { calcPrice } from '@pydantic/genai-prices';
 import { emptyRawUsage, normaliseUsage, priceCall } from '@reskpoints/core';
 import { describe, expect, it } from 'vitest';
-import { CATALOGUE_PROVIDERS, convertMatch, loadCatalogue } from './catalogue.js';
+import { CATALOGUE_PROVIDERS, CATALOGUE_SOURCE, convertMatch, loadCatalogue } from './catalogue.js';
 import { IndexedPriceBook } from './price-book.js';
 
 const catalogue = loadCatalogue();
@@ -30,6 +33,13 @@ describe('the built-in catalogue', () => {
     expect(catalogue.map((p) => p.id)).toEqual([...CATALOGUE_PROVIDERS]);
     const models = new Set(catalogue.flatMap((p) => p.entries.map((e) => e.id)));
     expect(models.size).toBeGreaterThan(400);
+  });
+
+  it('names the installed catalogue release in every price version', () => {
+    // The package exports only its entry point; find its package.json next to it.
+    const entry = createRequire(import.meta.url).resolve('@pydantic/genai-prices');
+    const pkg = JSON.parse(readFileSync(join(dirname(entry), '..', 'package.json'), 'utf8')) as { version: string };
+    expect(CATALOGUE_SOURCE).toBe(`genai-prices@${pkg.version}`);
   });
 
   it('converts match expressions with the catalogue semantics', () => {
