@@ -42,7 +42,7 @@ export interface ContextConfig {
   nearBins: number;
   /** Times a new pattern should have been expected before it counts (default 2). */
   minExpected: number;
-  /** Transitions remembered per context order (default 1024). */
+  /** Transitions remembered per context order (default 256). */
   maxTransitionsPerOrder: number;
   /** Shift of the bin edges, as a fraction of a bin (default 0). */
   binOffset?: number;
@@ -60,7 +60,7 @@ export const CONTEXT_DEFAULTS: ContextConfig = {
   minExpected: 2,
   rebinFactor: 1.5,
   replayPoints: 500,
-  maxTransitionsPerOrder: 1024,
+  maxTransitionsPerOrder: 256,
 };
 
 export interface ContextState {

@@ -75,7 +75,7 @@ export interface EnsembleConfig {
    * 0 trusts the context member alone).
    */
   contextWitnessBands: number;
-  /** A member "fired" when its member score reaches this (default 0.75). */
+  /** A member "fired" when its member score reaches this (default 0.95). */
   fireLevel: number;
   /** An ensemble score at or above this is an anomaly (default 0.99). */
   alertLevel: number;
@@ -99,7 +99,7 @@ export const ENSEMBLE_DEFAULTS: EnsembleConfig = {
   absoluteBands: 0,
   contextFullScore: 0.85,
   contextWitnessBands: 1.5,
-  fireLevel: 0.75,
+  fireLevel: 0.95,
   alertLevel: 0.99,
   restPoints: 100,
 };
