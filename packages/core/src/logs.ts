@@ -40,16 +40,19 @@ export interface LogRecord {
 export const LOG_BODY_MAX_CHARS = 32_768;
 
 /**
- * A deterministic id for a record its sender gave no id: the same record sent twice (a client
- * retry) gets the same id and is stored once.
+ * A deterministic id for a record its sender gave no id: the same request sent twice (a client
+ * retry) gives its records the same ids, so they are stored once. `position` is the record's
+ * place in its request, so that identical lines sent together (the same health check twice in
+ * one millisecond) stay two records.
  */
-export function logRecordId(r: Omit<LogRecord, 'id' | 'ingestedAtMs' | 'patternId'>): string {
+export function logRecordId(r: Omit<LogRecord, 'id' | 'ingestedAtMs' | 'patternId'>, position: number): string {
   const attrs = Object.keys(r.attributes)
     .sort()
     .map((k) => `${k}=${String(r.attributes[k])}`)
     .join('\u0001');
   return `l_${fnv1a64Hex(
     [
+      position,
       r.timeMs,
       r.serviceName ?? '',
       r.severityNumber,

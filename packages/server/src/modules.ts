@@ -7,7 +7,8 @@
 import { costModule } from './cost/module.js';
 import { detectModule } from './detect/module.js';
 import { langfuseModule } from './langfuse/module.js';
+import { logsModule } from './logs/module.js';
 import type { AnyModule } from './platform/module-config.js';
 import { retentionModule } from './retention/module.js';
 
-export const MODULES: readonly AnyModule[] = [retentionModule, costModule, langfuseModule, detectModule];
+export const MODULES: readonly AnyModule[] = [retentionModule, costModule, langfuseModule, detectModule, logsModule];

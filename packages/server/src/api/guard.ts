@@ -55,19 +55,20 @@ export async function requirePrincipal(
   const known = authenticated.get(req);
   if (known) return check(known, need);
   const query = req.query as Record<string, unknown> | undefined;
-  // Basic credentials are a Langfuse key pair (public key : secret key).
+  // Basic credentials are a Langfuse key pair (public key : secret key), or any user name with a
+  // project key as the password (how Loki clients and Grafana Alloy send credentials).
+  const basic = basicCredential(req.headers.authorization);
   const token =
-    bearerToken(req.headers.authorization) ??
-    basicCredential(req.headers.authorization) ??
-    (typeof query?.token === 'string' ? query.token : null);
+    bearerToken(req.headers.authorization) ?? basic ?? (typeof query?.token === 'string' ? query.token : null);
   if (!token)
     throw new HttpAppError(
       appError(
         'RP_UNAUTHORIZED',
-        'missing credentials: send Authorization: Bearer <key> (or Basic with a Langfuse public:secret key pair)',
+        'missing credentials: send Authorization: Bearer <key> (or Basic with a Langfuse public:secret key pair, or with the key as password)',
       ),
     );
-  const principal = await deps.auth.authenticate(token);
+  let principal = await deps.auth.authenticate(token);
+  if (!principal && basic) principal = await deps.auth.authenticate(basic.slice(basic.indexOf(':') + 1));
   if (!principal) throw new HttpAppError(appError('RP_UNAUTHORIZED', 'the key is not valid (unknown or revoked)'));
   authenticated.set(req, principal);
   return check(principal, need);

@@ -3,9 +3,28 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 
 /** How a logged request body is decoded again. */
-export type LoggedBodyKind = 'native-json' | 'otlp-protobuf' | 'otlp-json' | 'langfuse-ingestion';
+export type LoggedBodyKind =
+  | 'native-json'
+  | 'otlp-protobuf'
+  | 'otlp-json'
+  | 'langfuse-ingestion'
+  | 'otlp-logs-protobuf'
+  | 'otlp-logs-json'
+  | 'loki-json'
+  | 'loki-protobuf'
+  | 'native-logs-json';
 // The position is the code written to the log: append new kinds, never reorder.
-const KINDS: readonly LoggedBodyKind[] = ['native-json', 'otlp-protobuf', 'otlp-json', 'langfuse-ingestion'];
+const KINDS: readonly LoggedBodyKind[] = [
+  'native-json',
+  'otlp-protobuf',
+  'otlp-json',
+  'langfuse-ingestion',
+  'otlp-logs-protobuf',
+  'otlp-logs-json',
+  'loki-json',
+  'loki-protobuf',
+  'native-logs-json',
+];
 
 /**
  * One accepted ingest request, as received: the decompressed body plus everything its decoding

@@ -1,7 +1,9 @@
 import { appError, batchEventCount, nativeIngestBodySchema } from '@reskpoints/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { nativeLogBodySchema } from '../../ingest/native/native-logs.js';
 import { encodeOtlpTraceResponse } from '../../ingest/otlp/index.js';
+import { encodeOtlpLogsResponse } from '../../ingest/otlp/otlp-logs.js';
 import type { LoggedBodyKind, LoggedRequest } from '../../pipeline/ack-log.js';
 import { HttpAppError, sendError } from '../errors.js';
 import { requirePrincipal } from '../guard.js';
@@ -9,6 +11,19 @@ import type { Api, ApiDeps } from '../server.js';
 import { useRawBodyParsers } from '../server.js';
 
 const PROTOBUF = 'application/x-protobuf';
+
+/** The `source` label of ingest metrics per request kind. */
+const SOURCE_OF: Record<LoggedBodyKind, string> = {
+  'native-json': 'native',
+  'otlp-protobuf': 'otlp',
+  'otlp-json': 'otlp',
+  'langfuse-ingestion': 'langfuse',
+  'otlp-logs-protobuf': 'otlp-logs',
+  'otlp-logs-json': 'otlp-logs',
+  'loki-json': 'loki',
+  'loki-protobuf': 'loki',
+  'native-logs-json': 'native-logs',
+};
 
 export async function registerIngestRoutes(app: Api | FastifyInstance, deps: ApiDeps): Promise<void> {
   const pipeline = deps.pipeline;
@@ -31,7 +46,7 @@ export async function registerIngestRoutes(app: Api | FastifyInstance, deps: Api
     const decoded = await deps.ingest.process(request);
     if (!decoded.ok) throw new HttpAppError(decoded.error);
     const { batch, rejectedSpans } = decoded.value;
-    const source = kind === 'native-json' ? 'native' : 'otlp';
+    const source = SOURCE_OF[kind];
     if (rejectedSpans) deps.metrics.ingestEvents.inc({ source, outcome: 'rejected' }, rejectedSpans);
     const result = await pipeline.submit(batch, request);
     const events = batchEventCount(batch);
@@ -41,7 +56,12 @@ export async function registerIngestRoutes(app: Api | FastifyInstance, deps: Api
       return null;
     }
     const v = result.value;
-    deps.metrics.ingestEvents.inc({ source, outcome: 'accepted' }, v.llmCallsAccepted + v.spansAccepted);
+    deps.metrics.ingestEvents.inc(
+      { source, outcome: 'accepted' },
+      v.llmCallsAccepted + v.spansAccepted + (v.logsAccepted ?? 0),
+    );
+    if (decoded.value.rejectedLogRecords)
+      deps.metrics.ingestEvents.inc({ source, outcome: 'rejected' }, decoded.value.rejectedLogRecords);
     if (v.llmCallDuplicates) deps.metrics.ingestEvents.inc({ source, outcome: 'duplicate' }, v.llmCallDuplicates);
     return { outcome: v, decoded: decoded.value };
   };
@@ -132,6 +152,86 @@ export async function registerIngestRoutes(app: Api | FastifyInstance, deps: Api
         },
       },
       otlpTraces,
+    );
+
+    // --- logs -------------------------------------------------------------------------------
+    api.post(
+      '/v1/logs',
+      {
+        config: { auth: 'project' },
+        schema: {
+          tags: ['ingest', 'logs'],
+          summary: 'OTLP/HTTP logs (application/x-protobuf or application/json, optional gzip; project key)',
+          description:
+            'Log records with severity, body, attributes, resource and trace context. Invalid records (bad ids or times) are reported through partial_success; the rest are stored. Idempotent: a record without `log.record.uid` gets an id from its content.',
+        },
+      },
+      async (req, reply) => {
+        const protobuf = String(req.headers['content-type'] ?? '').startsWith(PROTOBUF);
+        const r = await ingest(req, reply, protobuf ? 'otlp-logs-protobuf' : 'otlp-logs-json');
+        if (!r) return reply;
+        reply.type(protobuf ? PROTOBUF : 'application/json');
+        const body = encodeOtlpLogsResponse(
+          r.decoded.rejectedLogRecords ?? 0,
+          r.decoded.errorMessage,
+          protobuf ? 'protobuf' : 'json',
+        );
+        return reply.send(typeof body === 'string' ? body : Buffer.from(body));
+      },
+    );
+    api.post(
+      '/loki/api/v1/push',
+      {
+        config: { auth: 'project' },
+        schema: {
+          tags: ['ingest', 'logs'],
+          summary:
+            'Loki push API: JSON, or protobuf compressed with snappy (project key as Bearer token or Basic password)',
+          description:
+            'What Promtail, Grafana Alloy, pino-loki and winston-loki send. Stream labels become resource attributes; service_name/service/app/job name the service; level/severity/detected_level (labels or structured metadata) or a level in the line set the severity. Answers 204.',
+        },
+      },
+      async (req, reply) => {
+        const protobuf = String(req.headers['content-type'] ?? '').startsWith(PROTOBUF);
+        const r = await ingest(req, reply, protobuf ? 'loki-protobuf' : 'loki-json');
+        if (!r) return reply;
+        return reply.code(204).send();
+      },
+    );
+    api.post(
+      '/api/v1/logs',
+      {
+        config: { auth: 'project' },
+        schema: {
+          tags: ['ingest', 'logs'],
+          summary: 'Ingest a batch of log records (project key)',
+          description:
+            'Answers 200 only after every record is durable. A batch with an invalid record is refused whole with 400 naming every offending field.',
+          body: nativeLogBodySchema,
+          response: {
+            200: z.object({
+              accepted: z.number().int(),
+              deadLettered: z.number().int().optional(),
+            }),
+          },
+        },
+        validatorCompiler: () => (data: unknown) => ({ value: data }),
+      },
+      async (req, reply) => {
+        if (!String(req.headers['content-type'] ?? '').startsWith('application/json'))
+          throw new HttpAppError(
+            appError(
+              'RP_UNSUPPORTED_MEDIA_TYPE',
+              `Content-Type ${JSON.stringify(req.headers['content-type'] ?? '')} is not accepted here; use application/json`,
+            ),
+          );
+        const r = await ingest(req, reply, 'native-logs-json');
+        if (!r) return reply;
+        return {
+          accepted: r.outcome.logsAccepted ?? 0,
+          ...(r.outcome.deadLetteredEvents ? { deadLettered: r.outcome.deadLetteredEvents } : {}),
+        };
+      },
     );
   });
 }

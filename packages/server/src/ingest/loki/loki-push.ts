@@ -134,6 +134,7 @@ function toRecord(
   line: string,
   metadata: Record<string, string>,
   ctx: LokiDecodeContext,
+  position: number,
 ): LogRecord | string {
   if (!Number.isFinite(timeMs) || timeMs < MIN_TIME_MS) return `timestamp ${timeMs} ms is before 2000`;
   if (timeMs > ctx.nowMs + MAX_FUTURE_SKEW_MS) return 'timestamp is more than 24 h in the future';
@@ -166,7 +167,7 @@ function toRecord(
     attributes,
     resource,
   };
-  return { ...base, id: logRecordId(base), ingestedAtMs: ctx.nowMs, patternId: null };
+  return { ...base, id: logRecordId(base, position), ingestedAtMs: ctx.nowMs, patternId: null };
 }
 
 function nsStringToMs(ns: string): number {
@@ -175,6 +176,8 @@ function nsStringToMs(ns: string): number {
 }
 
 class Collector {
+  /** The next record's place in the request (for ids). */
+  position = 0;
   logs: LogRecord[] = [];
   rejected = 0;
   reasons: string[] = [];
@@ -231,7 +234,7 @@ export function decodeLokiJson(body: Uint8Array, ctx: LokiDecodeContext): Result
       c.add(
         Number.isNaN(ms)
           ? `streams.${s}.values.${v}: timestamp "${entry[0]}" is not unix nanoseconds`
-          : toRecord(labels, ms, entry[1], meta, ctx),
+          : toRecord(labels, ms, entry[1], meta, ctx, c.position++),
       );
     }
   }
@@ -276,7 +279,7 @@ export function decodeLokiProtobuf(body: Uint8Array, ctx: LokiDecodeContext): Re
       const ms = (e.timestamp?.seconds ?? 0) * 1000 + Math.floor((e.timestamp?.nanos ?? 0) / 1e6);
       const meta: Record<string, string> = {};
       for (const p of e.structuredMetadata ?? []) if (p.name) meta[p.name] = p.value ?? '';
-      c.add(toRecord(labels, ms, e.line ?? '', meta, ctx));
+      c.add(toRecord(labels, ms, e.line ?? '', meta, ctx, c.position++));
     }
   });
   return ok(c.result());

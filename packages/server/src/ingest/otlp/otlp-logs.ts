@@ -59,6 +59,7 @@ function mapRecord(
   environment: string,
   resource: Record<string, string>,
   ctx: OtlpMapContext,
+  position: number,
 ): LogRecord | string {
   if (rec.problem) return rec.problem;
   const observed = Number.isFinite(rec.observedTimeUnixMs) ? rec.observedTimeUnixMs : ctx.nowMs;
@@ -96,7 +97,7 @@ function mapRecord(
     resource,
   };
   const uid = rec.attributes.get('log.record.uid');
-  const id = typeof uid === 'string' && uid !== '' ? uid.slice(0, 200) : logRecordId(base);
+  const id = typeof uid === 'string' && uid !== '' ? uid.slice(0, 200) : logRecordId(base, position);
   return { ...base, id, ingestedAtMs: ctx.nowMs, patternId: null };
 }
 
@@ -104,6 +105,7 @@ export function mapOtlpLogsRequest(data: OtlpLogsRequestData, ctx: OtlpMapContex
   const logs: LogRecord[] = [];
   const reasons: string[] = [];
   let rejected = 0;
+  let position = 0;
   for (const rl of data) {
     const svc = rl.resourceAttributes.get('service.name');
     const service = typeof svc === 'string' && svc !== '' ? svc : null;
@@ -119,7 +121,7 @@ export function mapOtlpLogsRequest(data: OtlpLogsRequestData, ctx: OtlpMapContex
     for (const k of Object.keys(resource)) resource[k] = String(resource[k]);
     for (const scope of rl.scopeLogs) {
       for (const rec of scope.logRecords) {
-        const r = mapRecord(rec, service, environment, resource, ctx);
+        const r = mapRecord(rec, service, environment, resource, ctx, position++);
         if (typeof r === 'string') {
           rejected++;
           if (reasons.length < MAX_REASONS_SHOWN) reasons.push(r);

@@ -32,7 +32,7 @@ export function makeLog(i: number, over: Partial<LogRecord> = {}): LogRecord {
   };
   return {
     ...base,
-    id: over.id ?? logRecordId(base),
+    id: over.id ?? logRecordId(base, i),
     ingestedAtMs: 0,
     patternId: over.patternId !== undefined ? over.patternId : i % 4 === 0 ? 'p_pay' : 'p_health',
   };

@@ -1,0 +1,604 @@
+/**
+ * The logs module's HTTP API: log search, pattern statistics, reported statistics from SDKs,
+ * and sampling policies with versions, history, comparison and generation.
+ */
+import {
+  type AppError,
+  appError,
+  LOG_SEVERITIES,
+  type LogSearchQuery,
+  type LogSeverity,
+  type Result,
+  samplingPolicySchema,
+  validatePolicySafety,
+  validationError,
+} from '@reskpoints/core';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Principal } from '../api/auth.js';
+import { finish, parseRange, parseTime, splitList } from '../api/params.js';
+import type { RouteHelpers } from '../platform/module.js';
+import { parseLlmCallCursor } from '../store/llm-call-cursor.js';
+import type { TelemetryStore } from '../store/ports.js';
+import type { LogRepo, PolicyVersion } from './log-repo.js';
+import type { LogsConfig } from './module.js';
+import type { PatternService } from './pattern-service.js';
+import { diffPolicies, generatePolicy, type PatternStats, projectSavings } from './policy-generator.js';
+
+export interface LogRouteDeps {
+  telemetry: TelemetryStore | null;
+  repo: LogRepo;
+  patterns: PatternService;
+  config: () => LogsConfig;
+  maxRangeDays: () => number;
+  nowMs: () => number;
+}
+
+const list = z.union([z.string(), z.array(z.string())]).optional();
+const time = z.string().min(1).max(40);
+
+const searchQuery = z.object({
+  from: time.describe('Range start: RFC 3339, epoch ms, `now` or `now-24h`'),
+  to: time.optional().describe('Range end (exclusive); default now'),
+  project: list,
+  service: list,
+  environment: list,
+  severity: list.describe(`One or more of ${LOG_SEVERITIES.join(', ')}`),
+  pattern: list.describe('Pattern ids'),
+  traceId: z.string().max(64).optional(),
+  q: z.string().max(500).optional().describe('Case-insensitive text the body contains'),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: z.string().max(512).optional(),
+});
+
+const logSchema = z.object({
+  id: z.string(),
+  projectId: z.string(),
+  timeMs: z.number(),
+  observedTimeMs: z.number(),
+  ingestedAtMs: z.number(),
+  source: z.string(),
+  serviceName: z.string().nullable(),
+  environment: z.string(),
+  severity: z.enum(LOG_SEVERITIES),
+  severityNumber: z.number(),
+  severityText: z.string().nullable(),
+  body: z.string(),
+  traceId: z.string().nullable(),
+  spanId: z.string().nullable(),
+  eventName: z.string().nullable(),
+  patternId: z.string().nullable(),
+  attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+  resource: z.record(z.string(), z.string()),
+});
+
+const patternStatSchema = z.object({
+  projectId: z.string(),
+  service: z.string().nullable(),
+  patternId: z.string().nullable(),
+  template: z.string().nullable(),
+  count: z.number(),
+  bytes: z.number(),
+  ratePerMinute: z.number(),
+  firstSeenMs: z.number(),
+  lastSeenMs: z.number(),
+  severities: z.record(z.string(), z.number()),
+  examples: z.array(z.string()),
+  isNew: z.boolean().describe('First seen inside the range (and the range is not the start of the data)'),
+  rateChange: z
+    .object({ zScore: z.number(), lastBucketCount: z.number(), baselineMean: z.number() })
+    .nullable()
+    .describe('The last bucket against the earlier ones (z-score of per-bucket counts); null with too few buckets'),
+});
+
+const policyVersionSchema = z.object({
+  service: z.string(),
+  version: z.number(),
+  deleted: z.boolean(),
+  policy: samplingPolicySchema.nullable(),
+  generatedBy: z.enum(['manual', 'deterministic', 'llm']),
+  note: z.string().nullable(),
+  createdAtMs: z.number(),
+  createdBy: z.string().nullable(),
+});
+
+const costModelSchema = z.object({
+  ingestUsdPerGb: z.number().min(0).optional(),
+  retainUsdPerGbMonth: z.number().min(0).optional(),
+  retentionMonths: z.number().min(0).optional(),
+});
+
+const projectionSchema = z.object({
+  before: z.object({ linesPerMonth: z.number(), gbPerMonth: z.number(), usdPerMonth: z.number() }),
+  after: z.object({ linesPerMonth: z.number(), gbPerMonth: z.number(), usdPerMonth: z.number() }),
+  savedGbPerMonth: z.number(),
+  savedUsdPerMonth: z.number(),
+  savedShare: z.number(),
+  byRule: z.array(
+    z.object({ patternId: z.string(), rate: z.number(), savedGbPerMonth: z.number(), savedUsdPerMonth: z.number() }),
+  ),
+});
+
+const serviceParams = z.object({ service: z.string().min(1).max(200) });
+const projectQuery = z.object({ project: z.string().max(128).optional().describe('Project id (admin token only)') });
+
+function projectOf(principal: Principal, asked: string | undefined, helpers: RouteHelpers): string {
+  if (principal.kind === 'project') {
+    if (asked && asked !== principal.projectId)
+      helpers.fail(validationError([{ path: 'project', message: 'this key can only use its own project' }]));
+    return principal.projectId;
+  }
+  if (!asked)
+    return helpers.fail(
+      validationError([{ path: 'project', message: 'required with the admin token: which project' }]),
+    );
+  return asked;
+}
+
+function toOut(v: PolicyVersion) {
+  const { projectId: _p, ...rest } = v;
+  return rest;
+}
+
+export function registerLogRoutes(app: FastifyInstance, helpers: RouteHelpers, deps: LogRouteDeps): void {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  const unwrap = <T>(r: Result<T, AppError>): T => (r.ok ? r.value : helpers.fail(r.error));
+  const store = (): TelemetryStore =>
+    deps.telemetry ?? helpers.fail(appError('RP_UNAVAILABLE', 'this node does not serve telemetry reads'));
+
+  const parseSearch = (q: z.output<typeof searchQuery>, principal: Principal): LogSearchQuery => {
+    const issues: Array<{ path: string; message: string }> = [];
+    const now = deps.nowMs();
+    const range = parseRange({ from: q.from, to: q.to ?? 'now' }, { maxRangeDays: deps.maxRangeDays() }, now, issues);
+    const severities = splitList(q.severity);
+    for (const s of severities ?? [])
+      if (!(LOG_SEVERITIES as readonly string[]).includes(s))
+        issues.push({
+          path: 'severity',
+          message: `must be one of ${LOG_SEVERITIES.join(', ')}, got ${JSON.stringify(s)}`,
+        });
+    let projectIds = splitList(q.project);
+    if (principal.kind === 'project') {
+      if (projectIds?.some((p) => p !== principal.projectId))
+        issues.push({ path: 'project', message: 'this key can only read its own project' });
+      projectIds = [principal.projectId];
+    }
+    if (q.cursor !== undefined && !parseLlmCallCursor(q.cursor).ok)
+      issues.push({ path: 'cursor', message: 'not a cursor returned by this API' });
+    const filter: LogSearchQuery['filter'] = {};
+    if (projectIds) filter.projectIds = projectIds;
+    const services = splitList(q.service);
+    if (services) filter.services = services;
+    const environments = splitList(q.environment);
+    if (environments) filter.environments = environments;
+    if (severities) filter.severities = severities as LogSeverity[];
+    const patterns = splitList(q.pattern);
+    if (patterns) filter.patternIds = patterns;
+    if (q.traceId) filter.traceId = q.traceId.toLowerCase();
+    if (q.q) filter.text = q.q;
+    return unwrap(
+      finish(
+        { ...range, filter, limit: q.limit, ...(q.cursor ? { cursor: q.cursor } : {}) },
+        issues,
+        'invalid log query',
+      ),
+    );
+  };
+
+  api.get(
+    '/api/v1/logs',
+    {
+      schema: {
+        tags: ['logs'],
+        summary: 'Search log records, newest first',
+        description: 'By time, service, environment, severity, pattern, trace id and text; page with nextCursor.',
+        querystring: searchQuery,
+        response: { 200: z.object({ items: z.array(logSchema), nextCursor: z.string().nullable() }) },
+      },
+    },
+    async (req) => {
+      const principal = await helpers.authenticate(req, 'any');
+      return store().searchLogs(parseSearch(req.query, principal));
+    },
+  );
+
+  api.get(
+    '/api/v1/logs/patterns',
+    {
+      schema: {
+        tags: ['logs'],
+        summary:
+          'Pattern statistics per service: count, bytes, rate, first and last seen, severity mix, examples, new patterns and rate changes',
+        querystring: searchQuery.omit({ limit: true, cursor: true, pattern: true }).extend({
+          bucket: z.string().max(16).optional().describe('Bucket for rate changes, e.g. 5m (default: range / 12)'),
+        }),
+        response: { 200: z.object({ fromMs: z.number(), toMs: z.number(), patterns: z.array(patternStatSchema) }) },
+      },
+    },
+    async (req) => {
+      const principal = await helpers.authenticate(req, 'any');
+      const q = parseSearch({ ...req.query, limit: 1000 }, principal);
+      const counts = await store().logPatternCounts(q);
+      const spanMs = q.toMs - q.fromMs;
+      const bucketMs = Math.max(60_000, Math.floor(spanMs / 12 / 60_000) * 60_000);
+      const rates = await store().logPatternRates(q, bucketMs);
+      const series = new Map<string, Map<number, number>>();
+      for (const r of rates) {
+        const k = `${r.serviceName}\u0000${r.patternId}`;
+        const m = series.get(k) ?? new Map<number, number>();
+        m.set(r.bucketStartMs, r.count);
+        series.set(k, m);
+      }
+      const firstBucket = Math.floor(q.fromMs / bucketMs) * bucketMs;
+      const lastBucket = Math.floor((q.toMs - 1) / bucketMs) * bucketMs;
+      const earliest = counts.reduce((m, c) => Math.min(m, c.firstSeenMs), Number.POSITIVE_INFINITY);
+      const templates = new Map<string, { template: string; examples: string[] }>();
+      const patternsOf = (projectId: string, service: string | null) => {
+        const k = `${projectId}\u0000${service ?? ''}`;
+        if (!templates.has(`${k}\u0000loaded`)) {
+          for (const p of deps.patterns.patterns(projectId, service ?? ''))
+            templates.set(`${k}\u0000${p.id}`, { template: p.template, examples: p.examples });
+          templates.set(`${k}\u0000loaded`, { template: '', examples: [] });
+        }
+        return (id: string | null) => (id ? templates.get(`${k}\u0000${id}`) : undefined);
+      };
+      return {
+        fromMs: q.fromMs,
+        toMs: q.toMs,
+        patterns: counts.map((c) => {
+          const meta = patternsOf(c.projectId, c.serviceName)(c.patternId);
+          const points = series.get(`${c.serviceName}\u0000${c.patternId}`) ?? new Map<number, number>();
+          const values: number[] = [];
+          for (let b = firstBucket; b < lastBucket; b += bucketMs) values.push(points.get(b) ?? 0);
+          let rateChange = null;
+          if (values.length >= 4) {
+            const mean = values.reduce((s, v) => s + v, 0) / values.length;
+            const sd = Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / values.length);
+            const last = points.get(lastBucket) ?? 0;
+            // A floor on the spread keeps a flat history from turning one extra line into a huge score.
+            rateChange = {
+              zScore: (last - mean) / Math.max(sd, Math.sqrt(Math.max(mean, 1))),
+              lastBucketCount: last,
+              baselineMean: mean,
+            };
+          }
+          return {
+            projectId: c.projectId,
+            service: c.serviceName,
+            patternId: c.patternId,
+            template: meta?.template ?? null,
+            count: c.count,
+            bytes: c.bytes,
+            ratePerMinute: c.count / (spanMs / 60_000),
+            firstSeenMs: c.firstSeenMs,
+            lastSeenMs: c.lastSeenMs,
+            severities: c.severities,
+            examples: meta?.examples.length ? meta.examples : [c.example],
+            isNew: c.firstSeenMs > earliest && c.firstSeenMs >= q.fromMs + spanMs / 2,
+            rateChange,
+          };
+        }),
+      };
+    },
+  );
+
+  api.post(
+    '/api/v1/patterns/stats',
+    {
+      schema: {
+        tags: ['logs'],
+        summary: 'Pattern statistics reported by an SDK (project key)',
+        description:
+          'What the logging SDK counted, kept or not, per pattern over a window; used to generate policies for logs that never reach ReskPoints because they were sampled away.',
+        body: z.object({
+          service: z.string().min(1).max(200),
+          windowStartMs: z.number().int(),
+          windowEndMs: z.number().int(),
+          patterns: z
+            .array(
+              z.object({
+                patternId: z.string().min(1).max(64),
+                template: z.string().max(4096),
+                count: z.number().int().min(0),
+                bytes: z.number().int().min(0),
+                keptCount: z.number().int().min(0),
+                keptBytes: z.number().int().min(0),
+                severities: z.partialRecord(z.enum(LOG_SEVERITIES), z.number().int().min(0)),
+              }),
+            )
+            .max(10_000),
+        }),
+        response: { 202: z.object({ accepted: z.number() }) },
+      },
+    },
+    async (req, reply) => {
+      const principal = await helpers.authenticate(req, 'project');
+      const projectId = principal.kind === 'project' ? principal.projectId : '';
+      const b = req.body;
+      if (b.windowEndMs < b.windowStartMs)
+        helpers.fail(validationError([{ path: 'windowEndMs', message: 'must not be before windowStartMs' }]));
+      await deps.repo.addReportedStats(
+        projectId,
+        b.service,
+        b.patterns.map((p) => ({
+          patternId: p.patternId,
+          template: p.template,
+          windowStartMs: b.windowStartMs,
+          windowEndMs: b.windowEndMs,
+          lines: p.count,
+          bytes: p.bytes,
+          keptLines: p.keptCount,
+          keptBytes: p.keptBytes,
+          severities: p.severities,
+        })),
+        deps.nowMs(),
+      );
+      return reply.code(202).send({ accepted: b.patterns.length });
+    },
+  );
+
+  // --- policies ---------------------------------------------------------------------------
+
+  api.get(
+    '/api/v1/policies',
+    {
+      schema: {
+        tags: ['policies'],
+        summary: "The project's services with a sampling policy",
+        querystring: projectQuery,
+        response: { 200: z.object({ policies: z.array(policyVersionSchema) }) },
+      },
+    },
+    async (req) => {
+      const principal = await helpers.authenticate(req, 'any');
+      const projectId = projectOf(principal, req.query.project, helpers);
+      return { policies: (await deps.repo.listPolicies(projectId)).map(toOut) };
+    },
+  );
+
+  api.get(
+    '/api/v1/policies/:service',
+    {
+      schema: {
+        tags: ['policies'],
+        summary: "A service's current sampling policy (what the SDK fetches); ETag / If-None-Match answer 304",
+        params: serviceParams,
+        querystring: projectQuery,
+        response: {
+          200: policyVersionSchema.extend({ policy: samplingPolicySchema }),
+          304: z.null().describe('Not modified: the policy the client has (If-None-Match) is current'),
+        },
+      },
+    },
+    async (req, reply) => {
+      const principal = await helpers.authenticate(req, 'any');
+      const projectId = projectOf(principal, req.query.project, helpers);
+      const v = await deps.repo.currentPolicy(projectId, req.params.service);
+      if (!v?.policy)
+        return helpers.fail(appError('RP_NOT_FOUND', `no sampling policy for service ${req.params.service}`));
+      const etag = `"${projectId}:${req.params.service}:${v.version}"`;
+      reply.header('etag', etag).header('cache-control', 'no-cache');
+      if (req.headers['if-none-match'] === etag) return reply.code(304).send(null);
+      return { ...toOut(v), policy: v.policy };
+    },
+  );
+
+  api.get(
+    '/api/v1/policies/:service/history',
+    {
+      schema: {
+        tags: ['policies'],
+        summary: "Every version of a service's policy, newest first (deletions included)",
+        params: serviceParams,
+        querystring: projectQuery,
+        response: { 200: z.object({ versions: z.array(policyVersionSchema) }) },
+      },
+    },
+    async (req) => {
+      const principal = await helpers.authenticate(req, 'any');
+      const projectId = projectOf(principal, req.query.project, helpers);
+      return { versions: (await deps.repo.policyHistory(projectId, req.params.service)).map(toOut) };
+    },
+  );
+
+  api.get(
+    '/api/v1/policies/:service/compare',
+    {
+      schema: {
+        tags: ['policies'],
+        summary: 'What changed between two versions: rules added, removed and changed, and settings',
+        params: serviceParams,
+        querystring: projectQuery.extend({
+          from: z.coerce.number().int().min(1),
+          to: z.coerce.number().int().min(1).optional().describe('Default: the current version'),
+        }),
+      },
+    },
+    async (req) => {
+      const principal = await helpers.authenticate(req, 'any');
+      const projectId = projectOf(principal, req.query.project, helpers);
+      const { service } = req.params;
+      const a = await deps.repo.policyVersion(projectId, service, req.query.from);
+      const b =
+        req.query.to === undefined
+          ? await deps.repo.currentPolicy(projectId, service)
+          : await deps.repo.policyVersion(projectId, service, req.query.to);
+      if (!a?.policy)
+        return helpers.fail(appError('RP_NOT_FOUND', `version ${req.query.from} of ${service} does not exist`));
+      if (!b?.policy)
+        return helpers.fail(
+          appError('RP_NOT_FOUND', `version ${req.query.to ?? 'current'} of ${service} does not exist`),
+        );
+      return { from: a.version, to: b.version, diff: diffPolicies(a.policy, b.policy) };
+    },
+  );
+
+  api.post(
+    '/api/v1/policies/:service',
+    {
+      schema: {
+        tags: ['policies'],
+        summary: 'Set a sampling policy (a new version); refused with 400 when it fails the safety checks',
+        params: serviceParams,
+        querystring: projectQuery,
+        body: z.object({ policy: samplingPolicySchema, note: z.string().max(1000).optional() }),
+        response: { 201: policyVersionSchema },
+      },
+    },
+    async (req, reply) => {
+      const principal = await helpers.authenticate(req, 'any');
+      const projectId = projectOf(principal, req.query.project, helpers);
+      const policy = { ...req.body.policy, service: req.params.service };
+      const problems = validatePolicySafety(policy, { minRate: deps.config().minRate });
+      if (problems.length)
+        helpers.fail(
+          validationError(
+            problems.map((p) => ({ path: `policy.${p.path}`, message: p.message })),
+            'unsafe policy',
+          ),
+        );
+      const v = await deps.repo.addPolicyVersion({
+        projectId,
+        service: req.params.service,
+        policy,
+        generatedBy: 'manual',
+        note: req.body.note ?? null,
+        createdAtMs: deps.nowMs(),
+        createdBy: principal.kind === 'admin' ? 'admin' : principal.keyId,
+      });
+      return reply.code(201).send(toOut(v));
+    },
+  );
+
+  api.delete(
+    '/api/v1/policies/:service',
+    {
+      schema: {
+        tags: ['policies'],
+        summary: "Delete a service's policy (a tombstone version; SDKs then keep every line)",
+        params: serviceParams,
+        querystring: projectQuery,
+        response: { 200: policyVersionSchema },
+      },
+    },
+    async (req) => {
+      const principal = await helpers.authenticate(req, 'any');
+      const projectId = projectOf(principal, req.query.project, helpers);
+      if (!(await deps.repo.currentPolicy(projectId, req.params.service)))
+        return helpers.fail(appError('RP_NOT_FOUND', `no sampling policy for service ${req.params.service}`));
+      return toOut(
+        await deps.repo.addPolicyVersion({
+          projectId,
+          service: req.params.service,
+          policy: null,
+          generatedBy: 'manual',
+          note: null,
+          createdAtMs: deps.nowMs(),
+          createdBy: principal.kind === 'admin' ? 'admin' : principal.keyId,
+        }),
+      );
+    },
+  );
+
+  api.post(
+    '/api/v1/policies/:service/generate',
+    {
+      schema: {
+        tags: ['policies'],
+        summary: 'Generate a policy from pattern statistics, with projected volume and monthly savings',
+        description:
+          'Statistics come from stored logs of the service over the window, and from what SDKs reported (lines sampled away before they reached ReskPoints). With `apply: true` the policy becomes the new version; otherwise it is a preview.',
+        params: serviceParams,
+        querystring: projectQuery,
+        body: z.object({
+          window: z.string().max(16).default('24h').describe('How far back statistics are read, e.g. 1h, 24h, 7d'),
+          targetPerMinute: z.number().positive().optional(),
+          capFactor: z.number().positive().optional(),
+          costModel: costModelSchema.optional(),
+          apply: z.boolean().default(false),
+        }),
+        response: {
+          200: z.object({
+            policy: samplingPolicySchema,
+            projection: projectionSchema,
+            statsFrom: z.enum(['stored', 'reported', 'both']),
+            version: policyVersionSchema.nullable(),
+          }),
+        },
+      },
+    },
+    async (req) => {
+      const principal = await helpers.authenticate(req, 'any');
+      const projectId = projectOf(principal, req.query.project, helpers);
+      const service = req.params.service;
+      const now = deps.nowMs();
+      const fromMs = parseTime(`now-${req.body.window}`, now);
+      if (fromMs == null)
+        helpers.fail(validationError([{ path: 'window', message: 'expected a duration such as 1h or 7d' }]));
+      const windowMs = now - (fromMs as number);
+      const stats = new Map<string, PatternStats>();
+      let fromStored = false;
+      if (deps.telemetry) {
+        const counts = await deps.telemetry.logPatternCounts({
+          fromMs: fromMs as number,
+          toMs: now,
+          filter: { projectIds: [projectId], services: [service] },
+          limit: 1,
+        });
+        const tpl = new Map(deps.patterns.patterns(projectId, service).map((p) => [p.id, p.template]));
+        for (const c of counts) {
+          if (!c.patternId) continue;
+          fromStored = true;
+          stats.set(c.patternId, {
+            patternId: c.patternId,
+            template: tpl.get(c.patternId) ?? c.example,
+            count: c.count,
+            bytes: c.bytes,
+            severities: c.severities,
+          });
+        }
+      }
+      const reported = await deps.repo.reportedStats(projectId, service, fromMs as number, now + 1);
+      for (const r of reported) {
+        // SDK counts include lines that never reached the store; they win where both exist.
+        stats.set(r.patternId, {
+          patternId: r.patternId,
+          template: r.template,
+          count: r.lines,
+          bytes: r.bytes,
+          severities: r.severities as PatternStats['severities'],
+        });
+      }
+      const cfg = deps.config();
+      const policy = generatePolicy(service, [...stats.values()], {
+        windowMs,
+        targetPerMinute: req.body.targetPerMinute ?? cfg.targetPerMinute,
+        minRate: cfg.minRate,
+        ...(req.body.capFactor ? { capFactor: req.body.capFactor } : {}),
+      });
+      const model = { ...cfg.costModel, ...req.body.costModel };
+      const projection = projectSavings(policy, [...stats.values()], windowMs, model);
+      let version: PolicyVersion | null = null;
+      if (req.body.apply && policy.rules.length > 0)
+        version = await deps.repo.addPolicyVersion({
+          projectId,
+          service,
+          policy,
+          generatedBy: 'deterministic',
+          note: `generated from ${req.body.window} of statistics`,
+          createdAtMs: now,
+          createdBy: principal.kind === 'admin' ? 'admin' : principal.keyId,
+        });
+      return {
+        policy,
+        projection,
+        statsFrom: (fromStored && reported.length ? 'both' : reported.length ? 'reported' : 'stored') as
+          | 'both'
+          | 'reported'
+          | 'stored',
+        version: version ? toOut(version) : null,
+      };
+    },
+  );
+}
