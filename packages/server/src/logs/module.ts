@@ -44,13 +44,16 @@ export type LogsConfig = z.infer<typeof logsConfigSchema>;
 
 export const logsModule = defineModule<LogsConfig>({
   name: 'logs',
-  config: { schema: logsConfigSchema, hotReloadable: [
+  config: {
+    schema: logsConfigSchema,
+    hotReloadable: [
       'targetPerMinute',
       'minRate',
       'costModel.ingestUsdPerGb',
       'costModel.retainUsdPerGbMonth',
       'costModel.retentionMonths',
-    ] },
+    ],
+  },
   stateMigrations: LOG_MIGRATIONS,
   async create(ctx) {
     const [{ LogRepo }, { PatternService }, { registerLogRoutes }] = await Promise.all([
