@@ -14,7 +14,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { LlmCall, SummaryQuery } from '@reskpoints/core';
+import { type CallCost, type LlmCall, type SummaryQuery, UNPRICED } from '@reskpoints/core';
 import { DuckDbTelemetryStore } from '../packages/server/src/store/duckdb/duckdb-telemetry-store.js';
 
 const { values: args } = parseArgs({
@@ -59,6 +59,17 @@ function rng(seed: number): () => number {
 }
 
 /** Calls `from..from+count` of the data set, in time order, deterministic per index. */
+function priced(inputUsd: number, outputUsd: number): CallCost {
+  return {
+    ...{ ...UNPRICED },
+    totalUsd: inputUsd + outputUsd,
+    inputUsd,
+    outputUsd,
+    priceId: 'bench',
+    priceVersion: '1',
+  };
+}
+
 function generate(from: number, count: number): LlmCall[] {
   const random = rng(from + 1);
   const out: LlmCall[] = new Array(count);
@@ -114,7 +125,8 @@ function generate(from: number, count: number): LlmCall[] {
         reasoningTokens: 0,
         totalTokens: input + output,
       },
-      costUsd: random() < 0.97 ? input * m[2] + output * m[3] : null,
+      reportedCostUsd: null,
+      cost: random() < 0.97 ? priced(input * m[2], output * m[3]) : { ...UNPRICED },
       promptExcerpt: null,
       responseExcerpt: null,
       ingestedAtMs: startTimeMs + 1000,

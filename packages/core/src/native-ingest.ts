@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { UNPRICED } from './cost.js';
 import type { FieldIssue } from './errors.js';
 import { canonicalModelName } from './model-name.js';
 import type { LlmCall, RawUsage } from './telemetry.js';
@@ -130,7 +131,8 @@ export function nativeToLlmCall(e: NativeLlmCall, ctx: ToLlmCallContext): LlmCal
     metadata,
     usageRaw,
     usage: normaliseUsage(usageRaw),
-    costUsd: e.costUsd ?? null,
+    reportedCostUsd: e.costUsd ?? null,
+    cost: { ...UNPRICED },
     promptExcerpt: truncateExcerpt(e.prompt, ctx.excerptMaxChars),
     responseExcerpt: truncateExcerpt(e.response, ctx.excerptMaxChars),
     ingestedAtMs: ctx.nowMs,

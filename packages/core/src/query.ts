@@ -64,7 +64,132 @@ export interface SummaryQuery extends TimeRange {
   limit?: number;
 }
 
-export interface SummaryRow {
+/**
+ * Sums of the cost of a set of calls, as every store returns them. Parts are sums over
+ * priced calls; `costUsd` is their total. USD throughout.
+ */
+export interface CostSums {
+  costUsd: number;
+  inputCostUsd: number;
+  outputCostUsd: number;
+  cacheReadCostUsd: number;
+  cacheWriteCostUsd: number;
+  reasoningCostUsd: number;
+  requestCostUsd: number;
+  /** Calls no price matched: their cost is unknown, not zero. */
+  unpricedRequests: number;
+  /** Tokens (input + output) of the priced calls, the denominator of `costPer1kTokensUsd`. */
+  pricedTokens: number;
+  /** Sum of the costs the sources reported, and how many calls reported one. */
+  reportedCostUsd: number;
+  reportedCostRequests: number;
+  /** Calls whose reported cost differs from the computed one (see docs/cost.md). */
+  reportedCostMismatches: number;
+  /** Calls whose token counts were estimated rather than reported. */
+  estimatedRequests: number;
+}
+
+export const COST_SUM_FIELDS = [
+  'costUsd',
+  'inputCostUsd',
+  'outputCostUsd',
+  'cacheReadCostUsd',
+  'cacheWriteCostUsd',
+  'reasoningCostUsd',
+  'requestCostUsd',
+  'unpricedRequests',
+  'pricedTokens',
+  'reportedCostUsd',
+  'reportedCostRequests',
+  'reportedCostMismatches',
+  'estimatedRequests',
+] as const satisfies ReadonlyArray<keyof CostSums>;
+
+/** What a read says about cost: the sums, with the total null when nothing was priced. */
+export interface CostSummary extends Omit<CostSums, 'costUsd' | 'reportedCostUsd'> {
+  /** Total computed cost; null when no call in the group was priced. */
+  costUsd: number | null;
+  /** True when some calls are unpriced, so the total counts less than was spent. */
+  costIsLowerBound: boolean;
+  /** Cost per priced call; null when none was priced. */
+  costPerRequestUsd: number | null;
+  /** Cost per 1,000 tokens of the priced calls; null when they had no tokens. */
+  costPer1kTokensUsd: number | null;
+  /** Sum of client-reported costs; null when no call reported one. */
+  reportedCostUsd: number | null;
+}
+
+/** A call's reported cost differs from the computed one by more than this share (or $0.000001). */
+export const REPORTED_COST_TOLERANCE = 0.005;
+
+/** Whether a client-reported cost disagrees with the computed one (both known). */
+export function reportedCostDiffers(reportedUsd: number, computedUsd: number): boolean {
+  return (
+    Math.abs(reportedUsd - computedUsd) > Math.max(1e-6, REPORTED_COST_TOLERANCE * Math.max(reportedUsd, computedUsd))
+  );
+}
+
+export function emptyCostSums(): CostSums {
+  return {
+    costUsd: 0,
+    inputCostUsd: 0,
+    outputCostUsd: 0,
+    cacheReadCostUsd: 0,
+    cacheWriteCostUsd: 0,
+    reasoningCostUsd: 0,
+    requestCostUsd: 0,
+    unpricedRequests: 0,
+    pricedTokens: 0,
+    reportedCostUsd: 0,
+    reportedCostRequests: 0,
+    reportedCostMismatches: 0,
+    estimatedRequests: 0,
+  };
+}
+
+/** Adds the cost of one call to `sums`. */
+export function addCallCost(sums: CostSums, call: LlmCall): void {
+  const c = call.cost;
+  if (c.tokensEstimated) sums.estimatedRequests++;
+  if (call.reportedCostUsd !== null) {
+    sums.reportedCostUsd += call.reportedCostUsd;
+    sums.reportedCostRequests++;
+    if (c.totalUsd !== null && reportedCostDiffers(call.reportedCostUsd, c.totalUsd)) sums.reportedCostMismatches++;
+  }
+  if (c.totalUsd === null) {
+    sums.unpricedRequests++;
+    return;
+  }
+  sums.costUsd += c.totalUsd;
+  sums.inputCostUsd += c.inputUsd;
+  sums.outputCostUsd += c.outputUsd;
+  sums.cacheReadCostUsd += c.cacheReadUsd;
+  sums.cacheWriteCostUsd += c.cacheWriteUsd;
+  sums.reasoningCostUsd += c.reasoningUsd;
+  sums.requestCostUsd += c.requestUsd;
+  sums.pricedTokens += call.usage.totalTokens;
+}
+
+/** Adds `b` into `a`. */
+export function mergeCostSums(a: CostSums, b: CostSums): void {
+  for (const f of COST_SUM_FIELDS) a[f] += b[f];
+}
+
+/** The cost part of a read from the sums of `requests` calls. */
+export function costSummary(sums: CostSums, requests: number): CostSummary {
+  const priced = requests - sums.unpricedRequests;
+  const costUsd = priced > 0 ? sums.costUsd : null;
+  return {
+    ...sums,
+    costUsd,
+    costIsLowerBound: sums.unpricedRequests > 0,
+    costPerRequestUsd: costUsd === null ? null : costUsd / priced,
+    costPer1kTokensUsd: costUsd === null || sums.pricedTokens <= 0 ? null : (costUsd / sums.pricedTokens) * 1000,
+    reportedCostUsd: sums.reportedCostRequests > 0 ? sums.reportedCostUsd : null,
+  };
+}
+
+export interface SummaryRow extends CostSummary {
   /** Start of the bucket (epoch ms); the range start when intervalMs is null. */
   bucketStartMs: number;
   /** One entry per groupBy dimension, in the order asked. */
@@ -78,12 +203,7 @@ export interface SummaryRow {
   cacheWriteTokens: number;
   reasoningTokens: number;
   totalTokens: number;
-  /**
-   * Sum of the known costs; null when no call of the group has one (an unknown cost is not
-   * $0). `unpricedRequests` counts the calls without a cost.
-   */
-  costUsd: number | null;
-  unpricedRequests: number;
+  /** Cost, its parts and its provenance counts (see `CostSummary`). */
   latencyP50Ms: number | null;
   latencyP95Ms: number | null;
   latencyP99Ms: number | null;

@@ -1,3 +1,5 @@
+import type { CallCost } from './cost.js';
+
 /**
  * Normalised telemetry events: what every ingest source ends in and what every
  * TelemetryStore stores. Times are epoch milliseconds; durations are milliseconds.
@@ -72,8 +74,10 @@ export interface LlmCall {
   metadata: Record<string, string>;
   usageRaw: RawUsage;
   usage: Usage;
-  /** Cost reported by the source, if any. The cost engine computes its own. */
-  costUsd: number | null;
+  /** Cost as the source reported it, if it did; kept beside the computed `cost` so differences are countable. */
+  reportedCostUsd: number | null;
+  /** Cost computed from `usage` and the price book at ingest (or by a later re-costing). */
+  cost: CallCost;
   promptExcerpt: string | null;
   responseExcerpt: string | null;
   ingestedAtMs: number;

@@ -22,6 +22,9 @@ import { buildApi } from './api/server.js';
 import { checkRoleConfig } from './cluster-config.js';
 import { getAtPath, setAtPath } from './config/keys.js';
 import { type Config, HOT_RELOADABLE_KEYS } from './config/schema.js';
+import { loadCatalogue } from './cost/catalogue.js';
+import { IndexedPriceBook } from './cost/price-book.js';
+import { withPricing } from './cost/price-calls.js';
 import { LangfusePending } from './ingest/langfuse/langfuse-pending.js';
 import { LangfusePendingFlusher } from './langfuse/langfuse-ingest.js';
 import { MODULES } from './modules.js';
@@ -214,6 +217,20 @@ function busSink(bus: IngestBus): BatchSink {
   };
 }
 
+/** The price book of the built-in catalogue alone. */
+function catalogueBook(): IndexedPriceBook {
+  return new IndexedPriceBook({ catalogue: loadCatalogue(), userEntries: [], aliases: [] });
+}
+
+/** `make()` on first use, then the same value. */
+function once<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => {
+    value ??= make();
+    return value;
+  };
+}
+
 /**
  * Starts ReskPoints in the configured role:
  * - `all`: everything in one process (embedded DuckDB by default, or ClickHouse/PostgreSQL);
@@ -340,7 +357,9 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
       scheduler,
       derivedLagMs: config.derived.safetyLagMs,
     });
-    const ingestPath = createIngestPath(modules.enrichers());
+    // Every call is priced on the ingest path; with the built-in catalogue unless a module
+    // brings its own pricing step.
+    const ingestPath = createIngestPath(withPricing(modules.enrichers(), once(catalogueBook)));
 
     let pipeline: IngestPipeline | null = null;
     // Where a retried dead letter goes: the same sink as fresh ingest.

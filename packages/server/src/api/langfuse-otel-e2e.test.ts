@@ -110,7 +110,7 @@ describe('Langfuse SDK v5 (@langfuse/otel) → ReskPoints', () => {
       sessionId: 'sess-9',
       environment: 'staging',
       metadata: { feature: 'qa' },
-      costUsd: 0.0042,
+      reportedCostUsd: 0.0042,
     });
     expect(call.tags.sort()).toEqual(['beta', 'rag']);
     expect(call.usage).toEqual({

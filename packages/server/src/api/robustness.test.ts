@@ -111,6 +111,16 @@ describe('overload', () => {
     try {
       const { key } = await s.createProject('overload');
       const T0 = Date.UTC(2026, 10, 3);
+      // Calls without usage are priced from token estimates; the tokenizer's tables (about
+      // 70 MB, loaded once) are not queue memory, so they are loaded before measuring.
+      const warm = await fetch(`${s.url}/api/v1/ingest`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          batch: [{ id: 'warm', timestamp: T0 - 86_400_000, provider: 'openai', model: 'gpt-4o', prompt: 'hi' }],
+        }),
+      });
+      expect(warm.status).toBe(200);
       const heapBefore = process.memoryUsage().heapUsed;
       const acked: string[] = [];
       let refused = 0;

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeClock, type LlmCall, type SummaryRow } from '@reskpoints/core';
+import { costSummary, emptyCostSums, FakeClock, type LlmCall, type SummaryRow, UNPRICED } from '@reskpoints/core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { VERSION } from '../version.js';
 import { formatUsd, renderTable } from './format.js';
@@ -101,8 +101,7 @@ const row = (over: Partial<SummaryRow>): SummaryRow => ({
   cacheWriteTokens: 0,
   reasoningTokens: 0,
   totalTokens: 0,
-  costUsd: 0,
-  unpricedRequests: 0,
+  ...costSummary(emptyCostSums(), 0),
   latencyP50Ms: null,
   latencyP95Ms: null,
   latencyP99Ms: null,
@@ -286,7 +285,14 @@ describe('reskpoints query', () => {
             latencyP95Ms: 8400.4,
             ttftP95Ms: 1200,
           }),
-          row({ group: { model: 'gpt-4o-mini', project: null }, requests: 7, costUsd: 0.00123, unpricedRequests: 2 }),
+          row({
+            group: { model: 'gpt-4o-mini', project: null },
+            requests: 7,
+            costUsd: 0.00123,
+            costIsLowerBound: true,
+            costPerRequestUsd: 0.000246,
+            unpricedRequests: 2,
+          }),
           row({ group: { model: 'my-finetune', project: 'lab' }, requests: 4, costUsd: null, unpricedRequests: 4 }),
         ],
         precision: 'exact',
@@ -297,22 +303,22 @@ describe('reskpoints query', () => {
     expect(seen[0]!.auth).toBe('Bearer env-token');
     const lines = io.out.join('').trimEnd().split('\n');
     expect(lines[0]).toMatch(
-      /^model\s+project\s+requests\s+errors\s+error %\s+tokens in\s+tokens out\s+cost\s+unpriced/,
+      /^model\s+project\s+requests\s+errors\s+error %\s+tokens in\s+tokens out\s+cost\s+cost\/req\s+\$\/1k tok\s+unpriced/,
     );
     expect(lines[1]).toMatch(/^-+ +-+ +-+/);
     expect(lines[2]).toMatch(
       /^claude-sonnet-4-20250514 +code-assistant +1,234 +25 +2\.0% +9,876,543 +432,100 +\$123\.46/,
     );
     expect(lines[2]).toMatch(/2,100 +8,400 +1,200$/);
-    expect(lines[3]).toMatch(/^gpt-4o-mini +— +7 +0 +0\.0% .* \$0\.0012 +2 +— +— +—$/);
+    expect(lines[3]).toMatch(/^gpt-4o-mini +— +7 +0 +0\.0% .* ≥\$0\.0012 +\$0\.0002 +— +2 +— +— +—$/);
     // Right-aligned numeric columns end at the same offset in every row.
     const requestsEnd = lines[0]!.indexOf('requests') + 'requests'.length;
     expect(lines[2]!.slice(0, requestsEnd)).toMatch(/1,234$/);
     expect(lines[3]!.slice(0, requestsEnd)).toMatch(/ 7$/);
     // Calls without any known price show no cost rather than $0.
-    expect(lines[4]).toMatch(/^my-finetune +lab +4 .* +— +4 +— +— +—$/);
+    expect(lines[4]).toMatch(/^my-finetune +lab +4 .* +— +— +— +4 +— +— +—$/);
     expect(lines.at(-1)).toBe(
-      '3 rows · 1,245 requests · $123.46 known (6 unpriced) · 2026-01-14 12:00 → 2026-01-15 12:00 UTC',
+      '3 rows · 1,245 requests · ≥$123.46 (6 unpriced: a lower bound) · 2026-01-14 12:00 → 2026-01-15 12:00 UTC',
     );
   });
 
@@ -352,7 +358,8 @@ describe('reskpoints query', () => {
         reasoningTokens: 0,
         totalTokens: 1200,
       },
-      costUsd: null,
+      reportedCostUsd: null,
+      cost: { ...UNPRICED },
     };
     respond = () => ({ status: 200, body: { items: [call], nextCursor: 'abc' } });
     const io = testIo();

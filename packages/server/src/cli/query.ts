@@ -205,6 +205,8 @@ const SUMMARY_METRIC_COLUMNS: Column[] = [
   { header: 'tokens in', align: 'right' },
   { header: 'tokens out', align: 'right' },
   { header: 'cost', align: 'right' },
+  { header: 'cost/req', align: 'right' },
+  { header: '$/1k tok', align: 'right' },
   { header: 'unpriced', align: 'right' },
   { header: 'p50 ms', align: 'right' },
   { header: 'p95 ms', align: 'right' },
@@ -229,24 +231,31 @@ export function formatSummary(
     formatPercent(r.errorRate),
     formatInt(r.inputTokens),
     formatInt(r.outputTokens),
-    // No cost known for any call (null): shown as unknown, never as $0.
-    formatUsd(r.costUsd),
+    formatCost(r.costUsd, r.costIsLowerBound),
+    formatUsd(r.costPerRequestUsd),
+    formatUsd(r.costPer1kTokensUsd),
     formatInt(r.unpricedRequests),
     formatInt(r.latencyP50Ms),
     formatInt(r.latencyP95Ms),
     formatInt(r.ttftP95Ms),
   ]);
   const requests = result.rows.reduce((s, r) => s + r.requests, 0);
-  const known = result.rows.filter((r) => r.costUsd !== null);
-  const cost = known.length > 0 ? known.reduce((s, r) => s + (r.costUsd as number), 0) : null;
+  const cost = result.rows.reduce((s, r) => s + (r.costUsd ?? 0), 0);
   const unpriced = result.rows.reduce((s, r) => s + r.unpricedRequests, 0);
-  const costText = cost === null ? 'cost unknown' : `${formatUsd(cost)}${unpriced > 0 ? ' known' : ''}`;
+  const costText =
+    unpriced >= requests ? `cost unknown (${formatInt(unpriced)} unpriced)` : formatCost(cost, unpriced > 0);
   const footer =
     `${formatInt(result.rows.length)} row${result.rows.length === 1 ? '' : 's'} · ${formatInt(requests)} requests · ` +
-    `${costText}${unpriced > 0 ? ` (${formatInt(unpriced)} unpriced)` : ''} · ` +
+    `${costText}${unpriced > 0 && unpriced < requests ? ` (${formatInt(unpriced)} unpriced: a lower bound)` : ''} · ` +
     `${formatMinute(q.fromMs)} → ${formatMinute(q.toMs)} UTC` +
     (result.precision === 'rollup' ? ' · percentiles from hourly rollups' : '');
   return `${renderTable(columns, rows)}\n\n${footer}`;
+}
+
+/** A total that leaves out unpriced calls is shown as at least that much. */
+export function formatCost(usd: number | null, lowerBound: boolean): string {
+  if (usd === null) return DASH;
+  return `${lowerBound ? '≥' : ''}${formatUsd(usd)}`;
 }
 
 function statusCell(c: LlmCall): string {
@@ -281,7 +290,7 @@ export function formatCalls(page: LlmCallPage, q: { fromMs: number; toMs: number
     formatInt(c.ttftMs),
     formatInt(c.usage.inputTokens),
     formatInt(c.usage.outputTokens),
-    formatUsd(c.costUsd),
+    formatUsd(c.cost.totalUsd) + (c.cost.tokensEstimated && c.cost.totalUsd !== null ? ' est' : ''),
     truncate(c.userId ?? DASH, 24),
     c.id,
   ]);

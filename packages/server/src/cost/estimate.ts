@@ -33,9 +33,23 @@ export function encodingFor(model: string): EncodingName {
   return O200K_MODELS.test(model.trim()) ? 'o200k_base' : 'cl100k_base';
 }
 
+/** Longest run without whitespace that goes through the tokenizer. */
+const MAX_RUN_CHARS = 32;
+const LONG_RUN = new RegExp(`\\S{${MAX_RUN_CHARS + 1},}`, 'g');
+
 export function countTokens(text: string, encoding: EncodingName): number {
   if (text === '') return 0;
-  return encoder(encoding).encode(text, 'all').length;
+  const enc = encoder(encoding);
+  // BPE merging in js-tiktoken slows down sharply on long runs without whitespace: 500
+  // repeated letters took 52 ms, against 0.4 ms for 500 characters of prose, and a client
+  // controls what its excerpts hold. Such runs (base64, hashes, repeated characters) are
+  // counted as one token per 4 characters instead, the usual ratio of OpenAI's tokenizers.
+  let long = 0;
+  const rest = text.replace(LONG_RUN, (run) => {
+    long += Math.ceil(run.length / 4);
+    return ' ';
+  });
+  return long + (rest.trim() === '' ? 0 : enc.encode(rest, 'all').length);
 }
 
 /** Estimated usage from the excerpts, or null when the call has no excerpt to count. */

@@ -46,7 +46,7 @@ function addSample(samples: [number, number][], hash: number, value: number): vo
 export function addCall(agg: BucketAggregate, call: LlmCall): void {
   agg.requests++;
   if (call.status === 'error') agg.errors++;
-  agg.costUsd += call.costUsd ?? 0;
+  agg.costUsd += call.cost.totalUsd ?? 0;
   agg.totalTokens += call.usage.totalTokens;
   const h = hash32(call.id);
   addSample(agg.latencies, h, call.latencyMs);

@@ -78,7 +78,7 @@ describe('Langfuse v3 client (langfuse on npm) → /api/public/ingestion', () =>
       tags: ['support'],
       metadata: { tenant: 'acme', attempt: '1' },
       status: 'ok',
-      costUsd: 0.00042,
+      reportedCostUsd: 0.00042,
     });
     expect(call.usage).toEqual({
       inputTokens: 370,
@@ -123,7 +123,7 @@ describe('Langfuse v3 client (langfuse on npm) → /api/public/ingestion', () =>
       userId: 'carol',
       promptExcerpt: 'what is 2+2?',
       responseExcerpt: '4',
-      costUsd: null,
+      reportedCostUsd: null,
     });
     expect(stored[0]?.usage).toEqual({
       inputTokens: 1200,
@@ -196,7 +196,12 @@ describe('Langfuse v3 client (langfuse on npm) → /api/public/ingestion', () =>
     expect(today?.date).toBe(new Date().toISOString().slice(0, 10));
     // The three generations stored by the tests above (the 207 test's one included).
     expect(today?.countObservations).toBe(3);
-    expect(today?.totalCost).toBeCloseTo(0.00042, 10);
+    // The cost is the one ReskPoints computed (the client reported 0.00042 for the Haiku call):
+    // 20 input, 10 output, 300 cache-read and 50 cache-write tokens at $0.80, $4, $0.08 and $1
+    // per million.
+    const stored = await calls(Date.now() - 86_400_000);
+    const computed = stored.reduce((sum, c) => sum + (c.cost.totalUsd ?? 0), 0);
+    expect(today?.totalCost).toBeCloseTo(computed, 10);
     const byModel = Object.fromEntries((today?.usage ?? []).map((u) => [u.model, u]));
     expect(byModel['claude-3-5-haiku']).toEqual({
       model: 'claude-3-5-haiku',
@@ -205,7 +210,7 @@ describe('Langfuse v3 client (langfuse on npm) → /api/public/ingestion', () =>
       totalUsage: 380,
       countObservations: 1,
       countTraces: 1,
-      totalCost: 0.00042,
+      totalCost: expect.closeTo(0.00013, 10),
     });
     expect(byModel['gpt-4o']).toMatchObject({ inputUsage: 1200, outputUsage: 300, totalUsage: 1500 });
     expect(byModel['gpt-4o-mini']).toMatchObject({ inputUsage: 5, outputUsage: 1, totalUsage: 6 });

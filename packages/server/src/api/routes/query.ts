@@ -23,6 +23,42 @@ const usageSchema = z.object({
   totalTokens: z.number(),
 });
 const nullableNum = z.number().nullable();
+
+export const callCostSchema = z
+  .object({
+    totalUsd: nullableNum.describe('Computed cost; null when no price matched (unpriced)'),
+    inputUsd: z.number(),
+    outputUsd: z.number(),
+    cacheReadUsd: z.number(),
+    cacheWriteUsd: z.number(),
+    reasoningUsd: z.number(),
+    requestUsd: z.number().describe('Per-request fee'),
+    priceId: z.string().nullable().describe('Price entry the call was costed with'),
+    priceVersion: z.string().nullable(),
+    tier: z.string().nullable().describe('Context or service tier applied, null for the base price'),
+    tokensEstimated: z.boolean().describe('Token counts were estimated, not reported'),
+  })
+  .describe('Cost computed from usage and the price book, with its provenance');
+
+/** The cost fields of every aggregate read (summary rows, breakdowns, reports). */
+export const costSummarySchema = z.object({
+  costUsd: nullableNum.describe('Sum of computed costs; null when no call was priced'),
+  costIsLowerBound: z.boolean().describe('Some calls are unpriced, so the real cost is higher'),
+  inputCostUsd: z.number(),
+  outputCostUsd: z.number(),
+  cacheReadCostUsd: z.number(),
+  cacheWriteCostUsd: z.number(),
+  reasoningCostUsd: z.number(),
+  requestCostUsd: z.number(),
+  costPerRequestUsd: nullableNum.describe('Cost per priced call'),
+  costPer1kTokensUsd: nullableNum.describe('Cost per 1,000 tokens of the priced calls'),
+  unpricedRequests: z.number().describe('Calls no price matched'),
+  pricedTokens: z.number(),
+  reportedCostUsd: nullableNum.describe('Sum of client-reported costs; null when none reported one'),
+  reportedCostRequests: z.number(),
+  reportedCostMismatches: z.number().describe('Calls whose reported cost differs from the computed one by > 0.5%'),
+  estimatedRequests: z.number().describe('Calls costed with estimated token counts'),
+});
 export const llmCallResponseSchema = z.object({
   id: z.string(),
   projectId: z.string(),
@@ -57,7 +93,8 @@ export const llmCallResponseSchema = z.object({
     totalTokens: nullableNum,
   }),
   usage: usageSchema,
-  costUsd: nullableNum,
+  reportedCostUsd: nullableNum.describe('Cost the source reported, if any'),
+  cost: callCostSchema,
   promptExcerpt: z.string().nullable(),
   responseExcerpt: z.string().nullable(),
   ingestedAtMs: z.number(),
@@ -70,8 +107,7 @@ const summaryRowSchema = z.object({
   errors: z.number(),
   errorRate: z.number(),
   ...usageSchema.shape,
-  costUsd: z.number().nullable().describe('Sum of the known costs; null when no call of the group has one'),
-  unpricedRequests: z.number().describe('Calls without a known cost'),
+  ...costSummarySchema.shape,
   latencyP50Ms: nullableNum,
   latencyP95Ms: nullableNum,
   latencyP99Ms: nullableNum,

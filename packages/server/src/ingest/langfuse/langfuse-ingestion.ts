@@ -25,6 +25,7 @@ import {
   type Span,
   type TelemetryBatch,
   truncateExcerpt,
+  UNPRICED,
 } from '@reskpoints/core';
 import { langfuseCostFromDetails, langfuseUsageFromDetails } from './langfuse-usage.js';
 
@@ -385,7 +386,8 @@ function toLlmCall(
     metadata: collectMetadata(trace?.metadata ?? null, obsMetadata),
     usageRaw,
     usage: normaliseUsage(usageRaw),
-    costUsd: costOf(o),
+    reportedCostUsd: costOf(o),
+    cost: { ...UNPRICED },
     promptExcerpt: truncateExcerpt(langfuseText(o.input), ctx.excerptMaxChars),
     responseExcerpt: truncateExcerpt(langfuseText(o.output), ctx.excerptMaxChars),
     ingestedAtMs: ctx.nowMs,

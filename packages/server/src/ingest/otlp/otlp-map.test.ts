@@ -111,7 +111,7 @@ describe('LLM call fields', () => {
       operation: 'chat',
       environment: 'production',
       sessionId: 'c',
-      costUsd: null,
+      reportedCostUsd: null,
       tags: [],
       metadata: {},
     });
@@ -216,12 +216,13 @@ describe('LLM call fields', () => {
   });
 
   it('takes the cost from gen_ai.usage.cost, Langfuse cost_details or llm.cost.total, ignoring nonsense', () => {
-    expect(call({ attrs: { 'gen_ai.system': 'x', 'gen_ai.usage.cost': 0.25 } }).costUsd).toBe(0.25);
+    expect(call({ attrs: { 'gen_ai.system': 'x', 'gen_ai.usage.cost': 0.25 } }).reportedCostUsd).toBe(0.25);
     expect(
-      call({ attrs: { 'gen_ai.system': 'x', 'langfuse.observation.cost_details': '{"input":1,"total":1.5}' } }).costUsd,
+      call({ attrs: { 'gen_ai.system': 'x', 'langfuse.observation.cost_details': '{"input":1,"total":1.5}' } })
+        .reportedCostUsd,
     ).toBe(1.5);
-    expect(call({ attrs: { 'gen_ai.system': 'x', 'llm.cost.total': '0.75' } }).costUsd).toBe(0.75);
-    expect(call({ attrs: { 'gen_ai.system': 'x', 'gen_ai.usage.cost': -1 } }).costUsd).toBeNull();
+    expect(call({ attrs: { 'gen_ai.system': 'x', 'llm.cost.total': '0.75' } }).reportedCostUsd).toBe(0.75);
+    expect(call({ attrs: { 'gen_ai.system': 'x', 'gen_ai.usage.cost': -1 } }).reportedCostUsd).toBeNull();
   });
 });
 

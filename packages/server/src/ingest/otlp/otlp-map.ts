@@ -16,6 +16,7 @@ import {
   type SpanStatusCode,
   type TelemetryBatch,
   truncateExcerpt,
+  UNPRICED,
 } from '@reskpoints/core';
 import { langfuseCostFromDetails, langfuseUsageFromDetails } from '../langfuse/langfuse-usage.js';
 import {
@@ -487,7 +488,8 @@ function toLlmCall(span: OtlpSpanData, res: ResourceInfo, ctx: OtlpMapContext): 
     metadata: metadataOf(a),
     usageRaw,
     usage: normaliseUsage(usageRaw),
-    costUsd: costOf(a),
+    reportedCostUsd: costOf(a),
+    cost: { ...UNPRICED },
     promptExcerpt: excerptOf(span, PROMPT_KEYS, ctx.excerptMaxChars),
     responseExcerpt: excerptOf(span, RESPONSE_KEYS, ctx.excerptMaxChars),
     ingestedAtMs: ctx.nowMs,

@@ -172,7 +172,7 @@ describe.each<OtlpEncoding>(['protobuf', 'json'])('OTLP %s export from the OpenT
       sessionId: 'conv-9',
       tags: ['beta', 'search'],
       metadata: { feature: 'answer' },
-      costUsd: null,
+      reportedCostUsd: null,
       responseExcerpt: 'OTLP is the OpenTelemetry protocol.',
       ingestedAtMs: ctx.nowMs,
     });
@@ -283,7 +283,7 @@ describe.each<OtlpEncoding>(['protobuf', 'json'])('OTLP %s export from the OpenT
       sessionId: 's-oi',
       tags: ['oi'],
       metadata: { run: '3', experiment: 'x' },
-      costUsd: 0.0021,
+      reportedCostUsd: 0.0021,
       promptExcerpt: 'hello',
       responseExcerpt: 'world',
       parentSpanId: spans[0]?.spanId,
@@ -353,7 +353,7 @@ describe.each<OtlpEncoding>(['protobuf', 'json'])('OTLP %s export from the OpenT
       },
       usage: { inputTokens: 500, outputTokens: 50, cacheReadTokens: 400, totalTokens: 550 },
     });
-    expect(call.costUsd).toBeCloseTo(0.003, 10);
+    expect(call.reportedCostUsd).toBeCloseTo(0.003, 10);
   });
 
   it('maps failed calls: status ERROR with an exception event, and error.type alone', async () => {
@@ -436,6 +436,6 @@ describe('protobuf and JSON exports of the same spans', () => {
     const proto = decodeAll('protobuf', await capture('protobuf', build)).llmCalls.map(strip);
     const json = decodeAll('json', await capture('json', build)).llmCalls.map(strip);
     expect(proto).toEqual(json);
-    expect(proto[0]).toMatchObject({ latencyMs: 100.25, ttftMs: 40, costUsd: 0.5, startTimeMs: T0 });
+    expect(proto[0]).toMatchObject({ latencyMs: 100.25, ttftMs: 40, reportedCostUsd: 0.5, startTimeMs: T0 });
   });
 });

@@ -170,7 +170,7 @@ describe('ClickHouseTelemetryStore specifics', () => {
     const values = [16.952, 0.1 + 0.2, 1e-12, 123456.789012345, Number.MIN_VALUE, 2 ** 52 + 0.5];
     await store.appendBatch({
       llmCalls: values.map((v, i) =>
-        makeLlmCall({ id: `f${i}`, startTimeMs: BASE_MS + i, latencyMs: v, costUsd: v, ttftMs: v }),
+        makeLlmCall({ id: `f${i}`, startTimeMs: BASE_MS + i, latencyMs: v, reportedCostUsd: v, ttftMs: v }),
       ),
       spans: [],
     });
@@ -178,7 +178,7 @@ describe('ClickHouseTelemetryStore specifics', () => {
     const byId = new Map(page.items.map((c) => [c.id, c]));
     values.forEach((v, i) => {
       const c = byId.get(`f${i}`);
-      expect([c?.latencyMs, c?.costUsd, c?.ttftMs]).toEqual([v, v, v]);
+      expect([c?.latencyMs, c?.reportedCostUsd, c?.ttftMs]).toEqual([v, v, v]);
     });
   });
 

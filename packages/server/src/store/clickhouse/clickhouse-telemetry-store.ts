@@ -22,6 +22,10 @@
 import { Readable } from 'node:stream';
 import { type ClickHouseClient, ClickHouseLogLevel, createClient, drainStream } from '@clickhouse/client';
 import {
+  COST_SUM_FIELDS,
+  type CostSums,
+  costSummary,
+  emptyCostSums,
   groupCostUsd,
   type LlmCall,
   type LlmCallFilter,
@@ -33,6 +37,7 @@ import {
   type LogPatternRatePoint,
   type LogRecord,
   type LogSearchQuery,
+  REPORTED_COST_TOLERANCE,
   randomHex,
   type Span,
   type SummaryQuery,
@@ -128,7 +133,7 @@ const ORDER_EXPRESSIONS = {
   requests: 'requests',
   errors: 'errors',
   totalTokens: 's_total_tokens',
-  costUsd: 's_cost_usd',
+  costUsd: 'costUsd',
   latencyP95Ms: 'latency_q[2]',
 } as const;
 
@@ -187,7 +192,9 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
       if (m.version <= current) continue;
       for (const statement of m.statements(this.db)) {
         if (typeof statement === 'string') await this.ddl(statement);
-        else await this.addColumn(statement);
+        else if ('ifRows' in statement) {
+          if ((await this.select(statement.ifRows)).length > 0) await this.ddl(statement.statement);
+        } else await this.addColumn(statement);
       }
       await this.client.insert({
         table: `${identifier(this.db)}.${MIGRATIONS_TABLE}`,
@@ -528,8 +535,7 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
          sum(cache_write_tokens) AS s_cache_write_tokens,
          sum(reasoning_tokens) AS s_reasoning_tokens,
          sum(total_tokens) AS s_total_tokens,
-         sum(ifNull(cost_usd, 0)) AS s_cost_usd,
-         countIf(isNull(cost_usd)) AS unpriced,
+         ${COST_SUMS_SQL},
          quantilesExact(0.5, 0.95, 0.99)(latency_ms) AS latency_q,
          quantileExact(0.95)(ttft_ms) AS ttft_p95,
          count(ttft_ms) AS ttft_count
@@ -562,8 +568,7 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
           cacheWriteTokens: num(r.s_cache_write_tokens),
           reasoningTokens: num(r.s_reasoning_tokens),
           totalTokens: num(r.s_total_tokens),
-          costUsd: groupCostUsd(num(r.s_cost_usd), requests, num(r.unpriced)),
-          unpricedRequests: num(r.unpriced),
+          ...costSummary(costSumsOf(r), requests),
           latencyP50Ms: latency[0] ?? null,
           latencyP95Ms: latency[1] ?? null,
           latencyP99Ms: latency[2] ?? null,
@@ -812,6 +817,36 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
 
 export function createClickHouseTelemetryStore(options: ClickHouseTelemetryStoreOptions): ClickHouseTelemetryStore {
   return new ClickHouseTelemetryStore(options);
+}
+
+/**
+ * Cost sums of a summary, named as the `CostSums` fields. Nullable values go through
+ * `assumeNotNull` behind an `isNotNull` test: aggregate conditions on Nullable values are
+ * not reliable on 18.16.
+ */
+const COST_SUM_SQL: Record<keyof CostSums, string> = {
+  costUsd: 'sum(ifNull(cost_usd, 0))',
+  inputCostUsd: 'sum(input_cost_usd)',
+  outputCostUsd: 'sum(output_cost_usd)',
+  cacheReadCostUsd: 'sum(cache_read_cost_usd)',
+  cacheWriteCostUsd: 'sum(cache_write_cost_usd)',
+  reasoningCostUsd: 'sum(reasoning_cost_usd)',
+  requestCostUsd: 'sum(request_cost_usd)',
+  unpricedRequests: 'countIf(isNull(cost_usd))',
+  pricedTokens: 'sumIf(total_tokens, isNotNull(cost_usd))',
+  reportedCostUsd: 'sum(ifNull(reported_cost_usd, 0))',
+  reportedCostRequests: 'countIf(isNotNull(reported_cost_usd))',
+  reportedCostMismatches: `countIf(isNotNull(reported_cost_usd) AND isNotNull(cost_usd) AND
+    abs(assumeNotNull(reported_cost_usd) - assumeNotNull(cost_usd)) >
+      greatest(1e-6, ${REPORTED_COST_TOLERANCE} * greatest(assumeNotNull(reported_cost_usd), assumeNotNull(cost_usd))))`,
+  estimatedRequests: 'sum(tokens_estimated)',
+};
+const COST_SUMS_SQL = COST_SUM_FIELDS.map((f) => `${COST_SUM_SQL[f]} AS ${f}`).join(',\n         ');
+
+function costSumsOf(r: Record<string, unknown>): CostSums {
+  const sums = emptyCostSums();
+  for (const f of COST_SUM_FIELDS) sums[f] = num(r[f]);
+  return sums;
 }
 
 function timeRange(fromMs: number, toMs: number): string {

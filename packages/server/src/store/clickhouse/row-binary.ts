@@ -11,6 +11,7 @@ export type ColumnType =
   | 'String'
   | 'Int64'
   | 'UInt32'
+  | 'UInt8'
   | 'Float64'
   | 'Nullable(String)'
   | 'Nullable(Int64)'
@@ -87,6 +88,9 @@ function writeValue(w: ByteWriter, type: ColumnType, value: unknown, column: str
       return;
     case 'UInt32':
       w.uint32(value as number);
+      return;
+    case 'UInt8':
+      w.u8(value as number);
       return;
     case 'Float64':
       w.float64(value as number);

@@ -56,6 +56,17 @@ export interface LlmCallRow {
   prompt_excerpt: string | null;
   response_excerpt: string | null;
   ingested_at_ms: number;
+  reported_cost_usd: number | null;
+  input_cost_usd: number;
+  output_cost_usd: number;
+  cache_read_cost_usd: number;
+  cache_write_cost_usd: number;
+  reasoning_cost_usd: number;
+  request_cost_usd: number;
+  price_id: string | null;
+  price_version: string | null;
+  cost_tier: string | null;
+  tokens_estimated: number;
 }
 
 export interface SpanRow {
@@ -115,6 +126,17 @@ export const LLM_CALL_SPEC = [
   ['prompt_excerpt', 'Nullable(String)'],
   ['response_excerpt', 'Nullable(String)'],
   ['ingested_at_ms', 'Int64'],
+  ['reported_cost_usd', 'Nullable(Float64)'],
+  ['input_cost_usd', 'Float64'],
+  ['output_cost_usd', 'Float64'],
+  ['cache_read_cost_usd', 'Float64'],
+  ['cache_write_cost_usd', 'Float64'],
+  ['reasoning_cost_usd', 'Float64'],
+  ['request_cost_usd', 'Float64'],
+  ['price_id', 'Nullable(String)'],
+  ['price_version', 'Nullable(String)'],
+  ['cost_tier', 'Nullable(String)'],
+  ['tokens_estimated', 'UInt8'],
 ] as const satisfies ColumnSpec<LlmCallRow>;
 
 export const LLM_CALL_COLUMNS = LLM_CALL_SPEC.map(([name]) => name);
@@ -179,10 +201,21 @@ export function llmCallToRow(c: LlmCall): LlmCallRow {
     cache_write_tokens: tokens(c.usage.cacheWriteTokens),
     reasoning_tokens: tokens(c.usage.reasoningTokens),
     total_tokens: tokens(c.usage.totalTokens),
-    cost_usd: c.costUsd,
+    cost_usd: c.cost.totalUsd,
     prompt_excerpt: c.promptExcerpt,
     response_excerpt: c.responseExcerpt,
     ingested_at_ms: Math.trunc(c.ingestedAtMs),
+    reported_cost_usd: c.reportedCostUsd,
+    input_cost_usd: c.cost.inputUsd,
+    output_cost_usd: c.cost.outputUsd,
+    cache_read_cost_usd: c.cost.cacheReadUsd,
+    cache_write_cost_usd: c.cost.cacheWriteUsd,
+    reasoning_cost_usd: c.cost.reasoningUsd,
+    request_cost_usd: c.cost.requestUsd,
+    price_id: c.cost.priceId,
+    price_version: c.cost.priceVersion,
+    cost_tier: c.cost.tier,
+    tokens_estimated: c.cost.tokensEstimated ? 1 : 0,
   };
 }
 
@@ -241,7 +274,20 @@ export function rowToLlmCall(r: Raw<LlmCallRow>): LlmCall {
       reasoningTokens: num(r.reasoning_tokens),
       totalTokens: num(r.total_tokens),
     },
-    costUsd: numOrNull(r.cost_usd),
+    reportedCostUsd: numOrNull(r.reported_cost_usd),
+    cost: {
+      totalUsd: numOrNull(r.cost_usd),
+      inputUsd: num(r.input_cost_usd),
+      outputUsd: num(r.output_cost_usd),
+      cacheReadUsd: num(r.cache_read_cost_usd),
+      cacheWriteUsd: num(r.cache_write_cost_usd),
+      reasoningUsd: num(r.reasoning_cost_usd),
+      requestUsd: num(r.request_cost_usd),
+      priceId: r.price_id as string | null,
+      priceVersion: r.price_version as string | null,
+      tier: r.cost_tier as string | null,
+      tokensEstimated: num(r.tokens_estimated) !== 0,
+    },
     promptExcerpt: r.prompt_excerpt as string | null,
     responseExcerpt: r.response_excerpt as string | null,
     ingestedAtMs: num(r.ingested_at_ms),

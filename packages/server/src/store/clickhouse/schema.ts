@@ -25,11 +25,32 @@ export interface AddColumn {
   after: string;
 }
 
+/** A statement run only when `ifRows` (a SELECT) returns a row. */
+export interface ConditionalStatement {
+  ifRows: string;
+  statement: string;
+}
+
 export interface ClickHouseMigration {
   version: number;
   name: string;
-  statements: (db: string) => Array<string | AddColumn>;
+  statements: (db: string) => Array<string | AddColumn | ConditionalStatement>;
 }
+
+/** Cost columns of llm_calls (version 5), in table order after `ingested_at_ms`. */
+export const LLM_CALL_COST_COLUMNS = [
+  ['reported_cost_usd', 'Nullable(Float64)'],
+  ['input_cost_usd', 'Float64 DEFAULT 0'],
+  ['output_cost_usd', 'Float64 DEFAULT 0'],
+  ['cache_read_cost_usd', 'Float64 DEFAULT 0'],
+  ['cache_write_cost_usd', 'Float64 DEFAULT 0'],
+  ['reasoning_cost_usd', 'Float64 DEFAULT 0'],
+  ['request_cost_usd', 'Float64 DEFAULT 0'],
+  ['price_id', 'Nullable(String)'],
+  ['price_version', 'Nullable(String)'],
+  ['cost_tier', 'Nullable(String)'],
+  ['tokens_estimated', 'UInt8 DEFAULT 0'],
+] as const;
 
 export const MIGRATIONS_TABLE = 'schema_migrations';
 
@@ -154,6 +175,27 @@ export const CLICKHOUSE_MIGRATIONS: ClickHouseMigration[] = [
       ) ENGINE = ReplacingMergeTree
       PARTITION BY intDiv(start_time_ms, ${DAY_MS})
       ORDER BY (project_id, start_time_ms, id)`,
+    ],
+  },
+  {
+    version: 5,
+    name: 'cost: computed cost with its parts and price; the reported cost beside it',
+    statements: (db) => [
+      ...LLM_CALL_COST_COLUMNS.map(([column, type], i) => ({
+        table: 'llm_calls',
+        column,
+        type,
+        after: i === 0 ? 'ingested_at_ms' : LLM_CALL_COST_COLUMNS[i - 1]![0],
+      })),
+      // Until now cost_usd held the cost the source reported. It moves to reported_cost_usd (an
+      // asynchronous mutation on the rows stored so far) and those calls are unpriced until
+      // re-costed. A priced call always names its price, so rows written since by this version
+      // (price_id set) are never moved, should this step run twice.
+      {
+        ifRows: `SELECT 1 FROM ${identifier(db)}.llm_calls WHERE isNotNull(cost_usd) AND isNull(price_id) LIMIT 1`,
+        statement: `ALTER TABLE ${identifier(db)}.llm_calls UPDATE reported_cost_usd = cost_usd, cost_usd = NULL
+          WHERE isNotNull(cost_usd) AND isNull(price_id)`,
+      },
     ],
   },
 ];

@@ -3,8 +3,16 @@
  * plain TypeScript over core types so that every backend is checked against the same
  * numbers.
  */
-import type { LlmCall, LlmCallFilter, Span, SummaryDimension, SummaryQuery } from '@reskpoints/core';
-import { normaliseUsage } from '@reskpoints/core';
+import type {
+  CallCost,
+  CostSums,
+  LlmCall,
+  LlmCallFilter,
+  Span,
+  SummaryDimension,
+  SummaryQuery,
+} from '@reskpoints/core';
+import { addCallCost, emptyCostSums, normaliseUsage, UNPRICED } from '@reskpoints/core';
 
 /** 2026-01-05T00:00:00Z: a Monday, aligned to the hour and the day. */
 export const BASE_MS = Date.UTC(2026, 0, 5);
@@ -59,7 +67,8 @@ export function makeLlmCall(overrides: Partial<LlmCall> & Pick<LlmCall, 'id'>): 
     metadata: {},
     usageRaw,
     usage: normaliseUsage(usageRaw),
-    costUsd: null,
+    reportedCostUsd: null,
+    cost: { ...UNPRICED },
     promptExcerpt: null,
     responseExcerpt: null,
     ingestedAtMs: BASE_MS + 1000,
@@ -139,11 +148,41 @@ export function generateCalls(count: number, options: { seed?: number; hours?: n
         tags: random() < 0.5 ? ['beta'] : random() < 0.5 ? ['beta', 'eu'] : [],
         usageRaw,
         usage: normaliseUsage(usageRaw),
-        costUsd: random() < 0.85 ? Math.round(random() * 1e6) / 1e8 : null,
+        ...randomCost(random),
       }),
     );
   }
   return calls;
+}
+
+/**
+ * A priced call (85%) with parts that add up to its total, or an unpriced one; about half
+ * report a cost of their own, some of which disagree with the computed one.
+ */
+export function randomCost(random: () => number): Pick<LlmCall, 'cost' | 'reportedCostUsd'> {
+  const estimated = random() < 0.1;
+  const part = () => Math.round(random() * 1e6) / 1e9;
+  let cost: CallCost = { ...UNPRICED, tokensEstimated: estimated };
+  if (random() < 0.85) {
+    const parts = { inputUsd: part(), outputUsd: part(), cacheReadUsd: part(), cacheWriteUsd: 0, reasoningUsd: part() };
+    const requestUsd = random() < 0.2 ? 0.001 : 0;
+    cost = {
+      ...parts,
+      cacheWriteUsd: random() < 0.2 ? part() : 0,
+      requestUsd,
+      totalUsd: 0,
+      priceId: random() < 0.5 ? 'openai/gpt-4o' : 'anthropic/claude-sonnet-4',
+      priceVersion: String(1 + Math.floor(random() * 3)),
+      tier: random() < 0.1 ? 'batch' : null,
+      tokensEstimated: estimated,
+    };
+    cost.totalUsd =
+      cost.inputUsd + cost.outputUsd + cost.cacheReadUsd + cost.cacheWriteUsd + cost.reasoningUsd + cost.requestUsd;
+  }
+  const r = random();
+  const reportedCostUsd =
+    r < 0.3 ? (cost.totalUsd ?? Math.round(random() * 1e6) / 1e9) : r < 0.5 ? Math.round(random() * 1e6) / 1e9 : null;
+  return { cost, reportedCostUsd };
 }
 
 export function matchesFilter(c: LlmCall, f: LlmCallFilter): boolean {
@@ -186,7 +225,7 @@ export function dimensionValue(c: LlmCall, d: SummaryDimension): string | null {
   }
 }
 
-export interface ExpectedGroup {
+export interface ExpectedGroup extends CostSums {
   bucketStartMs: number;
   group: Partial<Record<SummaryDimension, string | null>>;
   requests: number;
@@ -197,8 +236,6 @@ export interface ExpectedGroup {
   cacheWriteTokens: number;
   reasoningTokens: number;
   totalTokens: number;
-  costUsd: number;
-  unpricedRequests: number;
   latencies: number[];
   ttfts: number[];
 }
@@ -234,8 +271,7 @@ export function expectedSummary(calls: LlmCall[], q: SummaryQuery): Map<string, 
         cacheWriteTokens: 0,
         reasoningTokens: 0,
         totalTokens: 0,
-        costUsd: 0,
-        unpricedRequests: 0,
+        ...emptyCostSums(),
         latencies: [],
         ttfts: [],
       };
@@ -249,8 +285,7 @@ export function expectedSummary(calls: LlmCall[], q: SummaryQuery): Map<string, 
     g.cacheWriteTokens += c.usage.cacheWriteTokens;
     g.reasoningTokens += c.usage.reasoningTokens;
     g.totalTokens += c.usage.totalTokens;
-    if (c.costUsd === null) g.unpricedRequests++;
-    else g.costUsd += c.costUsd;
+    addCallCost(g, c);
     g.latencies.push(c.latencyMs);
     if (c.ttftMs !== null) g.ttfts.push(c.ttftMs);
   }

@@ -8,6 +8,8 @@
  * summaries (precision 'rollup') within 3%; counts and token sums must match exactly.
  */
 import {
+  COST_SUM_FIELDS,
+  costSummary,
   type LlmCall,
   type LlmCallFilter,
   type Span,
@@ -16,6 +18,7 @@ import {
   type SummaryQuery,
   type SummaryRow,
   type TelemetryBatch,
+  UNPRICED,
 } from '@reskpoints/core';
 import { afterEach, beforeEach, describe, expect } from 'vitest';
 import { parseLlmCallCursor } from '../llm-call-cursor.js';
@@ -105,9 +108,21 @@ export function describeTelemetryStoreContract(
         expect(row.cacheWriteTokens, key).toBe(e.cacheWriteTokens);
         expect(row.reasoningTokens, key).toBe(e.reasoningTokens);
         expect(row.totalTokens, key).toBe(e.totalTokens);
-        if (e.unpricedRequests === e.requests) expect(row.costUsd, `${key} cost of unpriced calls`).toBeNull();
-        else expect(row.costUsd, key).toBeCloseTo(e.costUsd, 9);
-        expect(row.unpricedRequests, key).toBe(e.unpricedRequests);
+        const cost = costSummary(e, e.requests);
+        for (const f of COST_SUM_FIELDS) {
+          if (f === 'costUsd' || f === 'reportedCostUsd') continue;
+          expect(row[f], `${key} ${f}`).toBeCloseTo(e[f], 9);
+        }
+        for (const f of [
+          'costUsd',
+          'reportedCostUsd',
+          'costIsLowerBound',
+          'costPerRequestUsd',
+          'costPer1kTokensUsd',
+        ] as const) {
+          if (typeof cost[f] === 'number') expect(row[f], `${key} ${f}`).toBeCloseTo(cost[f] as number, 9);
+          else expect(row[f], `${key} ${f}`).toBe(cost[f]);
+        }
         const percentiles: Array<[keyof SummaryRow, number[], number]> = [
           ['latencyP50Ms', e.latencies, 0.5],
           ['latencyP95Ms', e.latencies, 0.95],
@@ -174,7 +189,20 @@ export function describeTelemetryStoreContract(
           reasoningTokens: 50,
           totalTokens: 5550,
         },
-        costUsd: 0.012345678,
+        reportedCostUsd: 0.012345678,
+        cost: {
+          totalUsd: 0.0143775,
+          inputUsd: 0.0025,
+          outputUsd: 0.0025,
+          cacheReadUsd: 0.005,
+          cacheWriteUsd: 0.001125,
+          reasoningUsd: 0.0005,
+          requestUsd: 0.0027525,
+          priceId: 'anthropic/claude-sonnet-4',
+          priceVersion: '2025-05-14',
+          tier: '>200k',
+          tokensEstimated: true,
+        },
         promptExcerpt: 'Summarise this: <doc>…</doc>',
         responseExcerpt: "Here's the summary",
         ingestedAtMs: BASE_MS + 200_000,
@@ -223,7 +251,8 @@ export function describeTelemetryStoreContract(
           reasoningTokens: 0,
           totalTokens: 900_000_000_001,
         },
-        costUsd: 0,
+        reportedCostUsd: 0,
+        cost: { ...{ ...UNPRICED }, totalUsd: 0, priceId: 'free/model', priceVersion: '1' },
       });
       const res = await store.appendBatch({ llmCalls: [full, sparse, big], spans: [] });
       expect(res.llmCallsInserted).toBe(3);
@@ -687,7 +716,7 @@ export function describeTelemetryStoreContract(
           model: i < 5 ? 'unpriced-model' : 'mixed-model',
           startTimeMs: BASE_MS + i * 10 * 60_000,
           // mixed-model: two calls without a cost, five with one.
-          costUsd: i < 5 || i % 3 === 0 ? null : 0.25,
+          cost: i < 5 || i % 3 === 0 ? { ...UNPRICED } : { ...UNPRICED, totalUsd: 0.25, inputUsd: 0.25, priceId: 'p' },
         }),
       );
       await store.appendBatch({ llmCalls: calls, spans: [] });

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeClock, type SummaryQuery } from '@reskpoints/core';
+import { FakeClock, type SummaryQuery, UNPRICED } from '@reskpoints/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BASE_MS, DAY_MS, generateCalls, HOUR_MS, makeLlmCall } from '../contract/fixtures.js';
 import { describeLogStoreContract } from '../contract/log-store.contract.js';
@@ -140,6 +140,34 @@ describe('DuckDbTelemetryStore', () => {
     await store.close();
   });
 
+  it('moves the cost stored before version 5 to the reported cost; those calls are unpriced until re-costed', async () => {
+    const path = join(dir, 'schema-v4.duckdb');
+    const old = await DuckDbDatabase.open({ path });
+    await old.migrate(
+      TELEMETRY_MIGRATIONS.filter((m) => m.version <= 4),
+      BASE_MS,
+    );
+    await old.transaction(async (c) => {
+      await c.run(`INSERT INTO llm_series VALUES (1, 'prj_a', 'production', 'openai', 'gpt-4o', 'chat', 'ok')`);
+      await c.run(
+        `INSERT INTO llm_calls VALUES (1, 'old-1', ${BASE_MS}, NULL, NULL, NULL, NULL, [], 120, NULL,
+           7, 3, 0, 0, 0, 10, 0.25, NULL, 48, ${BASE_MS + 5})`,
+      );
+      await c.run(`INSERT INTO llm_rollup_1h VALUES (1, ${BASE_MS}, 1, 0, 7, 3, 0, 0, 0, 10, 0.25, 0)`);
+    });
+    await old.close();
+
+    const store = await DuckDbTelemetryStore.open({ path });
+    await store.migrate();
+    const page = await store.listLlmCalls({ fromMs: 0, toMs: BASE_MS + DAY_MS, filter: {}, limit: 10 });
+    expect(page.items[0]).toMatchObject({ id: 'old-1', reportedCostUsd: 0.25, cost: { ...UNPRICED } });
+    for (const q of [byModelPerHour, { ...byModelPerHour, groupBy: ['user'] } as SummaryQuery]) {
+      const [row] = (await store.summarize(q)).rows;
+      expect(row).toMatchObject({ costUsd: null, unpricedRequests: 1, reportedCostUsd: 0.25, reportedCostRequests: 1 });
+    }
+    await store.close();
+  });
+
   it('answers rollup-shaped questions from rollups and the rest exactly', async () => {
     const store = await DuckDbTelemetryStore.open({ path: ':memory:' });
     await store.migrate();
@@ -165,13 +193,18 @@ describe('DuckDbTelemetryStore', () => {
     const before = [await store.summarize(byModelPerHour), await store.summarize(daily)];
     await store.compact();
     const after = [await store.summarize(byModelPerHour), await store.summarize(daily)];
-    // Sums of doubles may differ in the last bits after regrouping; round them.
-    const rounded = (rs: typeof before) =>
-      rs.map((r) => ({
-        ...r,
-        rows: r.rows.map((x) => ({ ...x, costUsd: x.costUsd === null ? null : Math.round(x.costUsd * 1e9) / 1e9 })),
-      }));
-    expect(rounded(after)).toEqual(rounded(before));
+    // Sums of doubles may differ in the last bits after regrouping.
+    expect(after.map((r) => r.rows.length)).toEqual(before.map((r) => r.rows.length));
+    after.forEach((res, i) => {
+      expect(res.precision).toBe(before[i]!.precision);
+      res.rows.forEach((row, j) => {
+        const was = before[i]!.rows[j]! as unknown as Record<string, unknown>;
+        for (const [k, v] of Object.entries(row)) {
+          if (typeof v === 'number') expect(v, k).toBeCloseTo(was[k] as number, 9);
+          else expect(v, k).toEqual(was[k]);
+        }
+      });
+    });
     expect(store.compactionFailures).toBe(0);
     await store.close();
   });

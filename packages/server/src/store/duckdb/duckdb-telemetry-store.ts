@@ -12,7 +12,9 @@
 import {
   batchEventCount,
   type Clock,
-  groupCostUsd,
+  type CostSums,
+  costSummary,
+  emptyCostSums,
   type LlmCall,
   type LlmCallListQuery,
   type LlmCallPage,
@@ -34,6 +36,7 @@ import { decodeLlmCallCursorOrThrow, encodeLlmCallCursor } from '../llm-call-cur
 import type { AppendResult, IngestedSinceQuery, SpanListQuery, TelemetryStore, TelemetryWriteStats } from '../ports.js';
 import { keyHash, RecentKeys } from '../recent-keys.js';
 import { appendColumnar, type Column } from './columnar-append.js';
+import { COST_SUMS } from './cost-columns.js';
 import {
   DuckDbDatabase,
   type DuckDbOptions,
@@ -57,6 +60,7 @@ import {
   type SUMMARY_COLUMNS,
 } from './summary-sql.js';
 import {
+  costFromRow,
   LOG_COLUMNS,
   llmCallColumns,
   parseLlmCallDetail,
@@ -437,10 +441,7 @@ export class DuckDbTelemetryStore implements TelemetryStore {
         await rewrite(
           c,
           'llm_rollup_1h',
-          `SELECT series_id, hour_ms, sum(requests)::BIGINT, sum(errors)::BIGINT, sum(input_tokens)::BIGINT,
-             sum(output_tokens)::BIGINT, sum(cache_read_tokens)::BIGINT, sum(cache_write_tokens)::BIGINT,
-             sum(reasoning_tokens)::BIGINT, sum(total_tokens)::BIGINT, sum(cost_usd), sum(unpriced_requests)::BIGINT
-           FROM llm_rollup_1h WHERE hour_ms IN (${list}) GROUP BY series_id, hour_ms`,
+          `SELECT series_id, hour_ms, ${ROLLUP_SUMS} FROM llm_rollup_1h WHERE hour_ms IN (${list}) GROUP BY series_id, hour_ms`,
           `hour_ms IN (${list})`,
           'hour_ms',
         );
@@ -646,11 +647,11 @@ export class DuckDbTelemetryStore implements TelemetryStore {
     );
     if (periodMs !== HOUR_MS) return;
     await c.run(
-      `INSERT INTO llm_rollup_1h
+      `INSERT INTO llm_rollup_1h (${ROLLUP_COLUMNS.map((x) => x.name).join(', ')})
        SELECT k.series_id, ${startMs}, count(*), count_if(ser.status = 'error'), sum(k.input_tokens)::BIGINT,
          sum(k.output_tokens)::BIGINT, sum(k.cache_read_tokens)::BIGINT, sum(k.cache_write_tokens)::BIGINT,
-         sum(k.reasoning_tokens)::BIGINT, sum(k.total_tokens)::BIGINT, coalesce(sum(k.cost_usd), 0),
-         count(*) - count(k.cost_usd)
+         sum(k.reasoning_tokens)::BIGINT, sum(k.total_tokens)::BIGINT,
+         ${ROLLUP_FROM_CALLS}
        FROM llm_calls k JOIN llm_series ser ON ser.series_id = k.series_id
        WHERE ${where}
        GROUP BY k.series_id`,
@@ -663,6 +664,20 @@ export class DuckDbTelemetryStore implements TelemetryStore {
 }
 
 type DuckDbConnection = DuckDbDatabase['writer'];
+
+/** Every rollup column after (series_id, hour_ms), summed, for compaction. */
+const ROLLUP_SUMS = ROLLUP_COLUMNS.slice(2)
+  .map((c) => (c.kind === 'bigint' ? `sum(${c.name})::BIGINT` : `sum(${c.name})`))
+  .join(', ');
+
+/** The cost columns of a rollup row computed from raw calls, in rollup column order. */
+const ROLLUP_FROM_CALLS = ROLLUP_COLUMNS.slice(10)
+  .map((col) => {
+    const sum = COST_SUMS.find((x) => x.column === col.name);
+    if (!sum) throw new Error(`no cost sum for rollup column ${col.name}`);
+    return col.kind === 'bigint' ? `(${sum.exact})::BIGINT` : `(${sum.exact})::DOUBLE`;
+  })
+  .join(', ');
 
 async function rewrite(
   c: DuckDbConnection,
@@ -812,7 +827,8 @@ function rowToCall(r: SqlRow): LlmCall {
     metadata: d.metadata,
     usageRaw: d.usageRaw,
     usage,
-    costUsd: toNumberOrNull(r['cost_usd']),
+    reportedCostUsd: toNumberOrNull(r['reported_cost_usd']),
+    cost: costFromRow(r, toNumberOrNull(r['flags'])),
     promptExcerpt: d.promptExcerpt,
     responseExcerpt: d.responseExcerpt,
     ingestedAtMs: d.ingestedAtMs,
@@ -861,6 +877,12 @@ function rowToSpan(r: SqlRow): Span {
   };
 }
 
+function costSumsOf(r: SqlRow): CostSums {
+  const sums = emptyCostSums();
+  for (const c of COST_SUMS) sums[c.field] = toNumber(r[c.column]);
+  return sums;
+}
+
 function rowToSummary(r: SqlRow, groupBy: SummaryDimension[]): SummaryRow {
   const group: SummaryRow['group'] = {};
   groupBy.forEach((d, i) => {
@@ -881,8 +903,7 @@ function rowToSummary(r: SqlRow, groupBy: SummaryDimension[]): SummaryRow {
     cacheWriteTokens: n('cache_write_tokens'),
     reasoningTokens: n('reasoning_tokens'),
     totalTokens: n('total_tokens'),
-    costUsd: groupCostUsd(n('cost_usd'), requests, n('unpriced_requests')),
-    unpricedRequests: n('unpriced_requests'),
+    ...costSummary(costSumsOf(r), requests),
     latencyP50Ms: toNumberOrNull(r['latency_p50_ms']),
     latencyP95Ms: toNumberOrNull(r['latency_p95_ms']),
     latencyP99Ms: toNumberOrNull(r['latency_p99_ms']),

@@ -4,14 +4,14 @@
  * histogram count. Readers sum partial rows, so appending them is enough; compaction later
  * merges rows of the same key.
  */
-import type { LlmCall } from '@reskpoints/core';
+import { addCallCost, type CostSums, emptyCostSums, type LlmCall } from '@reskpoints/core';
 import type { Column } from './columnar-append.js';
 import { bucketOf } from './latency-histogram.js';
 
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
 
-export interface RollupRow {
+export interface RollupRow extends CostSums {
   seriesId: number;
   hourMs: number;
   requests: number;
@@ -22,8 +22,6 @@ export interface RollupRow {
   cacheWriteTokens: number;
   reasoningTokens: number;
   totalTokens: number;
-  costUsd: number;
-  unpricedRequests: number;
 }
 
 /** metric 0 = latency, 1 = time to first token. */
@@ -48,6 +46,18 @@ export const ROLLUP_COLUMNS: readonly Column<RollupRow>[] = [
   { name: 'total_tokens', kind: 'bigint', get: (r) => r.totalTokens },
   { name: 'cost_usd', kind: 'double', get: (r) => r.costUsd },
   { name: 'unpriced_requests', kind: 'bigint', get: (r) => r.unpricedRequests },
+  // Schema version 5, in ROLLUP_COST_COLUMNS order.
+  { name: 'input_cost_usd', kind: 'double', get: (r) => r.inputCostUsd },
+  { name: 'output_cost_usd', kind: 'double', get: (r) => r.outputCostUsd },
+  { name: 'cache_read_cost_usd', kind: 'double', get: (r) => r.cacheReadCostUsd },
+  { name: 'cache_write_cost_usd', kind: 'double', get: (r) => r.cacheWriteCostUsd },
+  { name: 'reasoning_cost_usd', kind: 'double', get: (r) => r.reasoningCostUsd },
+  { name: 'request_cost_usd', kind: 'double', get: (r) => r.requestCostUsd },
+  { name: 'priced_tokens', kind: 'bigint', get: (r) => r.pricedTokens },
+  { name: 'reported_cost_usd', kind: 'double', get: (r) => r.reportedCostUsd },
+  { name: 'reported_requests', kind: 'bigint', get: (r) => r.reportedCostRequests },
+  { name: 'reported_mismatches', kind: 'bigint', get: (r) => r.reportedCostMismatches },
+  { name: 'estimated_requests', kind: 'bigint', get: (r) => r.estimatedRequests },
 ];
 
 export const HISTOGRAM_COLUMNS: readonly Column<HistogramRow>[] = [
@@ -116,8 +126,7 @@ export function rollupsOf(calls: readonly LlmCall[], seriesIds: Int32Array): Bat
         cacheWriteTokens: 0,
         reasoningTokens: 0,
         totalTokens: 0,
-        costUsd: 0,
-        unpricedRequests: 0,
+        ...emptyCostSums(),
       };
       rollups.set(hourKey, r);
     }
@@ -130,8 +139,7 @@ export function rollupsOf(calls: readonly LlmCall[], seriesIds: Int32Array): Bat
     r.cacheWriteTokens += u.cacheWriteTokens;
     r.reasoningTokens += u.reasoningTokens;
     r.totalTokens += u.totalTokens;
-    if (c.costUsd === null) r.unpricedRequests++;
-    else r.costUsd += c.costUsd;
+    addCallCost(r, c);
     const latencyBucket = bucketOf(c.latencyMs);
     count(hourly, hourKey, seriesId, hourMs, 0, latencyBucket);
     if (c.ttftMs !== null) {

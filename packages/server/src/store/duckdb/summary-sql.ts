@@ -6,6 +6,7 @@
  */
 import type { LlmCallFilter, SummaryDimension, SummaryOrderField, SummaryQuery } from '@reskpoints/core';
 import { DIMENSION_COLUMN } from '../dimension-columns.js';
+import { COST_INPUT_COLUMNS, COST_SUMS } from './cost-columns.js';
 import { sqlString } from './duckdb-database.js';
 import { bucketValueSql } from './latency-histogram.js';
 
@@ -166,8 +167,7 @@ export const SUMMARY_COLUMNS = [
   'requests',
   'errors',
   ...SUM_COLUMNS,
-  'cost_usd',
-  'unpriced_requests',
+  ...COST_SUMS.map((c) => c.column),
   'latency_p50_ms',
   'latency_p95_ms',
   'latency_p99_ms',
@@ -197,9 +197,8 @@ function exactCallsSql(q: SummaryQuery, columns: string, needStatus: boolean): s
 const EXACT_SUMS = `count(*)::DOUBLE AS requests,
       count_if(status = 'error')::DOUBLE AS errors,
       ${SUM_COLUMNS.map((c) => `coalesce(sum(${c}), 0)::DOUBLE AS ${c}`).join(',\n      ')},
-      coalesce(sum(cost_usd), 0)::DOUBLE AS cost_usd,
-      (count(*) - count(cost_usd))::DOUBLE AS unpriced_requests`;
-const EXACT_SUM_INPUTS = `ser.status, k.cost_usd, ${SUM_COLUMNS.map((c) => `k.${c}`).join(', ')}`;
+      ${COST_SUMS.map((c) => `(${c.exact})::DOUBLE AS ${c.column}`).join(',\n      ')}`;
+const EXACT_SUM_INPUTS = `ser.status, ${[...new Set([...SUM_COLUMNS, ...COST_INPUT_COLUMNS])].map((c) => `k.${c}`).join(', ')}`;
 const EXACT_QUANTILES = `quantile_cont(latency_ms, [0.5, 0.95, 0.99]) AS lq, quantile_cont(ttft_ms, 0.95) AS tq`;
 const FROM_QUANTILES = 'lq[1] AS latency_p50_ms, lq[2] AS latency_p95_ms, lq[3] AS latency_p99_ms, tq AS ttft_p95_ms';
 
@@ -282,8 +281,7 @@ export function rollupSummarySql(q: SummaryQuery, histogram: 'llm_hist_1h' | 'll
       sum(requests)::DOUBLE AS requests,
       sum(errors)::DOUBLE AS errors,
       ${SUM_COLUMNS.map((c) => `sum(${c})::DOUBLE AS ${c}`).join(',\n      ')},
-      sum(cost_usd)::DOUBLE AS cost_usd,
-      sum(unpriced_requests)::DOUBLE AS unpriced_requests
+      ${COST_SUMS.map((c) => `(${c.rollup})::DOUBLE AS ${c.column}`).join(',\n      ')}
     FROM llm_rollup_1h r JOIN ser ON r.series_id = ser.series_id
     WHERE r.hour_ms >= ${from} AND r.hour_ms < ${to}
     GROUP BY ${keys}
@@ -307,7 +305,7 @@ export function rollupSummarySql(q: SummaryQuery, histogram: 'llm_hist_1h' | 'll
     FROM c GROUP BY ${keys}),
   joined AS (
     SELECT ${['bucket_start_ms', ...g].map((x) => `sums.${x}`).join(', ')},
-      requests, errors, ${SUM_COLUMNS.join(', ')}, cost_usd, unpriced_requests,
+      requests, errors, ${SUM_COLUMNS.join(', ')}, ${COST_SUMS.map((c) => c.column).join(', ')},
       ${bucketValueSql('qs.b50')} AS latency_p50_ms,
       ${bucketValueSql('qs.b95')} AS latency_p95_ms,
       ${bucketValueSql('qs.b99')} AS latency_p99_ms,

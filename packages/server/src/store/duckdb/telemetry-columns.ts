@@ -4,8 +4,9 @@
  * environment, provider, model, operation, status) are stored once in `llm_series` and
  * referenced by `series_id`: six fewer strings per row to copy, log and compress.
  */
-import type { LlmCall, LogRecord, RawUsage, Span, TelemetrySource, Usage } from '@reskpoints/core';
+import type { CallCost, LlmCall, LogRecord, RawUsage, Span, TelemetrySource, Usage } from '@reskpoints/core';
 import type { Column } from './columnar-append.js';
+import { TOKENS_ESTIMATED_FLAG } from './cost-columns.js';
 
 /** Columns of llm_series that identify a series, in key order. */
 export const SERIES_COLUMNS = ['project_id', 'environment', 'provider', 'model', 'operation', 'status'] as const;
@@ -14,7 +15,8 @@ export const SERIES_COLUMNS = ['project_id', 'environment', 'provider', 'model',
  * Every call's source, usage semantics and which raw token counts the source reported, in
  * one SMALLINT column, `flags`:
  * bits 0-2 the source (7: named in `detail`), bit 3 the semantics ('input-excludes-cached'), bits 4-9 one per raw
- * count (input, output, cache read, cache write, reasoning, total), set when reported.
+ * count (input, output, cache read, cache write, reasoning, total), set when reported; bit 10
+ * set when the tokens the call was costed with were estimated.
  * A reported raw count that equals its normalised count is read back from the usage
  * columns; only calls whose raw usage differs from that keep it in `detail`.
  */
@@ -41,6 +43,7 @@ export function llmCallFlags(c: LlmCall): number {
   if (raw.cacheWriteTokens !== null) flags |= 128;
   if (raw.reasoningTokens !== null) flags |= 256;
   if (raw.totalTokens !== null) flags |= 512;
+  if (c.cost.tokensEstimated) flags |= TOKENS_ESTIMATED_FLAG;
   return flags;
 }
 
@@ -184,11 +187,41 @@ const LLM_CALL_FIELD_COLUMNS: readonly Column<LlmCall>[] = [
   { name: 'cache_write_tokens', kind: 'bigint', get: (c) => c.usage.cacheWriteTokens },
   { name: 'reasoning_tokens', kind: 'bigint', get: (c) => c.usage.reasoningTokens },
   { name: 'total_tokens', kind: 'bigint', get: (c) => c.usage.totalTokens },
-  { name: 'cost_usd', kind: 'double', get: (c) => c.costUsd },
+  { name: 'cost_usd', kind: 'double', get: (c) => c.cost.totalUsd },
   { name: 'detail', kind: 'varchar', get: llmCallDetail },
   { name: 'flags', kind: 'smallint', get: llmCallFlags },
   { name: 'ingested_at_ms', kind: 'bigint', get: (c) => c.ingestedAtMs },
+  // Schema version 5, in LLM_CALL_COST_COLUMNS order.
+  { name: 'reported_cost_usd', kind: 'double', get: (c) => c.reportedCostUsd },
+  { name: 'input_cost_usd', kind: 'double', get: (c) => c.cost.inputUsd },
+  { name: 'output_cost_usd', kind: 'double', get: (c) => c.cost.outputUsd },
+  { name: 'cache_read_cost_usd', kind: 'double', get: (c) => c.cost.cacheReadUsd },
+  { name: 'cache_write_cost_usd', kind: 'double', get: (c) => c.cost.cacheWriteUsd },
+  { name: 'reasoning_cost_usd', kind: 'double', get: (c) => c.cost.reasoningUsd },
+  { name: 'request_cost_usd', kind: 'double', get: (c) => c.cost.requestUsd },
+  { name: 'price_id', kind: 'varchar', get: (c) => c.cost.priceId },
+  { name: 'price_version', kind: 'varchar', get: (c) => c.cost.priceVersion },
+  { name: 'cost_tier', kind: 'varchar', get: (c) => c.cost.tier },
 ];
+
+/** The computed cost of a stored call from its columns (rows from before version 5 read as unpriced). */
+export function costFromRow(r: Record<string, unknown>, flags: number | null): CallCost {
+  const n = (k: string) => (r[k] === null || r[k] === undefined ? 0 : Number(r[k]));
+  const total = r['cost_usd'];
+  return {
+    totalUsd: total === null || total === undefined ? null : Number(total),
+    inputUsd: n('input_cost_usd'),
+    outputUsd: n('output_cost_usd'),
+    cacheReadUsd: n('cache_read_cost_usd'),
+    cacheWriteUsd: n('cache_write_cost_usd'),
+    reasoningUsd: n('reasoning_cost_usd'),
+    requestUsd: n('request_cost_usd'),
+    priceId: (r['price_id'] as string | null | undefined) ?? null,
+    priceVersion: (r['price_version'] as string | null | undefined) ?? null,
+    tier: (r['cost_tier'] as string | null | undefined) ?? null,
+    tokensEstimated: flags !== null && (flags & TOKENS_ESTIMATED_FLAG) !== 0,
+  };
+}
 
 export function spanDetail(s: Span): string {
   const d: Record<string, unknown> = { kind: s.kind, ingestedAtMs: s.ingestedAtMs };

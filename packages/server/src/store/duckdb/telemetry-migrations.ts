@@ -1,4 +1,5 @@
 import type { Migration } from '../migrations.js';
+import { LLM_CALL_COST_COLUMNS, ROLLUP_COST_COLUMNS } from './cost-columns.js';
 
 /**
  * The telemetry schema.
@@ -135,6 +136,20 @@ export const TELEMETRY_MIGRATIONS: readonly Migration[] = [
         attributes VARCHAR NOT NULL,
         resource VARCHAR NOT NULL
       )`,
+    ],
+  },
+  {
+    version: 5,
+    name: 'cost: computed cost with its parts and price, the reported cost beside it; rollups carry cost sums',
+    steps: [
+      // cost_usd now holds the computed cost. Until now it held what the source reported, so
+      // that moves to reported_cost_usd and earlier calls are unpriced until re-costed
+      // (`reskpoints cost recost`), which fills every cost column and the rollups.
+      ...LLM_CALL_COST_COLUMNS.map(([name, type]) => `ALTER TABLE llm_calls ADD COLUMN ${name} ${type}`),
+      'UPDATE llm_calls SET reported_cost_usd = cost_usd, cost_usd = NULL WHERE cost_usd IS NOT NULL',
+      ...ROLLUP_COST_COLUMNS.map(([name, type]) => `ALTER TABLE llm_rollup_1h ADD COLUMN ${name} ${type} DEFAULT 0`),
+      `UPDATE llm_rollup_1h SET reported_cost_usd = cost_usd, reported_requests = requests - unpriced_requests,
+         cost_usd = 0, unpriced_requests = requests`,
     ],
   },
 ];
