@@ -23,6 +23,7 @@ import { HttpAppError, sendError } from './errors.js';
 import { authenticateEarly } from './guard.js';
 import type { LiveHub } from './live.js';
 import type { ServerMetrics } from './metrics.js';
+import { registerCostRoutes } from './routes/cost.js';
 import { registerDeadLetterRoutes } from './routes/dead-letters.js';
 import { registerHomeRoute } from './routes/home.js';
 import { registerIngestRoutes } from './routes/ingest.js';
@@ -217,6 +218,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   }
   if (deps.telemetry) {
     registerQueryRoutes(app, deps);
+    registerCostRoutes(app, deps);
     registerLangfuseMetricsRoute(app, deps);
     registerLiveRoute(app, deps);
   }

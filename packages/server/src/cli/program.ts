@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { VERSION } from '../version.js';
 import { runConfigCheck } from './config-command.js';
+import { type CostCommand, type CostOptions, runCost } from './cost.js';
 import { runDropDeadLetter, runListDeadLetters, runRetryDeadLetter } from './dead-letters.js';
 import { runDetect } from './detect.js';
 import type { CliIo } from './io.js';
@@ -253,6 +254,28 @@ export function buildProgram(io: CliIo, setOutcome: (o: CliOutcome) => void): Co
       'Score every row of a series with the default anomaly detectors; prints timestamp,value,anomaly_score (0..1)',
     )
     .action(async (file: string) => done(await runDetect(file, io)));
+
+  const cost = program.command('cost').description('Cost from a running server: breakdowns, change, drivers, averages');
+  const costCommand = (kind: CostCommand, description: string) => {
+    const cmd = clientOptions(cost.command(kind).description(description))
+      .option('--to <time>', 'range end (default now)')
+      .option('--project <value>', 'only this project (repeat or comma-separate for several)', collect)
+      .option('--model <value>', 'only this model', collect)
+      .option('--provider <value>', 'only this provider', collect)
+      .option('--environment <value>', 'only this environment', collect);
+    if (kind !== 'rolling') {
+      cmd
+        .option('--since <duration>', 'range ending at --to, e.g. 7d (default 30d; 7d for compare)')
+        .option('--from <time>', 'range start: RFC 3339, epoch ms, or a duration ago')
+        .option('--by <dims>', 'comma-separated dimensions, e.g. model,project');
+      if (kind !== 'breakdown') cmd.option('--limit <n>', 'groups to show');
+    }
+    cmd.action(async (o: CostOptions) => done(await runCost(kind, o, io)));
+  };
+  costCommand('breakdown', 'Cost by any dimensions, most expensive first, with parts and shares');
+  costCommand('compare', 'Cost against the period before, with the change attributed to groups');
+  costCommand('drivers', 'The most expensive groups and their change');
+  costCommand('rolling', 'Mean daily cost over 7, 30 and 90 days, saying when history is too short');
 
   const deadLetters = program
     .command('dead-letters')
