@@ -25,6 +25,7 @@ import { type Config, HOT_RELOADABLE_KEYS } from './config/schema.js';
 import { loadCatalogue } from './cost/catalogue.js';
 import { IndexedPriceBook } from './cost/price-book.js';
 import { withPricing } from './cost/price-calls.js';
+import { RecostJobs } from './cost/recost-jobs.js';
 import { LangfusePending } from './ingest/langfuse/langfuse-pending.js';
 import { LangfusePendingFlusher } from './langfuse/langfuse-ingest.js';
 import { MODULES } from './modules.js';
@@ -359,7 +360,8 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
     });
     // Every call is priced on the ingest path; with the built-in catalogue unless a module
     // brings its own pricing step.
-    const ingestPath = createIngestPath(withPricing(modules.enrichers(), once(catalogueBook)));
+    const pricing = once(catalogueBook);
+    const ingestPath = createIngestPath(withPricing(modules.enrichers(), pricing));
 
     let pipeline: IngestPipeline | null = null;
     // Where a retried dead letter goes: the same sink as fresh ingest.
@@ -487,6 +489,7 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
       // Ready while not draining and the state store answers (every role depends on it).
       isReady: async () => !draining && (await state.getSetting(ADMIN_HASH_SETTING)) !== undefined,
       ingest: ingestPath,
+      ...(telemetry ? { recostJobs: new RecostJobs({ telemetry, book: pricing, clock }) } : {}),
       moduleRoutes: parts.servesApi ? modules.routePlugins(routeHelpers(auth)) : [],
     });
     await modules.start();

@@ -188,3 +188,68 @@ export async function runCost(kind: CostCommand, o: CostOptions, io: CliIo): Pro
   println(io.stdout, text);
   return EXIT_OK;
 }
+
+interface RecostJobDto {
+  id: string;
+  state: 'running' | 'done' | 'failed';
+  periodsDone: number;
+  periodsTotal: number;
+  callsRecosted: number;
+  error: string | null;
+}
+
+/** `reskpoints cost recost`: starts a re-costing job and follows it until it ends (admin token). */
+export async function runRecost(
+  o: CostOptions & { wait?: boolean },
+  io: CliIo,
+  pauseMs = (ms: number) => new Promise<void>((r) => setTimeout(r, ms)),
+): Promise<number> {
+  const nowMs = io.clock.nowMs();
+  const problems: string[] = [];
+  const at = (flag: string, v: string | undefined, fallback: number) => {
+    if (v === undefined) return fallback;
+    const t = parseInstant(v, nowMs);
+    if (t === null)
+      problems.push(`${flag}: expected RFC 3339, epoch milliseconds or a duration ago, got ${JSON.stringify(v)}`);
+    return t ?? fallback;
+  };
+  const toMs = at('--to', o.to, nowMs);
+  const fromMs = at('--from', o.from, toMs - 30 * 86_400_000);
+  const projects = (o.project ?? []).flatMap((p) => p.split(',')).filter(Boolean);
+  if (projects.length > 1) problems.push('--project: re-cost one project at a time, or all of them');
+  if (problems.length > 0) {
+    for (const p of problems) println(io.stderr, `error: ${p}`);
+    return EXIT_USAGE;
+  }
+  const target = resolveClientTarget(o, io);
+  const client = new ApiClient({ baseUrl: target.url, token: target.token, fetch: io.fetch });
+  const started = await client.request<RecostJobDto>({
+    method: 'POST',
+    path: '/api/v1/cost/recost',
+    body: { from: String(fromMs), to: String(toMs), ...(projects[0] ? { project: projects[0] } : {}) },
+  });
+  if (!started.ok) {
+    println(io.stderr, `error: ${describeApiFailure(started.error)}`);
+    return EXIT_FAILURE;
+  }
+  let job = started.value;
+  println(io.stdout, `re-costing job ${job.id} started`);
+  if (o.wait === false) return EXIT_OK;
+  while (job.state === 'running') {
+    await pauseMs(500);
+    const r = await client.request<RecostJobDto>({ method: 'GET', path: `/api/v1/cost/recost/${job.id}` });
+    if (!r.ok) {
+      println(io.stderr, `error: ${describeApiFailure(r.error)}`);
+      return EXIT_FAILURE;
+    }
+    job = r.value;
+    if (job.state === 'running' && job.periodsTotal > 0)
+      println(io.stderr, `${job.periodsDone}/${job.periodsTotal} periods, ${formatInt(job.callsRecosted)} calls`);
+  }
+  if (job.state === 'failed') {
+    println(io.stderr, `error: re-costing failed: ${job.error}`);
+    return EXIT_FAILURE;
+  }
+  println(io.stdout, `re-costed ${formatInt(job.callsRecosted)} calls over ${job.periodsTotal} periods`);
+  return EXIT_OK;
+}

@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { VERSION } from '../version.js';
 import { runConfigCheck } from './config-command.js';
-import { type CostCommand, type CostOptions, runCost } from './cost.js';
+import { type CostCommand, type CostOptions, runCost, runRecost } from './cost.js';
 import { runDropDeadLetter, runListDeadLetters, runRetryDeadLetter } from './dead-letters.js';
 import { runDetect } from './detect.js';
 import type { CliIo } from './io.js';
@@ -276,6 +276,16 @@ export function buildProgram(io: CliIo, setOutcome: (o: CliOutcome) => void): Co
   costCommand('compare', 'Cost against the period before, with the change attributed to groups');
   costCommand('drivers', 'The most expensive groups and their change');
   costCommand('rolling', 'Mean daily cost over 7, 30 and 90 days, saying when history is too short');
+  clientOptions(
+    cost
+      .command('recost')
+      .description('Recompute the cost of a range with the prices in force now, and the rollups (admin token)'),
+  )
+    .option('--from <time>', 'range start (default 30 days before --to)')
+    .option('--to <time>', 'range end (default now)')
+    .option('--project <id>', 'only this project', collect)
+    .option('--no-wait', 'start the job and return without following it')
+    .action(async (o: CostOptions & { wait?: boolean }) => done(await runRecost(o, io)));
 
   const deadLetters = program
     .command('dead-letters')

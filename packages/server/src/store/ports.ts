@@ -38,6 +38,20 @@ export interface AppendResult {
   ingestedAtRange?: { fromMs: number; toMs: number };
 }
 
+export interface RecostQuery {
+  fromMs: number;
+  toMs: number;
+  projectId?: string;
+}
+
+export interface RecostProgress {
+  /** Periods (hours or days) of the range done, and how many the range has. */
+  periodsDone: number;
+  periodsTotal: number;
+  /** Calls re-costed so far. */
+  callsRecosted: number;
+}
+
 export interface SpanListQuery {
   projectId: string;
   fromMs: number;
@@ -122,6 +136,18 @@ export interface TelemetryStore {
   logPatternRates(query: LogSearchQuery, bucketMs: number): Promise<LogPatternRatePoint[]>;
   /** Deletes calls, spans and logs that started before `beforeMs`; returns how many rows went. */
   deleteBefore(beforeMs: number): Promise<number>;
+  /**
+   * Re-costs the stored calls that started in [fromMs, toMs) (of `projectId` only when given):
+   * `reprice` returns each call with its new `cost` (and, for estimated tokens, `usage`); the
+   * store writes them back and recomputes whatever rollups hold cost. Works period by period
+   * (hours embedded, UTC days on ClickHouse), each period atomically, reporting progress after
+   * each. Deterministic: re-costing twice with the same prices leaves what once did.
+   */
+  recost(
+    query: RecostQuery,
+    reprice: (call: LlmCall) => LlmCall,
+    onProgress?: (p: RecostProgress) => void,
+  ): Promise<RecostProgress>;
   /** Figures about the write path for `/metrics`; a store without such figures leaves it out. */
   writeStats?(): TelemetryWriteStats;
   close(): Promise<void>;

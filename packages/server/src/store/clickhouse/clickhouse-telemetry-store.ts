@@ -50,6 +50,8 @@ import { decodeLlmCallCursorOrThrow, encodeLlmCallCursor } from '../llm-call-cur
 import type {
   AppendResult,
   IngestedSinceQuery,
+  RecostProgress,
+  RecostQuery,
   SpanListQuery,
   TelemetryStore,
   WriteLock,
@@ -726,6 +728,91 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
       const d = Number(p.partition);
       if (Number.isSafeInteger(d) && d < day) await this.ddl(`ALTER TABLE ${table} DROP PARTITION ${int(d)}`);
     }
+  }
+
+  /**
+   * Re-costs UTC day by UTC day, without a mutation (an `ALTER … UPDATE` rewrites whole parts
+   * asynchronously on 18.16 and cannot carry per-row values computed here): the day's rows are
+   * read, the range's calls re-priced, the whole day written to a staging table of the same
+   * structure, and `REPLACE PARTITION` swaps it in atomically. Appends through this instance wait
+   * meanwhile, and other writers wait on the day's write lock when one is configured; without
+   * one, a day whose row count changed since it was read is done again. See docs/cluster.md.
+   */
+  async recost(
+    query: RecostQuery,
+    reprice: (call: LlmCall) => LlmCall,
+    onProgress?: (p: RecostProgress) => void,
+  ): Promise<RecostProgress> {
+    const firstDay = Math.floor(query.fromMs / DAY_MS);
+    const endDay = Math.ceil(query.toMs / DAY_MS);
+    const progress: RecostProgress = { periodsDone: 0, periodsTotal: Math.max(0, endDay - firstDay), callsRecosted: 0 };
+    const staging = `${identifier(this.db)}.llm_calls_recost`;
+    await this.ddl(`CREATE TABLE IF NOT EXISTS ${staging} AS ${this.calls}`);
+    for (let day = firstDay; day < endDay; day++) {
+      const run = this.appendTail.then(() => this.recostDayLocked(day, query, reprice, staging));
+      this.appendTail = run.catch(() => undefined);
+      progress.callsRecosted += await run;
+      progress.periodsDone++;
+      onProgress?.({ ...progress });
+    }
+    return progress;
+  }
+
+  /** With the write lock on the day (when there is one), no other node appends to it meanwhile. */
+  private async recostDayLocked(
+    day: number,
+    q: RecostQuery,
+    reprice: (call: LlmCall) => LlmCall,
+    staging: string,
+  ): Promise<number> {
+    const hold = this.writeLock ? await this.writeLock.acquire([`clickhouse/${this.db}/day/${day}`]) : null;
+    try {
+      if (hold && hold.uncleanKeys.length > 0) await this.awaitLostWriters();
+      const n = await this.recostDay(day, q, reprice, staging);
+      await hold?.release();
+      return n;
+    } catch (e) {
+      await hold?.abandon().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  private async recostDay(
+    day: number,
+    q: RecostQuery,
+    reprice: (call: LlmCall) => LlmCall,
+    staging: string,
+  ): Promise<number> {
+    const dayWhere = `start_time_ms >= ${int(day * DAY_MS)} AND start_time_ms < ${int((day + 1) * DAY_MS)}`;
+    const count = async () =>
+      num((await this.select<{ n: unknown }>(`SELECT count() AS n FROM ${this.calls} WHERE ${dayWhere}`))[0]?.n ?? 0);
+    for (let attempt = 0; ; attempt++) {
+      const rows = await this.select<Record<keyof LlmCallRow, unknown>>(
+        `SELECT ${LLM_CALL_COLUMNS.join(', ')} FROM ${this.calls} WHERE ${dayWhere}`,
+      );
+      let recosted = 0;
+      const out = rows.map((r) => {
+        const call = rowToLlmCall(r);
+        const inRange =
+          call.startTimeMs >= q.fromMs &&
+          call.startTimeMs < q.toMs &&
+          (q.projectId === undefined || call.projectId === q.projectId);
+        if (!inRange) return llmCallToRow(call);
+        recosted++;
+        return llmCallToRow(reprice(call));
+      });
+      if (recosted === 0) return 0;
+      await this.dropPartitionOf(staging, day);
+      await this.insertRowBinary(staging, LLM_CALL_SPEC, out);
+      if ((await count()) !== rows.length && attempt < 3) continue;
+      await this.ddl(`ALTER TABLE ${this.calls} REPLACE PARTITION ${int(day)} FROM ${staging}`);
+      await this.dropPartitionOf(staging, day);
+      return recosted;
+    }
+  }
+
+  private async dropPartitionOf(table: string, day: number): Promise<void> {
+    await this.client.command({ query: `ALTER TABLE ${table} DROP PARTITION ${int(day)}` });
   }
 
   /** Drops the whole database; for tests and for tearing down a deployment. */

@@ -20,6 +20,7 @@ import {
   type TelemetryBatch,
   UNPRICED,
 } from '@reskpoints/core';
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect } from 'vitest';
 import { parseLlmCallCursor } from '../llm-call-cursor.js';
 import type { IngestedCursor, TelemetryStore } from '../ports.js';
@@ -735,6 +736,73 @@ export function describeTelemetryStoreContract(
           else expect(r.costUsd).toBeGreaterThan(0);
         }
       }
+    });
+
+    test('re-costing writes the new cost of the range only, updates summaries, and twice is the same as once', async () => {
+      const calls = generateCalls(300, { seed: 31, hours: 40 });
+      await store.appendBatch({ llmCalls: calls, spans: [] });
+      const byKey = new Map(calls.map((c) => [`${c.projectId}/${c.id}`, c]));
+      const snapshot = async () => {
+        const all = (await allCalls()).map((c) => ({ ...c, ingestedAtMs: 0 }));
+        all.sort((a, b) => (`${a.projectId}/${a.id}` < `${b.projectId}/${b.id}` ? -1 : 1));
+        const q = { fromMs: BASE_MS, toMs: BASE_MS + 2 * DAY_MS, filter: {}, intervalMs: HOUR_MS } as const;
+        const rollup = await store.summarize({ ...q, groupBy: ['model', 'project'] });
+        const exact = await store.summarize({ ...q, groupBy: ['user'] });
+        return { all, rollup: rollup.rows, exact: exact.rows };
+      };
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 0, max: 40 }),
+          fc.integer({ min: 1, max: 40 }),
+          fc.constantFrom(undefined, 'prj_a', 'prj_b'),
+          fc.integer({ min: 1, max: 1000 }),
+          async (fromHour, hours, projectId, rate) => {
+            const fromMs = BASE_MS + fromHour * HOUR_MS - 1234;
+            const toMs = fromMs + hours * HOUR_MS;
+            const inRange = (c: LlmCall) =>
+              c.startTimeMs >= fromMs && c.startTimeMs < toMs && (projectId === undefined || c.projectId === projectId);
+            // A price of `rate` dollars per million tokens, the same whatever the call's stored cost.
+            const reprice = (c: LlmCall): LlmCall => {
+              const inputUsd = (c.usage.inputTokens * rate) / 1e6;
+              const outputUsd = (c.usage.outputTokens * rate) / 1e6;
+              return {
+                ...c,
+                cost: {
+                  ...UNPRICED,
+                  totalUsd: inputUsd + outputUsd,
+                  inputUsd,
+                  outputUsd,
+                  priceId: 'flat',
+                  priceVersion: String(rate),
+                },
+              };
+            };
+            const q = { fromMs, toMs, ...(projectId ? { projectId } : {}) };
+            const first = await store.recost(q, reprice);
+            expect(first.callsRecosted).toBe(calls.filter(inRange).length);
+            expect(first.periodsDone).toBe(first.periodsTotal);
+            const once = await snapshot();
+            for (const c of once.all) {
+              const before = byKey.get(`${c.projectId}/${c.id}`)!;
+              if (inRange(c)) expect(c.cost, c.id).toEqual(reprice(before).cost);
+              else expect(c.usage, c.id).toEqual(before.usage);
+            }
+            const sum = (rows: SummaryRow[]) => rows.reduce((x, r) => x + (r.costUsd ?? 0), 0);
+            const expected = once.all.reduce((x, c) => x + (c.cost.totalUsd ?? 0), 0);
+            expect(sum(once.rollup)).toBeCloseTo(expected, 9);
+            expect(sum(once.exact)).toBeCloseTo(expected, 9);
+            await store.recost(q, reprice);
+            const twice = await snapshot();
+            expect(twice.all).toEqual(once.all);
+            expect(twice.rollup.length).toBe(once.rollup.length);
+            twice.rollup.forEach((r, i) => {
+              expect(r.costUsd ?? 0).toBeCloseTo(once.rollup[i]!.costUsd ?? 0, 9);
+              expect(r.requests).toBe(once.rollup[i]!.requests);
+            });
+          },
+        ),
+        { numRuns: 4 },
+      );
     });
 
     test('summary over every dimension', async () => {

@@ -33,7 +33,15 @@ import {
   type TelemetryBatch,
 } from '@reskpoints/core';
 import { decodeLlmCallCursorOrThrow, encodeLlmCallCursor } from '../llm-call-cursor.js';
-import type { AppendResult, IngestedSinceQuery, SpanListQuery, TelemetryStore, TelemetryWriteStats } from '../ports.js';
+import type {
+  AppendResult,
+  IngestedSinceQuery,
+  RecostProgress,
+  RecostQuery,
+  SpanListQuery,
+  TelemetryStore,
+  TelemetryWriteStats,
+} from '../ports.js';
 import { keyHash, RecentKeys } from '../recent-keys.js';
 import { appendColumnar, type Column } from './columnar-append.js';
 import { COST_SUMS } from './cost-columns.js';
@@ -646,6 +654,12 @@ export class DuckDbTelemetryStore implements TelemetryStore {
        GROUP BY ALL`,
     );
     if (periodMs !== HOUR_MS) return;
+    await this.rebuildRollup(c, startMs);
+  }
+
+  /** Rollup rows of one hour from the calls stored in it (the hour's rows must be gone). */
+  private async rebuildRollup(c: DuckDbConnection, startMs: number): Promise<void> {
+    const where = `k.start_time_ms >= ${startMs} AND k.start_time_ms < ${startMs + HOUR_MS}`;
     await c.run(
       `INSERT INTO llm_rollup_1h (${ROLLUP_COLUMNS.map((x) => x.name).join(', ')})
        SELECT k.series_id, ${startMs}, count(*), count_if(ser.status = 'error'), sum(k.input_tokens)::BIGINT,
@@ -656,6 +670,65 @@ export class DuckDbTelemetryStore implements TelemetryStore {
        WHERE ${where}
        GROUP BY k.series_id`,
     );
+  }
+
+  /**
+   * Hour by hour, on the writer connection (so no append interleaves): the hour's calls are
+   * read, re-priced, deleted and appended again with their new cost, and the hour's rollup
+   * rows rebuilt from the calls, in one transaction. Histograms do not depend on cost.
+   */
+  async recost(
+    query: RecostQuery,
+    reprice: (call: LlmCall) => LlmCall,
+    onProgress?: (p: RecostProgress) => void,
+  ): Promise<RecostProgress> {
+    const first = Math.floor(safeInt(query.fromMs) / HOUR_MS) * HOUR_MS;
+    const end = safeInt(query.toMs);
+    const progress: RecostProgress = {
+      periodsDone: 0,
+      periodsTotal: end > first ? Math.ceil((end - first) / HOUR_MS) : 0,
+      callsRecosted: 0,
+    };
+    const project = query.projectId === undefined ? '' : ` AND ser.project_id = ${sqlString(query.projectId)}`;
+    for (let hour = first; hour < end; hour += HOUR_MS) {
+      const lo = Math.max(hour, query.fromMs);
+      const hi = Math.min(hour + HOUR_MS, end);
+      progress.callsRecosted += await this.db.write(async (c) => {
+        await this.prepareWriter(c);
+        const where = `k.start_time_ms >= ${lo} AND k.start_time_ms < ${hi}${project}`;
+        const rows = (
+          await c.runAndReadAll(
+            `SELECT k.series_id AS sid, ${LLM_CALL_SELECT.replaceAll('page.', 'k.')}
+             FROM llm_calls k JOIN llm_series ser ON ser.series_id = k.series_id WHERE ${where}`,
+          )
+        ).getRowObjectsJS() as SqlRow[];
+        if (rows.length === 0) return 0;
+        const seriesIds = Int32Array.from(rows, (r) => Number(r['sid']));
+        const calls = rows.map((r) => reprice(rowToCall(r)));
+        await c.run('BEGIN TRANSACTION');
+        try {
+          await c.run(
+            `DELETE FROM llm_calls WHERE start_time_ms >= ${lo} AND start_time_ms < ${hi}${
+              query.projectId === undefined
+                ? ''
+                : ` AND series_id IN (SELECT series_id FROM llm_series WHERE project_id = ${sqlString(query.projectId)})`
+            }`,
+          );
+          await this.appendRows(c, 'llm_calls', llmCallColumns(seriesIds), calls);
+          await c.run(`DELETE FROM llm_rollup_1h WHERE hour_ms = ${hour}`);
+          await this.rebuildRollup(c, hour);
+          await c.run('COMMIT');
+        } catch (e) {
+          await c.run('ROLLBACK').catch(() => undefined);
+          throw e;
+        }
+        this.hourTouches.delete(hour);
+        return calls.length;
+      });
+      progress.periodsDone++;
+      onProgress?.({ ...progress });
+    }
+    return progress;
   }
 
   async close(): Promise<void> {
