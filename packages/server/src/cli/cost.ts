@@ -1,6 +1,7 @@
 /** `reskpoints cost breakdown|compare|drivers|rolling`: the cost API, as tables. */
 import { SUMMARY_DIMENSIONS } from '@reskpoints/core';
 import type { BreakdownRow, CostBreakdown, CostComparison, CostDriver, RollingAverages } from '../cost/cost-reads.js';
+import { type CostReport, reportToCsv } from '../cost/reports.js';
 import { ApiClient, describeApiFailure } from './api-client.js';
 import { resolveClientTarget } from './client-target.js';
 import {
@@ -252,4 +253,74 @@ export async function runRecost(
   }
   println(io.stdout, `re-costed ${formatInt(job.callsRecosted)} calls over ${job.periodsTotal} periods`);
   return EXIT_OK;
+}
+
+/** `reskpoints report --period day|week|month --format csv|json|table`: the cost report. */
+export async function runReport(
+  o: CostOptions & { period?: string; format?: string; at?: string },
+  io: CliIo,
+): Promise<number> {
+  const problems: string[] = [];
+  const period = o.period ?? 'month';
+  if (!['day', 'week', 'month'].includes(period))
+    problems.push(`--period: expected day, week or month, got ${JSON.stringify(period)}`);
+  const format = o.format ?? 'table';
+  if (!['csv', 'json', 'table'].includes(format))
+    problems.push(`--format: expected csv, json or table, got ${JSON.stringify(format)}`);
+  // CSV is rendered here from the JSON answer, by the same function the API's CSV uses.
+  const params = new URLSearchParams({ period, format: 'json' });
+  if (o.at !== undefined) {
+    const t = parseInstant(o.at, io.clock.nowMs());
+    if (t === null)
+      problems.push(`--at: expected RFC 3339, epoch milliseconds or a duration ago, got ${JSON.stringify(o.at)}`);
+    else params.set('at', String(t));
+  }
+  for (const [option, param] of FILTER_OPTIONS) {
+    const values = (o[option] ?? []).flatMap((v) => v.split(',')).filter(Boolean);
+    if (values.length > 0) params.set(param, values.join(','));
+  }
+  if (problems.length > 0) {
+    for (const p of problems) println(io.stderr, `error: ${p}`);
+    return EXIT_USAGE;
+  }
+  const target = resolveClientTarget(o, io);
+  const client = new ApiClient({ baseUrl: target.url, token: target.token, fetch: io.fetch });
+  const r = await client.request<CostReport>({ method: 'GET', path: '/api/v1/reports/cost', query: params });
+  if (!r.ok) {
+    println(io.stderr, `error: ${describeApiFailure(r.error)}`);
+    return EXIT_FAILURE;
+  }
+  if (format === 'csv') io.stdout.write(reportToCsv(r.value));
+  else if (format === 'json' || o.json) println(io.stdout, JSON.stringify(r.value, null, 2));
+  else println(io.stdout, formatReport(r.value));
+  return EXIT_OK;
+}
+
+export function formatReport(report: CostReport): string {
+  const head = `Cost report, ${report.period} ${formatMinute(report.fromMs)} → ${formatMinute(report.toMs)} UTC`;
+  const table = renderTable(
+    [
+      { header: 'section' },
+      { header: 'group' },
+      { header: 'cost', align: 'right' },
+      { header: 'before', align: 'right' },
+      { header: 'change', align: 'right' },
+      { header: 'share', align: 'right' },
+      { header: 'requests', align: 'right' },
+      { header: 'cost/req', align: 'right' },
+      { header: 'unpriced', align: 'right' },
+    ],
+    report.rows.map((r) => [
+      r.section,
+      truncate(r.group || DASH, 50),
+      formatCost(r.costUsd, r.costIsLowerBound),
+      formatUsd(r.previousCostUsd),
+      r.changeUsd === null ? DASH : signedUsd(r.changeUsd),
+      formatPercent(r.shareOfCost),
+      formatInt(r.requests),
+      formatUsd(r.costPerRequestUsd),
+      formatInt(r.unpricedRequests),
+    ]),
+  );
+  return `${head}\n\n${table}`;
 }

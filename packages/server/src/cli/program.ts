@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { VERSION } from '../version.js';
 import { runConfigCheck } from './config-command.js';
-import { type CostCommand, type CostOptions, runCost, runRecost } from './cost.js';
+import { type CostCommand, type CostOptions, runCost, runRecost, runReport } from './cost.js';
 import { runDropDeadLetter, runListDeadLetters, runRetryDeadLetter } from './dead-letters.js';
 import { runDetect } from './detect.js';
 import type { CliIo } from './io.js';
@@ -286,6 +286,17 @@ export function buildProgram(io: CliIo, setOutcome: (o: CliOutcome) => void): Co
     .option('--project <id>', 'only this project', collect)
     .option('--no-wait', 'start the job and return without following it')
     .action(async (o: CostOptions & { wait?: boolean }) => done(await runRecost(o, io)));
+
+  clientOptions(
+    program
+      .command('report')
+      .description('Cost report of the last whole day, week or month: by model, project and user, drivers, change'),
+  )
+    .option('--period <period>', 'day, week or month (default month)')
+    .option('--format <format>', 'table (default), csv or json')
+    .option('--at <time>', 'the report covers the last whole period before this (default now)')
+    .option('--project <value>', 'only this project', collect)
+    .action(async (o: CostOptions & { period?: string; format?: string; at?: string }) => done(await runReport(o, io)));
 
   const deadLetters = program
     .command('dead-letters')

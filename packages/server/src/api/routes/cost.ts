@@ -1,6 +1,7 @@
 import { appError, type FieldIssue, SUMMARY_DIMENSIONS, type SummaryDimension } from '@reskpoints/core';
 import { z } from 'zod';
 import { compareCost, costBreakdown, rollingAverages, topCostDrivers } from '../../cost/cost-reads.js';
+import { buildCostReport, REPORT_PERIODS, reportToCsv } from '../../cost/reports.js';
 import { HttpAppError } from '../errors.js';
 import { requirePrincipal } from '../guard.js';
 import {
@@ -188,6 +189,52 @@ export function registerCostRoutes(app: Api | import('fastify').FastifyInstance,
       if (!q.ok) throw new HttpAppError(q.error);
       await readAfterAck();
       return rollingAverages(telemetry, q.value);
+    },
+  );
+
+  api.get(
+    '/api/v1/reports/cost',
+    {
+      schema: {
+        tags: ['cost'],
+        summary: 'Cost report of the last whole UTC day, ISO week or month before `at`, as JSON or CSV',
+        description:
+          'Rows: the total, then the cost by model, by project and by user, and the top drivers (model / project), each with the previous period, the change, share, cost per request and parts. JSON and CSV carry the same rows.',
+        querystring: filterQuerySchema.extend({
+          period: z.enum(REPORT_PERIODS).default('month'),
+          format: z.enum(['json', 'csv']).default('json'),
+          at: z
+            .string()
+            .max(40)
+            .optional()
+            .describe('The report covers the last whole period before this (default now)'),
+          limit: z.coerce.number().int().min(1).max(1000).default(50).describe('Groups per section'),
+        }),
+      },
+    },
+    async (req, reply) => {
+      const principal = await requirePrincipal(req, deps, 'any');
+      const issues: FieldIssue[] = [];
+      const filter = parseFilter(req.query, principal, issues);
+      const nowMs = deps.clock.nowMs();
+      let atMs = nowMs;
+      if (req.query.at !== undefined) {
+        const t = parseTime(req.query.at, nowMs);
+        if (t === null) issues.push({ path: 'at', message: `expected a time, got ${JSON.stringify(req.query.at)}` });
+        else atMs = t;
+      }
+      const q = finish({ period: req.query.period, atMs, filter, limit: req.query.limit }, issues);
+      if (!q.ok) throw new HttpAppError(q.error);
+      await readAfterAck();
+      const report = await buildCostReport(telemetry, q.value);
+      if (req.query.format === 'csv') {
+        const name = `cost-${report.period}-${new Date(report.fromMs).toISOString().slice(0, 10)}.csv`;
+        return reply
+          .type('text/csv; charset=utf-8')
+          .header('content-disposition', `attachment; filename="${name}"`)
+          .send(reportToCsv(report));
+      }
+      return report;
     },
   );
 
