@@ -24,7 +24,7 @@ import { getAtPath, setAtPath } from './config/keys.js';
 import { type Config, HOT_RELOADABLE_KEYS } from './config/schema.js';
 import { loadCatalogue } from './cost/catalogue.js';
 import { IndexedPriceBook } from './cost/price-book.js';
-import { withPricing } from './cost/price-calls.js';
+import { pricingBookOf, withPricing } from './cost/price-calls.js';
 import { RecostJobs } from './cost/recost-jobs.js';
 import { LangfusePending } from './ingest/langfuse/langfuse-pending.js';
 import { LangfusePendingFlusher } from './langfuse/langfuse-ingest.js';
@@ -360,8 +360,10 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
     });
     // Every call is priced on the ingest path; with the built-in catalogue unless a module
     // brings its own pricing step.
-    const pricing = once(catalogueBook);
-    const ingestPath = createIngestPath(withPricing(modules.enrichers(), pricing));
+    const enrichers = withPricing(modules.enrichers(), once(catalogueBook));
+    const ingestPath = createIngestPath(enrichers);
+    // Re-costing prices with the book the ingest path prices with.
+    const pricing = pricingBookOf(enrichers) ?? once(catalogueBook);
 
     let pipeline: IngestPipeline | null = null;
     // Where a retried dead letter goes: the same sink as fresh ingest.

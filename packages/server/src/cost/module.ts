@@ -55,8 +55,11 @@ export const costModule = defineModule<CostConfig>({
     ctx.onConfigChange(() => {
       service.refresh(true).catch((e: unknown) => ctx.logger.warn({ err: e }, 'price book rebuild failed'));
     });
+    const { pricingStep } = await import('./price-calls.js');
     return {
       routes: (api, helpers) => registerPriceRoutes(api, helpers, service, () => ctx.clock.nowMs()),
+      // Calls are priced at ingest with the whole price book: catalogue, user entries, aliases.
+      enrichers: [pricingStep(() => service.book)],
       jobs: [
         {
           name: 'refresh-prices',

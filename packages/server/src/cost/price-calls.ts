@@ -25,14 +25,26 @@ export function repriced(call: LlmCall, book: PriceBook): LlmCall {
 }
 
 /** The ingest path's pricing step (order 200, as the enrichment conventions say). */
-export function pricingStep(book: () => PriceBook): EnrichmentStep {
+export interface PricingStep extends EnrichmentStep {
+  /** The price book the step prices with now; re-costing uses the same one. */
+  book(): PriceBook;
+}
+
+export function pricingStep(book: () => PriceBook): PricingStep {
   return {
     name: 'pricing',
     order: 200,
+    book,
     enrich(batch) {
       priceCalls(batch.llmCalls, book());
     },
   };
+}
+
+/** The price book of the chain's pricing step, if it has one. */
+export function pricingBookOf(steps: readonly EnrichmentStep[]): (() => PriceBook) | null {
+  const step = steps.find((s) => s.name === 'pricing') as Partial<PricingStep> | undefined;
+  return step?.book ? () => (step as PricingStep).book() : null;
 }
 
 /**

@@ -65,6 +65,62 @@ describe('re-costing API', () => {
   });
   afterAll(() => s.stop());
 
+  it('prices ingest and re-costing with the user price book: a model priced after its calls were stored', async () => {
+    const { key } = await s.createProject('user-prices', 'user-prices');
+    const day = Date.UTC(2026, 9, 5);
+    const ingest = await fetch(`${s.url}/api/v1/ingest`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        batch: [
+          {
+            id: 'f1',
+            timestamp: day + 1000,
+            provider: 'acme',
+            model: 'acme-finetune-7',
+            usage: { inputTokens: 1_000_000, outputTokens: 0 },
+          },
+        ],
+      }),
+    });
+    expect(ingest.status).toBe(200);
+    const admin = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
+    const cost = async () => {
+      const r = await fetch(`${s.url}/api/v1/llm/calls?from=${day}&to=${day + DAY_MS}&project=user-prices`, {
+        headers: admin,
+      });
+      return ((await r.json()) as { items: Array<{ cost: { totalUsd: number | null; priceId: string | null } }> })
+        .items[0]!.cost;
+    };
+    expect((await cost()).totalUsd).toBeNull();
+    const created = await fetch(`${s.url}/api/v1/prices`, {
+      method: 'POST',
+      headers: admin,
+      body: JSON.stringify({
+        provider: 'acme',
+        model: 'acme-finetune-7',
+        effectiveFrom: '2026-01-01',
+        rates: { inputPerMtokUsd: 1.25, outputPerMtokUsd: 5 },
+      }),
+    });
+    expect(created.status).toBe(201);
+    const started = await fetch(`${s.url}/api/v1/cost/recost`, {
+      method: 'POST',
+      headers: admin,
+      body: JSON.stringify({ from: String(day), to: String(day + DAY_MS), project: 'user-prices' }),
+    });
+    expect(started.status).toBe(202);
+    const { id } = (await started.json()) as { id: string };
+    for (let i = 0; i < 200; i++) {
+      const j = (await (await fetch(`${s.url}/api/v1/cost/recost/${id}`, { headers: admin })).json()) as {
+        state: string;
+      };
+      if (j.state !== 'running') break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    expect((await cost()).totalUsd).toBeCloseTo(1.25, 9);
+  });
+
   it('starts a job, reports its progress and refuses bad ranges and project keys', async () => {
     const { key } = await s.createProject('recost-api', 'recost-api');
     const day = Date.UTC(2026, 10, 20);
