@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { VERSION } from '../version.js';
+import { runListAnomalies } from './anomalies.js';
 import { runConfigCheck } from './config-command.js';
 import { type CostCommand, type CostOptions, runCost, runRecost, runReport } from './cost.js';
 import { runDropDeadLetter, runListDeadLetters, runRetryDeadLetter } from './dead-letters.js';
@@ -297,6 +298,12 @@ export function buildProgram(io: CliIo, setOutcome: (o: CliOutcome) => void): Co
     .option('--at <time>', 'the report covers the last whole period before this (default now)')
     .option('--project <value>', 'only this project', collect)
     .action(async (o: CostOptions & { period?: string; format?: string; at?: string }) => done(await runReport(o, io)));
+  const anomalies = program.command('anomalies').description('Anomalies found on the key series of LLM calls');
+  clientOptions(anomalies.command('list').description('List anomalies, newest first'))
+    .option('--project <id>', 'only this project')
+    .option('--metric <metric>', 'only this metric: costUsd, totalTokens, requests, errorRate, latencyP95Ms, ttftP95Ms')
+    .option('--limit <n>', 'anomalies to show, 1..1000 (default 100)')
+    .action(async (o) => done(await runListAnomalies(o, io)));
 
   const deadLetters = program
     .command('dead-letters')

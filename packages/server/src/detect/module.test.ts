@@ -5,6 +5,7 @@
  */
 import { FakeClock } from '@reskpoints/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { runCli } from '../cli/program.js';
 import { ADMIN_TOKEN, startTestServer, type TestServer, tempDir } from '../test-support/harness.js';
 import { gaussian, seededRandom } from './synthetic.js';
 
@@ -102,6 +103,24 @@ describe('detect module', () => {
     expect(found[0].upper).toBeLessThan(found[0].value);
     expect(found[0].score).toBeGreaterThanOrEqual(0.99);
     expect(found[0].explanation.fired.length).toBeGreaterThan(0);
+
+    // The CLI lists it.
+    const out: string[] = [];
+    const cli = await runCli(
+      ['anomalies', 'list', '--url', server.url, '--token', ADMIN_TOKEN, '--metric', 'costUsd'],
+      {
+        stdout: { write: (t: string) => void out.push(t) },
+        stderr: { write: (t: string) => void out.push(t) },
+        env: {},
+        cwd: process.cwd(),
+        clock,
+        fetch: globalThis.fetch,
+        onSignal: () => {},
+        exit: () => {},
+      },
+    );
+    expect(cli.exitCode).toBe(0);
+    expect(out.join('')).toMatch(/prj_checkout\s+gpt-4o\s+costUsd/);
 
     // A project key sees its own project only.
     expect(
