@@ -12,6 +12,8 @@ export const ERROR_CODES = {
   RP_NOT_FOUND: 'The requested resource does not exist.',
   RP_CONFLICT: 'The resource already exists or was changed concurrently.',
   RP_OVERLOADED: 'The server is shedding load; retry after the Retry-After interval.',
+  RP_QUOTA_EXCEEDED:
+    'A quota has no room for the call; retry after the Retry-After interval (the RateLimit headers name the quota).',
   RP_UNAVAILABLE: 'A dependency (store, bus) is not available right now; retry later.',
   RP_SHUTTING_DOWN: 'The server is shutting down and no longer accepts work.',
   RP_DEAD_LETTER_REFUSED:

@@ -9,6 +9,14 @@ import { detectModule } from './detect/module.js';
 import { langfuseModule } from './langfuse/module.js';
 import { logsModule } from './logs/module.js';
 import type { AnyModule } from './platform/module-config.js';
+import { quotaModule } from './quota/module.js';
 import { retentionModule } from './retention/module.js';
 
-export const MODULES: readonly AnyModule[] = [retentionModule, costModule, langfuseModule, detectModule, logsModule];
+export const MODULES: readonly AnyModule[] = [
+  retentionModule,
+  costModule,
+  langfuseModule,
+  detectModule,
+  logsModule,
+  quotaModule,
+];

@@ -1,0 +1,187 @@
+/**
+ * Reserve-before-call and settle-after: turns a call's worst case (input tokens plus
+ * `max_tokens` at the model's price) into draws on the counters of the rules that apply, and the
+ * actual usage into a settle. Rules are held in memory and refreshed from the state table by a
+ * node job, so a quota answer touches neither the state database nor the telemetry store.
+ */
+import { randomUUID } from 'node:crypto';
+import { type AppError, appError, type Clock, err, ok, type PriceBook, type Result } from '@reskpoints/core';
+import {
+  type Amounts,
+  actualCostUsd,
+  type CallDimensions,
+  type CounterState,
+  drawsFor,
+  type QuotaLimiter,
+  type QuotaRule,
+  worstCaseCostUsd,
+} from './quota-core.js';
+import type { QuotaRepo, StoredQuotaRule } from './quota-repo.js';
+
+export interface ReserveRequest {
+  projectId: string;
+  provider: string;
+  model: string;
+  inputTokens: number;
+  maxTokens: number;
+  user?: string | undefined;
+  key?: string | undefined;
+  ttlMs?: number | undefined;
+}
+
+export interface ReserveGranted {
+  reservationId: string;
+  expiresAtMs: number;
+  worstCase: Amounts;
+  counters: CounterState[];
+}
+
+export interface ReserveRefused {
+  retryAfterMs: number;
+  refusedBy: CounterState;
+  worstCase: Amounts;
+  counters: CounterState[];
+}
+
+export interface SettleRequest {
+  reservationId: string;
+  inputTokens: number;
+  outputTokens: number;
+  /** The call's cost when the caller knows it; otherwise priced from the tokens. */
+  costUsd?: number | undefined;
+}
+
+/** What a reservation id carries so any node can settle it: who, which model, when. */
+interface ReservationTag {
+  projectId: string;
+  provider: string;
+  model: string;
+  atMs: number;
+}
+
+const encodeTag = (t: ReservationTag): string =>
+  Buffer.from(JSON.stringify([t.projectId, t.provider, t.model, t.atMs])).toString('base64url');
+
+function decodeTag(id: string): ReservationTag | null {
+  const dot = id.indexOf('.');
+  if (!id.startsWith('rsv_') || dot < 0) return null;
+  try {
+    const v = JSON.parse(Buffer.from(id.slice(dot + 1), 'base64url').toString('utf8')) as unknown;
+    if (!Array.isArray(v) || v.length !== 4) return null;
+    const [projectId, provider, model, atMs] = v as unknown[];
+    if (
+      typeof projectId !== 'string' ||
+      typeof provider !== 'string' ||
+      typeof model !== 'string' ||
+      typeof atMs !== 'number'
+    )
+      return null;
+    return { projectId, provider, model, atMs };
+  } catch {
+    return null;
+  }
+}
+
+export interface QuotaServiceOptions {
+  limiter: QuotaLimiter;
+  repo: QuotaRepo;
+  prices: () => PriceBook;
+  clock: Clock;
+  defaultTtlMs: () => number;
+}
+
+export class QuotaService {
+  private rules: readonly StoredQuotaRule[] = [];
+
+  constructor(private readonly opts: QuotaServiceOptions) {}
+
+  /** Reloads the rules from the state table (a node job; also after each change on this node). */
+  async refresh(): Promise<void> {
+    this.rules = await this.opts.repo.list();
+  }
+
+  get limiter(): QuotaLimiter {
+    return this.opts.limiter;
+  }
+
+  listRules(): readonly StoredQuotaRule[] {
+    return this.rules;
+  }
+
+  async putRule(rule: QuotaRule): Promise<StoredQuotaRule> {
+    const stored = await this.opts.repo.put(rule, this.opts.clock.nowMs());
+    await this.refresh();
+    return stored;
+  }
+
+  async deleteRule(id: string): Promise<boolean> {
+    const deleted = await this.opts.repo.delete(id);
+    await this.refresh();
+    return deleted;
+  }
+
+  async reserve(
+    r: ReserveRequest,
+  ): Promise<Result<{ granted: true; value: ReserveGranted } | { granted: false; value: ReserveRefused }, AppError>> {
+    const nowMs = this.opts.clock.nowMs();
+    const dims: CallDimensions = { project: r.projectId, key: r.key ?? null, user: r.user ?? null, model: r.model };
+    const tokens = r.inputTokens + r.maxTokens;
+    // Price only when a cost rule applies: an unpriced model is fine for request and token quotas.
+    const draft = drawsFor(this.rules, dims, { requests: 1, tokens, costUsd: 0 });
+    let costUsd = 0;
+    if (draft.some((d) => d.metric === 'costUsd')) {
+      const worst = worstCaseCostUsd(this.opts.prices(), { ...r, atMs: nowMs }, r.inputTokens, r.maxTokens);
+      if (worst == null) {
+        const rule = draft.find((d) => d.metric === 'costUsd')?.ruleId;
+        return err(
+          appError(
+            'RP_VALIDATION',
+            `model ${r.provider}/${r.model} has no price in the price book, so cost quota ${rule} cannot bound the call; add a price entry`,
+          ),
+        );
+      }
+      costUsd = worst;
+    }
+    const worstCase: Amounts = { requests: 1, tokens, costUsd };
+    const draws = costUsd === 0 ? draft : drawsFor(this.rules, dims, worstCase);
+    const never = draws.find((d) => d.amount > d.limit);
+    if (never != null)
+      return err(
+        appError(
+          'RP_VALIDATION',
+          `the call's worst case (${never.amount} ${never.metric}) exceeds quota ${never.ruleId}'s whole limit of ${never.limit}; lower max_tokens`,
+        ),
+      );
+    const id = `rsv_${randomUUID().replaceAll('-', '')}.${encodeTag({ projectId: r.projectId, provider: r.provider, model: r.model, atMs: nowMs })}`;
+    const out = await this.opts.limiter.reserve(draws, id, nowMs, r.ttlMs ?? this.opts.defaultTtlMs());
+    if (out.ok)
+      return ok({
+        granted: true,
+        value: { reservationId: id, expiresAtMs: out.expiresAtMs, worstCase, counters: out.counters },
+      });
+    return ok({
+      granted: false,
+      value: { retryAfterMs: out.retryAfterMs, refusedBy: out.refusedBy, worstCase, counters: out.counters },
+    });
+  }
+
+  /** `projectId` null: an admin may settle any project's reservation. */
+  async settle(s: SettleRequest, projectId: string | null): Promise<Result<{ actual: Amounts }, AppError>> {
+    const tag = decodeTag(s.reservationId);
+    if (tag == null) return err(appError('RP_VALIDATION', `reservationId: ${s.reservationId} is not a reservation id`));
+    if (projectId != null && tag.projectId !== projectId)
+      return err(appError('RP_FORBIDDEN', `reservation ${s.reservationId} belongs to another project`));
+    let costUsd = s.costUsd;
+    if (costUsd == null) costUsd = actualCostUsd(this.opts.prices(), tag, s.inputTokens, s.outputTokens) ?? 0;
+    const actual: Amounts = { requests: 1, tokens: s.inputTokens + s.outputTokens, costUsd };
+    const out = await this.opts.limiter.settle(s.reservationId, actual, this.opts.clock.nowMs());
+    if (!out.ok)
+      return err(
+        appError(
+          'RP_CONFLICT',
+          `reservation ${s.reservationId} is unknown, already settled or expired (an expired reservation is charged its worst case)`,
+        ),
+      );
+    return ok({ actual });
+  }
+}
