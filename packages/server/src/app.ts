@@ -19,6 +19,7 @@ import { LiveHub } from './api/live.js';
 import { LiveFeed } from './api/live-feed.js';
 import { createServerMetrics } from './api/metrics.js';
 import { buildApi } from './api/server.js';
+import { defaultWebDir } from './api/web-assets.js';
 import { checkRoleConfig } from './cluster-config.js';
 import { getAtPath, setAtPath } from './config/keys.js';
 import { type Config, HOT_RELOADABLE_KEYS } from './config/schema.js';
@@ -92,6 +93,8 @@ export interface StartOptions {
   modules?: readonly AnyModule[];
   /** Interval of the job scheduler's timer, ms (default 1_000); tests drive it with `tickJobs`. */
   schedulerTickMs?: number;
+  /** The built dashboard to serve at `/` (default `packages/web/dist`); null serves none. */
+  webDir?: string | null;
 }
 
 const ADMIN_HASH_SETTING = 'admin_token_sha256';
@@ -493,6 +496,8 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
       ingest: ingestPath,
       ...(telemetry ? { recostJobs: new RecostJobs({ telemetry, book: pricing, clock }) } : {}),
       moduleRoutes: parts.servesApi ? modules.routePlugins(routeHelpers(auth)) : [],
+      // The dashboard reads the API; nodes that serve the API serve it too.
+      webDir: parts.servesApi ? (opts.webDir !== undefined ? opts.webDir : defaultWebDir(import.meta.dirname)) : null,
     });
     await modules.start();
     cleanups.push(() => modules.stop(logger));

@@ -26,12 +26,13 @@ import type { LiveHub } from './live.js';
 import type { ServerMetrics } from './metrics.js';
 import { registerCostRoutes } from './routes/cost.js';
 import { registerDeadLetterRoutes } from './routes/dead-letters.js';
-import { registerHomeRoute } from './routes/home.js';
 import { registerIngestRoutes } from './routes/ingest.js';
 import { registerLiveRoute } from './routes/live.js';
 import { registerOpsRoutes } from './routes/ops.js';
 import { registerProjectRoutes } from './routes/projects.js';
 import { registerQueryRoutes } from './routes/query.js';
+import { registerTraceRoutes } from './routes/traces.js';
+import { registerWebAssets } from './web-assets.js';
 
 export interface ApiDeps {
   /** The config in force; a function so hot-reloaded values are seen. */
@@ -57,6 +58,8 @@ export interface ApiDeps {
   ingest: IngestPath;
   /** Modules' route plugins; each is registered as its own encapsulated Fastify plugin. */
   moduleRoutes?: ReadonlyArray<(api: FastifyInstance) => Promise<void>>;
+  /** The built dashboard (`packages/web/dist`); without it `/` answers the home page alone. */
+  webDir?: string | null;
 }
 
 export type Api = FastifyInstance<
@@ -211,7 +214,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
 
-  registerHomeRoute(app, deps);
+  registerWebAssets(app, deps.webDir, deps.version);
   registerOpsRoutes(app, deps);
   registerProjectRoutes(app, deps);
   registerDeadLetterRoutes(app, deps);
@@ -224,6 +227,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     registerCostRoutes(app, deps);
     registerLangfuseMetricsRoute(app, deps);
     registerLiveRoute(app, deps);
+    registerTraceRoutes(app, deps);
   }
   for (const plugin of deps.moduleRoutes ?? []) await app.register(plugin);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

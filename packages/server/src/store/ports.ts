@@ -7,6 +7,7 @@
  */
 import type {
   LlmCall,
+  LlmCallFilter,
   LlmCallListQuery,
   LlmCallPage,
   LogPage,
@@ -60,6 +61,53 @@ export interface SpanListQuery {
   serviceName?: string;
   /** 1..1000 */
   limit: number;
+}
+
+/** One trace read back: its spans and LLM calls, within a time range that bounds the search. */
+export interface TraceQuery {
+  traceId: string;
+  /** Only these projects (a project key's own); undefined reads every project. */
+  projectIds?: string[];
+  /** Spans and calls that started in fromMs <= t < toMs. */
+  fromMs: number;
+  toMs: number;
+}
+
+export interface TraceRecord {
+  /** Oldest first (startTimeMs asc, spanId asc), at most `TRACE_MAX_ITEMS`. */
+  spans: Span[];
+  /** Oldest first (startTimeMs asc, id asc), at most `TRACE_MAX_ITEMS`. */
+  llmCalls: LlmCall[];
+}
+
+/** Most spans, and most calls, one trace read returns. */
+export const TRACE_MAX_ITEMS = 5000;
+
+export interface TraceListQuery {
+  fromMs: number;
+  toMs: number;
+  /** Traces having at least one LLM call that matches. */
+  filter: LlmCallFilter;
+  /** 1..1000 */
+  limit: number;
+}
+
+/** A trace as seen through its LLM calls (spans without calls do not list a trace). */
+export interface TraceSummary {
+  projectId: string;
+  traceId: string;
+  /** First call's start and the last call's end, epoch ms. */
+  startTimeMs: number;
+  endTimeMs: number;
+  llmCalls: number;
+  errors: number;
+  /** Sum of the known costs; null when no call of the trace has one. */
+  costUsd: number | null;
+  unpricedCalls: number;
+  /** Distinct models of its calls, sorted. */
+  models: string[];
+  /** The name of its root span (no parent) when that span is stored, else null. */
+  rootSpanName: string | null;
 }
 
 /**
@@ -134,6 +182,10 @@ export interface TelemetryStore {
   logPatternCounts(query: LogSearchQuery): Promise<LogPatternCount[]>;
   /** Lines per `bucketMs` per (service, pattern) over the query's range and filter. */
   logPatternRates(query: LogSearchQuery, bucketMs: number): Promise<LogPatternRatePoint[]>;
+  /** One trace's spans and calls (empty lists when nothing of it is stored in the range). */
+  getTrace(query: TraceQuery): Promise<TraceRecord>;
+  /** Traces whose calls match, newest first (by first call's start; traceId desc breaks ties). */
+  listTraces(query: TraceListQuery): Promise<TraceSummary[]>;
   /** Deletes calls, spans and logs that started before `beforeMs`; returns how many rows went. */
   deleteBefore(beforeMs: number): Promise<number>;
   /**

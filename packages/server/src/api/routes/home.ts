@@ -1,16 +1,18 @@
 /**
- * `GET /`: a small page saying what this server is and what to do next. The dashboard will
- * replace it; until then it is this one file.
+ * `GET /`: what this server is and what to do next. With the dashboard built, `/` is the
+ * dashboard, and these next steps are what its page holds before the app starts (and without
+ * JavaScript) and what the app's empty state shows; without it, this page alone.
  */
+import type { FastifyRequest } from 'fastify';
 import { nextSteps } from '../../next-steps.js';
-import type { Api, ApiDeps } from '../server.js';
 
 const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** host[:port] as the client addressed us; anything else falls back to the listening address. */
 const HOST_HEADER = /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
 
-export function homePage(baseUrl: string, version: string): string {
+/** The page's content: what this server is and the next steps with its real address. */
+export function homeBody(baseUrl: string, version: string): string {
   const steps = nextSteps(baseUrl)
     .map(
       (s) =>
@@ -19,6 +21,18 @@ export function homePage(baseUrl: string, version: string): string {
         }</li>`,
     )
     .join('\n');
+  return `<h1>ReskPoints</h1>
+<p>This is a ReskPoints server (version ${escapeHtml(version)}) at <code>${escapeHtml(baseUrl)}</code>.
+It takes in the LLM calls and traces your applications emit — over OTLP/HTTP or its native batch API —
+and answers what each model, project and user uses: requests, errors, tokens, latency.</p>
+<p>The API is described at <a href="/docs">/docs</a> (OpenAPI document: <a href="/openapi.json">/openapi.json</a>).</p>
+<h2>Next steps</h2>
+<ol>
+${steps}
+</ol>`;
+}
+
+export function homePage(baseUrl: string, version: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -33,27 +47,30 @@ code { background: #f3f4f8; padding: 0 .25rem; border-radius: 3px; }
 </style>
 </head>
 <body>
-<h1>ReskPoints</h1>
-<p>This is a ReskPoints server (version ${escapeHtml(version)}) at <code>${escapeHtml(baseUrl)}</code>.
-It takes in the LLM calls and traces your applications emit — over OTLP/HTTP or its native batch API —
-and answers what each model, project and user uses: requests, errors, tokens, latency.</p>
-<p>The API is described at <a href="/docs">/docs</a> (OpenAPI document: <a href="/openapi.json">/openapi.json</a>).</p>
-<h2>Next steps</h2>
-<ol>
-${steps}
-</ol>
+${homeBody(baseUrl, version)}
+<p>The dashboard is not built here: run <code>npm run build</code> (or <code>npm start</code>, which builds first) and reload.</p>
 </body>
 </html>
 `;
 }
 
-export function registerHomeRoute(app: Api | import('fastify').FastifyInstance, deps: ApiDeps): void {
-  const api = app as Api;
-  api.get('/', { config: { auth: 'none' }, schema: { hide: true } }, async (req, reply) => {
-    const host = req.headers.host;
-    const addr = req.socket.address() as { address?: string; family?: string; port?: number };
-    const listening = addr.family === 'IPv6' ? `[${addr.address}]:${addr.port}` : `${addr.address}:${addr.port}`;
-    const baseUrl = `http://${host && HOST_HEADER.test(host) ? host : listening}`;
-    return reply.type('text/html; charset=utf-8').send(homePage(baseUrl, deps.version));
-  });
+/**
+ * The dashboard's index.html for this request: the home content inside the app's mount point
+ * (replaced when the app starts) and the next steps as JSON for the app's empty state.
+ */
+export function dashboardPage(indexHtml: string, baseUrl: string, version: string): string {
+  // JSON inside <script>: escape < so no string can close the element.
+  const json = JSON.stringify({ baseUrl, steps: nextSteps(baseUrl) }).replace(/</g, '\\u003c');
+  return indexHtml.replace(
+    '<div id="app"></div>',
+    `<div id="app"><div class="prerender">${homeBody(baseUrl, version)}</div></div>\n<script type="application/json" id="rp-next-steps">${json}</script>`,
+  );
+}
+
+/** The address the client used (its Host header when well-formed), else the listening address. */
+export function requestBaseUrl(req: FastifyRequest): string {
+  const host = req.headers.host;
+  const addr = req.socket.address() as { address?: string; family?: string; port?: number };
+  const listening = addr.family === 'IPv6' ? `[${addr.address}]:${addr.port}` : `${addr.address}:${addr.port}`;
+  return `http://${host && HOST_HEADER.test(host) ? host : listening}`;
 }

@@ -47,15 +47,20 @@ import {
 } from '@reskpoints/core';
 import { DIMENSION_COLUMN } from '../dimension-columns.js';
 import { decodeLlmCallCursorOrThrow, encodeLlmCallCursor } from '../llm-call-cursor.js';
-import type {
-  AppendResult,
-  IngestedSinceQuery,
-  RecostProgress,
-  RecostQuery,
-  SpanListQuery,
-  TelemetryStore,
-  WriteLock,
-  WriteLockHold,
+import {
+  type AppendResult,
+  type IngestedSinceQuery,
+  type RecostProgress,
+  type RecostQuery,
+  type SpanListQuery,
+  type TelemetryStore,
+  TRACE_MAX_ITEMS,
+  type TraceListQuery,
+  type TraceQuery,
+  type TraceRecord,
+  type TraceSummary,
+  type WriteLock,
+  type WriteLockHold,
 } from '../ports.js';
 import { classifyClickHouseWriteError } from './clickhouse-errors.js';
 import { type ColumnSpec, encodeRowBinary } from './row-binary.js';
@@ -678,6 +683,80 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
       patternId: r['pattern_id'] as string | null,
       count: num(r['n']),
     }));
+  }
+
+  async getTrace(query: TraceQuery): Promise<TraceRecord> {
+    const common = [timeRange(query.fromMs, query.toMs), this.visible(), `trace_id = ${str(query.traceId)}`];
+    if (query.projectIds !== undefined) common.push(inList('project_id', query.projectIds));
+    const where = common.join(' AND ');
+    // LIMIT 1 BY hides a not-yet-merged duplicate (see schema.ts).
+    const [calls, spans] = await Promise.all([
+      this.select<Record<keyof LlmCallRow, unknown>>(
+        `SELECT ${LLM_CALL_COLUMNS.join(', ')} FROM ${this.calls} WHERE ${where}
+         ORDER BY start_time_ms ASC, id ASC LIMIT 1 BY project_id, id LIMIT ${int(TRACE_MAX_ITEMS)}`,
+      ),
+      this.select<Record<keyof SpanRow, unknown>>(
+        `SELECT ${SPAN_COLUMNS.join(', ')} FROM ${this.spans} WHERE ${where}
+         ORDER BY start_time_ms ASC, span_id ASC LIMIT 1 BY project_id, trace_id, span_id LIMIT ${int(TRACE_MAX_ITEMS)}`,
+      ),
+    ]);
+    return { llmCalls: calls.map(rowToLlmCall), spans: spans.map(rowToSpan) };
+  }
+
+  async listTraces(query: TraceListQuery): Promise<TraceSummary[]> {
+    const range = [timeRange(query.fromMs, query.toMs), this.visible()];
+    const conditions = [...range, 'isNotNull(trace_id)', ...filterConditions(query.filter)];
+    const limit = clampLimit(query.limit);
+    // Aliases never shadow a column: ClickHouse would substitute them in WHERE.
+    const hits = await this.select<{ project_id: string; tid: string }>(
+      `SELECT project_id, assumeNotNull(trace_id) AS tid, min(start_time_ms) AS first_ms FROM ${this.calls}
+       WHERE ${conditions.join(' AND ')}
+       GROUP BY project_id, tid
+       ORDER BY first_ms DESC, tid DESC LIMIT ${int(limit)}`,
+    );
+    if (hits.length === 0) return [];
+    const keys = hits.map((h) => `(${str(h.project_id)}, ${str(h.tid)})`).join(', ');
+    const [aggs, roots] = await Promise.all([
+      this.select<Record<string, unknown>>(
+        `SELECT project_id, tid, min(start_time_ms) AS start_ms, max(start_time_ms + latency_ms) AS end_ms,
+                count() AS calls, countIf(status = 'error') AS errors, sum(ifNull(cost_usd, 0)) AS known_cost_usd,
+                countIf(isNull(cost_usd)) AS unpriced, arraySort(groupUniqArray(model)) AS models
+         FROM (SELECT project_id, assumeNotNull(trace_id) AS tid, id, start_time_ms, latency_ms, status, cost_usd, model
+               FROM ${this.calls}
+               WHERE ${range.join(' AND ')} AND isNotNull(trace_id) AND (project_id, assumeNotNull(trace_id)) IN (${keys})
+               LIMIT 1 BY project_id, id)
+         GROUP BY project_id, tid`,
+        { max_query_size: String(LOOKUP_MAX_QUERY_BYTES) },
+      ),
+      this.select<{ project_id: string; trace_id: string; root_name: string }>(
+        `SELECT project_id, trace_id, min(name) AS root_name FROM ${this.spans}
+         WHERE ${range.join(' AND ')} AND isNull(parent_span_id) AND (project_id, trace_id) IN (${keys})
+         GROUP BY project_id, trace_id`,
+        { max_query_size: String(LOOKUP_MAX_QUERY_BYTES) },
+      ),
+    ]);
+    const rootOf = new Map(roots.map((r) => [`${r.project_id}\u0000${r.trace_id}`, r.root_name]));
+    const out: TraceSummary[] = aggs.map((r) => {
+      const calls = num(r['calls']);
+      const unpriced = num(r['unpriced']);
+      const projectId = String(r['project_id']);
+      const traceId = String(r['tid']);
+      return {
+        projectId,
+        traceId,
+        startTimeMs: num(r['start_ms']),
+        endTimeMs: num(r['end_ms']),
+        llmCalls: calls,
+        errors: num(r['errors']),
+        costUsd: groupCostUsd(num(r['known_cost_usd']), calls, unpriced),
+        unpricedCalls: unpriced,
+        models: ((r['models'] as unknown[] | null) ?? []).map(String),
+        rootSpanName: rootOf.get(`${projectId}\u0000${traceId}`) ?? null,
+      };
+    });
+    return out.sort((a, b) =>
+      a.startTimeMs !== b.startTimeMs ? b.startTimeMs - a.startTimeMs : a.traceId < b.traceId ? 1 : -1,
+    );
   }
 
   /**

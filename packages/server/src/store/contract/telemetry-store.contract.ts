@@ -993,6 +993,196 @@ export function describeTelemetryStoreContract(
       expect(starts).toEqual([...starts].sort((a, b) => a - b));
     });
 
+    // --- traces ------------------------------------------------------------------------------
+
+    const UNPRICED_COST = makeLlmCall({ id: 'x' }).cost;
+    /** Two traces in prj_a (one with an error and an unpriced call), one in prj_b, and noise. */
+    const traceFixture = () => {
+      const spans = [
+        makeSpan({
+          projectId: 'prj_a',
+          traceId: 't1',
+          spanId: 'root',
+          name: 'POST /chat',
+          startTimeMs: BASE_MS,
+          durationMs: 900,
+        }),
+        makeSpan({
+          projectId: 'prj_a',
+          traceId: 't1',
+          spanId: 'llm1',
+          parentSpanId: 'root',
+          name: 'chat gpt-4o',
+          startTimeMs: BASE_MS + 10,
+          durationMs: 400,
+        }),
+        makeSpan({
+          projectId: 'prj_a',
+          traceId: 't1',
+          spanId: 'llm2',
+          parentSpanId: 'root',
+          name: 'chat claude',
+          startTimeMs: BASE_MS + 420,
+          durationMs: 300,
+          statusCode: 'error',
+          statusMessage: 'overloaded',
+        }),
+        makeSpan({
+          projectId: 'prj_a',
+          traceId: 't2',
+          spanId: 'r2',
+          name: 'GET /search',
+          startTimeMs: BASE_MS + 5000,
+          durationMs: 50,
+        }),
+        makeSpan({ projectId: 'prj_b', traceId: 't1', spanId: 'other', name: 'other project', startTimeMs: BASE_MS }),
+      ];
+      const calls = [
+        makeLlmCall({
+          id: 'c1',
+          projectId: 'prj_a',
+          traceId: 't1',
+          spanId: 'llm1',
+          parentSpanId: 'root',
+          model: 'gpt-4o',
+          startTimeMs: BASE_MS + 10,
+          latencyMs: 400,
+          cost: { ...UNPRICED_COST, totalUsd: 0.5, inputUsd: 0.5 },
+          userId: 'u1',
+        }),
+        makeLlmCall({
+          id: 'c2',
+          projectId: 'prj_a',
+          traceId: 't1',
+          spanId: 'llm2',
+          parentSpanId: 'root',
+          provider: 'anthropic',
+          model: 'claude-sonnet-4',
+          startTimeMs: BASE_MS + 420,
+          latencyMs: 300,
+          status: 'error',
+          errorType: 'overloaded',
+          cost: { ...UNPRICED_COST },
+          userId: 'u2',
+        }),
+        makeLlmCall({
+          id: 'c3',
+          projectId: 'prj_a',
+          traceId: 't2',
+          spanId: 'x',
+          model: 'gpt-4o-mini',
+          startTimeMs: BASE_MS + 5000,
+          latencyMs: 40,
+          cost: { ...UNPRICED_COST, totalUsd: 0.25, inputUsd: 0.25 },
+          userId: 'u1',
+        }),
+        makeLlmCall({
+          id: 'c4',
+          projectId: 'prj_b',
+          traceId: 't3',
+          model: 'gpt-4o',
+          startTimeMs: BASE_MS + 2000,
+          latencyMs: 100,
+          cost: { ...UNPRICED_COST },
+        }),
+        makeLlmCall({ id: 'c5', projectId: 'prj_a', traceId: null, startTimeMs: BASE_MS + 3000 }),
+      ];
+      return { spans, calls };
+    };
+    const wide = { fromMs: BASE_MS - HOUR_MS, toMs: BASE_MS + HOUR_MS };
+
+    test("getTrace returns one trace's spans and calls in start order, scoped to projects", async () => {
+      const { spans, calls } = traceFixture();
+      await store.appendBatch({ llmCalls: calls, spans });
+      const t1 = await store.getTrace({ traceId: 't1', projectIds: ['prj_a'], ...wide });
+      expect(t1.spans.map((s) => s.spanId)).toEqual(['root', 'llm1', 'llm2']);
+      expect(t1.spans[2]).toEqual(spans[2]);
+      expect(t1.llmCalls).toEqual([calls[0], calls[1]]);
+      // Without a project scope the same trace id in another project comes too.
+      const all = await store.getTrace({ traceId: 't1', ...wide });
+      expect(all.spans.map((s) => `${s.projectId}/${s.spanId}`).sort()).toEqual([
+        'prj_a/llm1',
+        'prj_a/llm2',
+        'prj_a/root',
+        'prj_b/other',
+      ]);
+      expect((await store.getTrace({ traceId: 't1', projectIds: ['prj_c'], ...wide })).spans).toEqual([]);
+      // The range bounds the search.
+      const late = await store.getTrace({
+        traceId: 't1',
+        projectIds: ['prj_a'],
+        fromMs: BASE_MS + 5,
+        toMs: wide.toMs,
+      });
+      expect(late.spans.map((s) => s.spanId)).toEqual(['llm1', 'llm2']);
+      expect(late.llmCalls.map((c) => c.id)).toEqual(['c1', 'c2']);
+      expect(await store.getTrace({ traceId: 'nope', ...wide })).toEqual({ spans: [], llmCalls: [] });
+    });
+
+    test('getTrace after a retried batch returns each span and call once', async () => {
+      const { spans, calls } = traceFixture();
+      await store.appendBatch({ llmCalls: calls, spans });
+      await store.appendBatch({ llmCalls: calls, spans });
+      const t1 = await store.getTrace({ traceId: 't1', projectIds: ['prj_a'], ...wide });
+      expect(t1.spans.length).toBe(3);
+      expect(t1.llmCalls.length).toBe(2);
+    });
+
+    test('listTraces summarises traces with matching calls, newest first', async () => {
+      const { spans, calls } = traceFixture();
+      await store.appendBatch({ llmCalls: calls, spans });
+      await store.appendBatch({ llmCalls: calls, spans });
+      const all = await store.listTraces({ ...wide, filter: {}, limit: 100 });
+      expect(all).toEqual([
+        {
+          projectId: 'prj_a',
+          traceId: 't2',
+          startTimeMs: BASE_MS + 5000,
+          endTimeMs: BASE_MS + 5040,
+          llmCalls: 1,
+          errors: 0,
+          costUsd: 0.25,
+          unpricedCalls: 0,
+          models: ['gpt-4o-mini'],
+          rootSpanName: 'GET /search',
+        },
+        {
+          projectId: 'prj_b',
+          traceId: 't3',
+          startTimeMs: BASE_MS + 2000,
+          endTimeMs: BASE_MS + 2100,
+          llmCalls: 1,
+          errors: 0,
+          costUsd: null,
+          unpricedCalls: 1,
+          models: ['gpt-4o'],
+          rootSpanName: null,
+        },
+        {
+          projectId: 'prj_a',
+          traceId: 't1',
+          startTimeMs: BASE_MS + 10,
+          endTimeMs: BASE_MS + 720,
+          llmCalls: 2,
+          errors: 1,
+          costUsd: 0.5,
+          unpricedCalls: 1,
+          models: ['claude-sonnet-4', 'gpt-4o'],
+          rootSpanName: 'POST /chat',
+        },
+      ]);
+      // A filter picks traces by any of their calls, and the summary still covers the whole trace.
+      const byUser = await store.listTraces({ ...wide, filter: { userIds: ['u2'] }, limit: 100 });
+      expect(byUser.map((t) => [t.traceId, t.llmCalls])).toEqual([['t1', 2]]);
+      const scoped = await store.listTraces({ ...wide, filter: { projectIds: ['prj_b'] }, limit: 100 });
+      expect(scoped.map((t) => t.traceId)).toEqual(['t3']);
+      const top = await store.listTraces({ ...wide, filter: {}, limit: 2 });
+      expect(top.map((t) => t.traceId)).toEqual(['t2', 't3']);
+      expect(
+        await store.listTraces({ fromMs: BASE_MS + DAY_MS, toMs: BASE_MS + 2 * DAY_MS, filter: {}, limit: 10 }),
+      ).toEqual([]);
+    });
+
     test('span identity is (project, trace, span)', async () => {
       const a = makeSpan({ projectId: 'prj_a', traceId: 't', spanId: 's' });
       const otherTrace = makeSpan({ projectId: 'prj_a', traceId: 't2', spanId: 's' });

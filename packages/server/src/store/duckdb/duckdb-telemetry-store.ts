@@ -15,6 +15,7 @@ import {
   type CostSums,
   costSummary,
   emptyCostSums,
+  groupCostUsd,
   type LlmCall,
   type LlmCallListQuery,
   type LlmCallPage,
@@ -33,14 +34,19 @@ import {
   type TelemetryBatch,
 } from '@reskpoints/core';
 import { decodeLlmCallCursorOrThrow, encodeLlmCallCursor } from '../llm-call-cursor.js';
-import type {
-  AppendResult,
-  IngestedSinceQuery,
-  RecostProgress,
-  RecostQuery,
-  SpanListQuery,
-  TelemetryStore,
-  TelemetryWriteStats,
+import {
+  type AppendResult,
+  type IngestedSinceQuery,
+  type RecostProgress,
+  type RecostQuery,
+  type SpanListQuery,
+  type TelemetryStore,
+  type TelemetryWriteStats,
+  TRACE_MAX_ITEMS,
+  type TraceListQuery,
+  type TraceQuery,
+  type TraceRecord,
+  type TraceSummary,
 } from '../ports.js';
 import { keyHash, RecentKeys } from '../recent-keys.js';
 import { appendColumnar, type Column } from './columnar-append.js';
@@ -614,6 +620,74 @@ export class DuckDbTelemetryStore implements TelemetryStore {
        ORDER BY s.start_time_ms, s.span_id LIMIT ${safeInt(query.limit)}`,
     );
     return rows.map(rowToSpan);
+  }
+
+  async getTrace(query: TraceQuery): Promise<TraceRecord> {
+    const range = (a: string) =>
+      `${a}.start_time_ms >= ${safeInt(query.fromMs)} AND ${a}.start_time_ms < ${safeInt(query.toMs)}`;
+    const callWhere = [range('k'), ...callConditions({ traceId: query.traceId, projectIds: query.projectIds }, 'k')];
+    const spanWhere = [range('s'), `s.trace_id = ${sqlString(query.traceId)}`];
+    if (query.projectIds !== undefined)
+      spanWhere.push(
+        query.projectIds.length === 0 ? 'FALSE' : `s.project_id IN (${query.projectIds.map(sqlString).join(', ')})`,
+      );
+    const [calls, spans] = await Promise.all([
+      this.db.query(
+        `SELECT ${LLM_CALL_SELECT.replaceAll('page.', 'k.')} FROM llm_calls k JOIN llm_series ser ON ser.series_id = k.series_id
+         WHERE ${callWhere.join(' AND ')} ORDER BY k.start_time_ms, k.id LIMIT ${TRACE_MAX_ITEMS}`,
+      ),
+      this.db.query(
+        `SELECT ${SPAN_SELECT} FROM spans s WHERE ${spanWhere.join(' AND ')}
+         ORDER BY s.start_time_ms, s.span_id LIMIT ${TRACE_MAX_ITEMS}`,
+      ),
+    ]);
+    return { llmCalls: calls.map(rowToCall), spans: spans.map(rowToSpan) };
+  }
+
+  async listTraces(query: TraceListQuery): Promise<TraceSummary[]> {
+    const where = [
+      `k.start_time_ms >= ${safeInt(query.fromMs)}`,
+      `k.start_time_ms < ${safeInt(query.toMs)}`,
+      'k.trace_id IS NOT NULL',
+      ...callConditions(query.filter, 'k'),
+    ];
+    const limit = safeInt(Math.max(1, Math.min(1000, query.limit)));
+    // Traces having a matching call, then every call of those traces (not only the matching ones).
+    const rows = await this.db.query(
+      `WITH hit AS (SELECT ser.project_id, k.trace_id, min(k.start_time_ms) AS first_ms
+                    FROM llm_calls k JOIN llm_series ser ON ser.series_id = k.series_id
+                    WHERE ${where.join(' AND ')}
+                    GROUP BY ser.project_id, k.trace_id
+                    ORDER BY first_ms DESC, k.trace_id DESC LIMIT ${limit}),
+            agg AS (SELECT ser.project_id, k.trace_id, min(k.start_time_ms) AS start_ms,
+                      max(k.start_time_ms + k.latency_ms) AS end_ms, count(*) AS calls,
+                      count(*) FILTER (WHERE ser.status = 'error') AS errors,
+                      coalesce(sum(k.cost_usd), 0) AS cost_usd, count(*) FILTER (WHERE k.cost_usd IS NULL) AS unpriced,
+                      list_sort(list(DISTINCT ser.model)) AS models
+                    FROM llm_calls k JOIN llm_series ser ON ser.series_id = k.series_id
+                    JOIN hit ON hit.project_id = ser.project_id AND hit.trace_id = k.trace_id
+                    WHERE k.start_time_ms >= ${safeInt(query.fromMs)} AND k.start_time_ms < ${safeInt(query.toMs)}
+                    GROUP BY ser.project_id, k.trace_id)
+       SELECT agg.*, (SELECT min(s.name) FROM spans s WHERE s.project_id = agg.project_id AND s.trace_id = agg.trace_id
+                        AND s.parent_span_id IS NULL) AS root_name
+       FROM agg ORDER BY agg.start_ms DESC, agg.trace_id DESC`,
+    );
+    return rows.map((r) => {
+      const calls = toNumber(r['calls']);
+      const unpriced = toNumber(r['unpriced']);
+      return {
+        projectId: String(r['project_id']),
+        traceId: String(r['trace_id']),
+        startTimeMs: toNumber(r['start_ms']),
+        endTimeMs: toNumber(r['end_ms']),
+        llmCalls: calls,
+        errors: toNumber(r['errors']),
+        costUsd: groupCostUsd(toNumber(r['cost_usd']), calls, unpriced),
+        unpricedCalls: unpriced,
+        models: ((r['models'] as unknown[] | null) ?? []).map(String),
+        rootSpanName: r['root_name'] == null ? null : String(r['root_name']),
+      };
+    });
   }
 
   // --- retention ----------------------------------------------------------------------------

@@ -1,0 +1,161 @@
+import { useEffect, useRef } from 'preact/hooks';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+
+/** Series colours: distinguishable, and each meets 3:1 against both backgrounds. */
+export const PALETTE = [
+  '#2563eb',
+  '#d97706',
+  '#059669',
+  '#db2777',
+  '#7c3aed',
+  '#0891b2',
+  '#dc2626',
+  '#65a30d',
+  '#9333ea',
+  '#64748b',
+];
+
+function cssVar(name: string, fallback: string): string {
+  const v = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  return v || fallback;
+}
+
+/** A small line with no axes; `label` describes it for screen readers. */
+export function Sparkline(props: { values: Array<number | null>; xs: number[]; label: string; color?: string }) {
+  const ref = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el || props.xs.length < 2) return;
+    const plot = new uPlot(
+      {
+        width: el.clientWidth || 160,
+        height: 36,
+        cursor: { show: false },
+        legend: { show: false },
+        select: { show: false, left: 0, top: 0, width: 0, height: 0 },
+        axes: [{ show: false }, { show: false }],
+        scales: { x: { time: true }, y: { auto: true } },
+        series: [
+          {},
+          {
+            stroke: props.color ?? cssVar('--accent', '#2563eb'),
+            width: 1.5,
+            fill: 'transparent',
+            points: { show: false },
+          },
+        ],
+      },
+      [props.xs, props.values] as uPlot.AlignedData,
+      el,
+    );
+    const ro = new ResizeObserver(() => plot.setSize({ width: el.clientWidth || 160, height: 36 }));
+    ro.observe(el);
+    return () => {
+      ro.disconnect();
+      plot.destroy();
+    };
+  }, [props.xs, props.values, props.color]);
+  return <div class="spark" ref={ref} role="img" aria-label={props.label} />;
+}
+
+export interface ChartSeries {
+  label: string;
+  values: Array<number | null>;
+  color?: string;
+  dash?: boolean;
+}
+
+/**
+ * A time-series chart. `stacked` draws each series on top of the previous ones (areas); the
+ * legend and the tooltip show each series' own value, formatted with `format`.
+ */
+export function TimeChart(props: {
+  xs: number[];
+  series: ChartSeries[];
+  stacked?: boolean;
+  height?: number;
+  format: (v: number | null) => string;
+  label: string;
+  overlay?: ChartSeries[];
+}) {
+  const ref = useRef<HTMLDivElement>(null);
+  const theme = document.documentElement.dataset.theme ?? '';
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    const axisColor = cssVar('--muted', '#555');
+    const gridColor = cssVar('--grid', '#e5e7eb');
+    const own = props.series.map((s) => s.values);
+    let drawn = own;
+    if (props.stacked) {
+      const acc = props.xs.map(() => 0);
+      drawn = own.map((vals) => vals.map((v, i) => (acc[i] = (acc[i] ?? 0) + (v ?? 0))));
+    }
+    // Stacked areas are drawn top series first so each lower area paints over the one above.
+    const order = props.stacked ? [...props.series.keys()].reverse() : [...props.series.keys()];
+    const overlay = props.overlay ?? [];
+    const data = [props.xs, ...order.map((i) => drawn[i]!), ...overlay.map((o) => o.values)] as uPlot.AlignedData;
+    const series: uPlot.Series[] = [
+      {},
+      ...order.map((i) => {
+        const s = props.series[i]!;
+        const color = s.color ?? PALETTE[i % PALETTE.length]!;
+        return {
+          label: s.label,
+          stroke: color,
+          width: 1.5,
+          fill: props.stacked ? `${color}bb` : undefined,
+          points: { show: false },
+          value: (_u: uPlot, _v: number | null, _si: number, idx: number | null) =>
+            idx === null ? '' : props.format(own[i]![idx] ?? null),
+        } satisfies uPlot.Series;
+      }),
+      ...overlay.map((o, k) => ({
+        label: o.label,
+        stroke: o.color ?? cssVar('--fg', '#111'),
+        width: 2,
+        dash: o.dash ? [6, 4] : undefined,
+        points: { show: false },
+        value: (_u: uPlot, v: number | null) => props.format(v),
+        scale: 'y',
+        _k: k,
+      })),
+    ];
+    const plot = new uPlot(
+      {
+        width: el.clientWidth || 600,
+        height: props.height ?? 260,
+        series,
+        scales: {
+          x: { time: true },
+          y: { auto: true, range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.05 : 1] },
+        },
+        axes: [
+          { stroke: axisColor, grid: { stroke: gridColor, width: 1 }, ticks: { stroke: gridColor } },
+          {
+            stroke: axisColor,
+            grid: { stroke: gridColor, width: 1 },
+            ticks: { stroke: gridColor },
+            size: 70,
+            values: (_u, vals) => vals.map((v) => props.format(v)),
+          },
+        ],
+        legend: { live: true },
+      },
+      data,
+      el,
+    );
+    const ro = new ResizeObserver(() => plot.setSize({ width: el.clientWidth || 600, height: props.height ?? 260 }));
+    ro.observe(el);
+    return () => {
+      ro.disconnect();
+      plot.destroy();
+    };
+  }, [props.xs, props.series, props.stacked, props.overlay, theme]);
+  return (
+    <figure class="chart" aria-label={props.label}>
+      <div ref={ref} />
+    </figure>
+  );
+}

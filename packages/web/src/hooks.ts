@@ -1,0 +1,58 @@
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { api } from './api.js';
+import { useLocation } from './router.js';
+import { type Filters, readFilters, readRange, resolveRange, type TimeRange } from './url-state.js';
+
+export interface Loaded<T> {
+  data: T | null;
+  error: string | null;
+  loading: boolean;
+}
+
+/**
+ * Loads `path` whenever `key` changes; a newer request cancels the older one. `path` null
+ * loads nothing.
+ */
+export function useApi<T>(path: string | null, params: URLSearchParams | null, refresh = 0): Loaded<T> {
+  const key = path === null ? null : `${path}?${params?.toString() ?? ''}#${refresh}`;
+  const [state, setState] = useState<Loaded<T>>({ data: null, error: null, loading: path !== null });
+  useEffect(() => {
+    if (path === null) return;
+    const ctrl = new AbortController();
+    setState((s) => ({ data: s.data, error: null, loading: true }));
+    api<T>(path, { params: params ?? undefined, signal: ctrl.signal }).then(
+      (data) => setState({ data, error: null, loading: false }),
+      (e: Error) => {
+        if (ctrl.signal.aborted) return;
+        setState({ data: null, error: e.message, loading: false });
+      },
+    );
+    return () => ctrl.abort();
+  }, [key]);
+  return state;
+}
+
+/** Range and filters from the URL, and the concrete window they mean (fixed until the URL changes or `refresh`). */
+export function usePageState(refresh = 0): {
+  params: URLSearchParams;
+  range: TimeRange;
+  filters: Filters;
+  window: { fromMs: number; toMs: number };
+} {
+  const { params } = useLocation();
+  const search = params.toString();
+  const range = useMemo(() => readRange(params), [search]);
+  const filters = useMemo(() => readFilters(params), [search]);
+  const window = useMemo(() => resolveRange(range, Date.now()), [search, refresh]);
+  return { params, range, filters, window };
+}
+
+export function useInterval(fn: () => void, ms: number | null): void {
+  const saved = useRef(fn);
+  saved.current = fn;
+  useEffect(() => {
+    if (ms === null) return;
+    const id = setInterval(() => saved.current(), ms);
+    return () => clearInterval(id);
+  }, [ms]);
+}
