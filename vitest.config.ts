@@ -23,6 +23,18 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        extends: true,
+        test: {
+          name: 'browser',
+          include: ['packages/web/e2e/**/*.browser.test.ts'],
+          // The page loads while the machine may be busy: give polled expectations time.
+          expect: { poll: { timeout: 15_000, interval: 100 } },
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

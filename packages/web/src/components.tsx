@@ -233,3 +233,16 @@ export function download(name: string, type: string, text: string): void {
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
+
+/**
+ * A table's horizontal scroller. It takes keyboard focus so that people without a mouse can
+ * scroll a table wider than a phone screen (WCAG 2.1.1).
+ */
+export function TableWrap(props: { children: ComponentChildren }) {
+  return (
+    // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must be reachable by keyboard
+    <section class="table-wrap" tabIndex={0} aria-label="Table (scrolls sideways on narrow screens)">
+      {props.children}
+    </section>
+  );
+}

@@ -1,6 +1,6 @@
 import { useMemo, useState } from 'preact/hooks';
 import type { LlmCall } from '../api.js';
-import { Drawer, FilterBar, RangePicker, Status } from '../components.js';
+import { Drawer, FilterBar, RangePicker, Status, TableWrap } from '../components.js';
 import { formatCount, formatDurationMs, formatTime, formatUsd } from '../format.js';
 import { useApi, usePageState } from '../hooks.js';
 import { setParams } from '../router.js';
@@ -93,7 +93,7 @@ export function Calls(props: { refresh: number; onRefresh: () => void; isAdmin: 
         <p class="muted">{search ? 'No call on this page matches the search.' : 'No calls in this range.'}</p>
       )}
       {items.length > 0 && (
-        <div class="table-wrap">
+        <TableWrap>
           <table data-calls>
             <caption class="sr-only">LLM calls, newest first; open a row for details</caption>
             <thead>
@@ -135,7 +135,7 @@ export function Calls(props: { refresh: number; onRefresh: () => void; isAdmin: 
               ))}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       )}
       <nav class="pager" aria-label="Pages">
         <button
@@ -227,7 +227,7 @@ export function CallDrawer(props: { call: LlmCall; onClose: () => void }) {
         ))}
       </dl>
       <h3>Usage</h3>
-      <div class="table-wrap">
+      <TableWrap>
         <table class="compact">
           <caption class="sr-only">Token usage as reported and normalised</caption>
           <thead>
@@ -251,7 +251,7 @@ export function CallDrawer(props: { call: LlmCall; onClose: () => void }) {
             ))}
           </tbody>
         </table>
-      </div>
+      </TableWrap>
       <h3>Prompt</h3>
       <pre class="excerpt">{c.promptExcerpt ?? '(not recorded)'}</pre>
       <h3>Response</h3>

@@ -1,7 +1,7 @@
 import { useMemo } from 'preact/hooks';
 import type { SummaryResult, SummaryRow } from '../api.js';
 import { type ChartSeries, PALETTE, TimeChart } from '../charts.js';
-import { Card, download, FilterBar, hourAligned, RangePicker, Status } from '../components.js';
+import { Card, download, FilterBar, hourAligned, RangePicker, Status, TableWrap } from '../components.js';
 import { formatChange, formatCount, formatPercent, formatUsd } from '../format.js';
 import { useApi, usePageState } from '../hooks.js';
 import { setParams } from '../router.js';
@@ -254,7 +254,7 @@ export function CostExplorer(props: { refresh: number; onRefresh: () => void; is
           <span>{formatChange(breakdown.curTotal, breakdown.prevTotal)}</span>).
         </p>
         <Status loading={cur.loading && !cur.data} error={cur.error ?? prev.error} />
-        <div class="table-wrap">
+        <TableWrap>
           <table data-breakdown>
             <caption class="sr-only">
               {METRICS[metric].label} per {dim}, with the previous period and each group's share of the change
@@ -306,7 +306,7 @@ export function CostExplorer(props: { refresh: number; onRefresh: () => void; is
               ))}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       </Card>
     </>
   );

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { getToken, type LlmCall } from '../api.js';
+import { TableWrap } from '../components.js';
 import { formatCount, formatDurationMs, formatTime, formatUsd } from '../format.js';
 import { setParams, useLocation } from '../router.js';
 import { CallDrawer } from './calls.js';
@@ -98,7 +99,7 @@ export function Live(props: { isAdmin: boolean }) {
       {calls.length === 0 ? (
         <p class="muted">Waiting for calls… new calls appear here as they are stored.</p>
       ) : (
-        <div class="table-wrap">
+        <TableWrap>
           <table data-live>
             <caption class="sr-only">Calls as they arrive, newest first</caption>
             <thead>
@@ -138,7 +139,7 @@ export function Live(props: { isAdmin: boolean }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       )}
       {open && <CallDrawer call={open} onClose={() => setOpen(null)} />}
     </>

@@ -1,6 +1,6 @@
 import type { LlmCall, SummaryResult, SummaryRow } from '../api.js';
 import { Sparkline } from '../charts.js';
-import { Card, FilterBar, hourAligned, RangePicker, Status } from '../components.js';
+import { Card, FilterBar, hourAligned, RangePicker, Status, TableWrap } from '../components.js';
 import {
   changeRatio,
   formatChange,
@@ -69,6 +69,8 @@ export function Overview(props: { refresh: number; onRefresh: () => void; isAdmi
 
   const c = total(cur.data);
   const p = total(prev.data);
+  // Until the totals arrive the figures show a dash, never a zero that is not true.
+  const shown = <T,>(v: T) => (cur.data ? v : null);
   const rows = series.data?.rows ?? [];
   const xs = rows.map((r) => r.bucketStartMs / 1000);
   const noData = !cur.loading && !cur.error && cur.data !== null && (c === null || c.requests === 0);
@@ -107,14 +109,14 @@ export function Overview(props: { refresh: number; onRefresh: () => void; isAdmi
             <Kpi
               id="requests"
               label="Requests"
-              value={formatCount(c?.requests ?? 0)}
+              value={formatCount(shown(c?.requests ?? 0))}
               change={[c?.requests ?? 0, p?.requests ?? 0]}
               spark={{ xs, values: rows.map((r) => r.requests) }}
             />
             <Kpi
               id="error-rate"
               label="Error rate"
-              value={formatPercent(c?.errorRate ?? 0)}
+              value={formatPercent(shown(c?.errorRate ?? 0))}
               change={[c?.errorRate ?? 0, p?.errorRate ?? 0]}
               spark={{ xs, values: rows.map((r) => r.errorRate) }}
               upIsBad
@@ -151,7 +153,7 @@ export function Overview(props: { refresh: number; onRefresh: () => void; isAdmi
             <Status loading={errors.loading && !errors.data} error={errors.error} />
             {errors.data && errors.data.items.length === 0 && <p class="muted">No errors in this range.</p>}
             {errors.data && errors.data.items.length > 0 && (
-              <div class="table-wrap">
+              <TableWrap>
                 <table>
                   <caption class="sr-only">The latest failed calls</caption>
                   <thead>
@@ -179,7 +181,7 @@ export function Overview(props: { refresh: number; onRefresh: () => void; isAdmi
                     ))}
                   </tbody>
                 </table>
-              </div>
+              </TableWrap>
             )}
           </Card>
         </>

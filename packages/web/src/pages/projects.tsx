@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api, type KeyInfo, type Project } from '../api.js';
-import { Card, Status } from '../components.js';
+import { Card, Status, TableWrap } from '../components.js';
 import { formatTime } from '../format.js';
 import { useApi } from '../hooks.js';
 
@@ -172,7 +172,7 @@ function Keys(props: { projectId: string; onIssued: (i: Issued) => void }) {
   return (
     <div class="keys">
       <Status loading={keys.loading && !keys.data} error={keys.error ?? error} />
-      <div class="table-wrap">
+      <TableWrap>
         <table class="compact" data-keys={props.projectId}>
           <caption class="sr-only">Keys of {props.projectId}</caption>
           <thead>
@@ -206,7 +206,7 @@ function Keys(props: { projectId: string; onIssued: (i: Issued) => void }) {
             ))}
           </tbody>
         </table>
-      </div>
+      </TableWrap>
       <button type="button" class="btn" onClick={issue}>
         Create a key
       </button>

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import type { LlmCall, TraceDetail, TraceSpan, TraceSummary } from '../api.js';
-import { Card, FilterBar, RangePicker, Status } from '../components.js';
+import { Card, FilterBar, RangePicker, Status, TableWrap } from '../components.js';
 import { formatCount, formatDurationMs, formatTime, formatUsd } from '../format.js';
 import { useApi, usePageState } from '../hooks.js';
 import { useLocation } from '../router.js';
@@ -30,7 +30,7 @@ function TraceList(props: { refresh: number; onRefresh: () => void; isAdmin: boo
         </p>
       )}
       {res.data && res.data.items.length > 0 && (
-        <div class="table-wrap">
+        <TableWrap>
           <table data-traces>
             <caption class="sr-only">Traces with LLM calls, newest first</caption>
             <thead>
@@ -72,7 +72,7 @@ function TraceList(props: { refresh: number; onRefresh: () => void; isAdmin: boo
               ))}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       )}
     </>
   );
@@ -196,7 +196,7 @@ function TraceView(props: { traceId: string; isAdmin: boolean }) {
             </div>
           </div>
           <Card title="Waterfall">
-            <div class="table-wrap">
+            <TableWrap>
               <table class="waterfall" data-waterfall>
                 <caption class="sr-only">Spans and LLM calls of the trace, with start offset and duration</caption>
                 <thead>
@@ -251,7 +251,7 @@ function TraceView(props: { traceId: string; isAdmin: boolean }) {
                   })}
                 </tbody>
               </table>
-            </div>
+            </TableWrap>
           </Card>
         </>
       )}

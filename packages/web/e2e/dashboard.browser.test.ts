@@ -1,0 +1,313 @@
+/**
+ * The dashboard in a real browser: Debian's Chromium driven by playwright-core against a
+ * started server with demo traffic. Visits every page, checks the numbers shown against the
+ * API, uses filters and a shared URL, opens a call and its trace, watches the live page, saves
+ * screenshots at desktop and phone width (artifacts/screenshots/) and runs axe-core on every
+ * page in both themes. Run with `npm run test:browser` (builds first).
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DemoHandle, startDemo } from '../../server/src/demo/generator.js';
+import { ADMIN_TOKEN, startTestServer, type TestServer } from '../../server/src/test-support/harness.js';
+
+const CHROMIUM = process.env['RP_CHROMIUM'] ?? '/usr/bin/chromium';
+const SHOTS = resolve(import.meta.dirname, '../../../artifacts/screenshots');
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const HOUR_MS = 3_600_000;
+const DESKTOP = { width: 1280, height: 900 };
+const PHONE = { width: 390, height: 844 };
+
+interface SummaryRow {
+  group: Record<string, string | null>;
+  requests: number;
+  errors: number;
+  costUsd: number | null;
+  errorRate: number;
+  [k: string]: unknown;
+}
+
+describe('dashboard in Chromium', () => {
+  let server: TestServer;
+  let demo: DemoHandle;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  /** A finished, hour-aligned window inside the demo's backfill: its numbers do not move. */
+  let fromMs: number;
+  let toMs: number;
+  let range: string;
+
+  const api = async <T>(path: string): Promise<T> => {
+    const res = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    expect(res.status, path).toBe(200);
+    return (await res.json()) as T;
+  };
+
+  const newPage = async (viewport = DESKTOP, theme: 'light' | 'dark' = 'light') => {
+    const ctx = await browser.newContext({ viewport, colorScheme: theme });
+    await ctx.addInitScript(
+      ([token, t]) => {
+        sessionStorage.setItem('rp-token', token as string);
+        localStorage.setItem('rp-theme', t as string);
+      },
+      [ADMIN_TOKEN, theme],
+    );
+    return { ctx, page: await ctx.newPage() };
+  };
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    demo = await startDemo({
+      baseUrl: server.url,
+      adminToken: ADMIN_TOKEN,
+      dataDir: server.config.dataDir,
+      seed: 7,
+      backfillHours: 6,
+      backfillCallsPerHour: 400,
+      callsPerSecond: 2,
+    });
+    toMs = Math.floor(Date.now() / HOUR_MS) * HOUR_MS;
+    fromMs = toMs - 4 * HOUR_MS;
+    range = `from=${new Date(fromMs).toISOString()}&to=${new Date(toMs).toISOString()}`;
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+    ({ ctx: context, page } = await newPage());
+    mkdirSync(SHOTS, { recursive: true });
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    await browser?.close();
+    await demo?.stop();
+    await server?.stop();
+  });
+
+  it('signs in with the admin token and keeps it for the tab', async () => {
+    const ctx = await browser.newContext({ viewport: DESKTOP });
+    const p = await ctx.newPage();
+    await p.goto(`${server.url}/`);
+    await p.getByLabel('Admin token or project key').fill('rpa_wrong');
+    await p.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => p.getByRole('alert').textContent()).toContain('not valid');
+    await p.getByLabel('Admin token or project key').fill(ADMIN_TOKEN);
+    await p.getByRole('button', { name: 'Sign in' }).click();
+    await p.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+    expect(await p.evaluate(() => sessionStorage.getItem('rp-token'))).toBe(ADMIN_TOKEN);
+    await p.reload();
+    await p.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+    await ctx.close();
+  });
+
+  it('overview shows the API numbers for a shared range', async () => {
+    await page.goto(`${server.url}/?${range}`);
+    const total = (await api<{ rows: SummaryRow[] }>(`/api/v1/llm/summary?from=${fromMs}&to=${toMs}`)).rows[0]!;
+    const requests = page.locator('[data-kpi="requests"] [data-value]');
+    await expect.poll(() => requests.textContent()).toBe(total.requests.toLocaleString('en-US'));
+    const errorRate = page.locator('[data-kpi="error-rate"] [data-value]');
+    await expect.poll(() => errorRate.textContent()).not.toBe('0%');
+    const top = (
+      await api<{ rows: SummaryRow[] }>(
+        `/api/v1/llm/summary?from=${fromMs}&to=${toMs}&groupBy=model&orderBy=costUsd&limit=5`,
+      )
+    ).rows.map((r) => r.group['model']);
+    const shown = page.locator('table[data-top="model"] tbody tr td:first-child');
+    await expect.poll(() => shown.allTextContents()).toEqual(top);
+    await page.locator('.spark canvas').first().waitFor();
+  });
+
+  it('cost explorer: breakdown matches the API; a filter lands in the URL and a shared URL restores it', async () => {
+    await page.goto(`${server.url}/cost?${range}&groupBy=project&metric=requests`);
+    const byProject = (
+      await api<{ rows: SummaryRow[] }>(`/api/v1/llm/summary?from=${fromMs}&to=${toMs}&groupBy=project`)
+    ).rows;
+    const cells = page.locator('table[data-breakdown] tbody tr');
+    await expect.poll(() => cells.count()).toBe(byProject.length);
+    for (const r of byProject) {
+      const row = page.locator('table[data-breakdown] tbody tr', {
+        has: page.getByRole('rowheader', { name: r.group['project']! }),
+      });
+      await expect.poll(() => row.locator('td').first().textContent()).toBe(r.requests.toLocaleString('en-US'));
+    }
+    await page.locator('.chart canvas').first().waitFor();
+    // Filter by one project through the filter bar.
+    const project = byProject[0]!.group['project']!;
+    await page.getByLabel(/^Project/).selectOption(project);
+    await expect.poll(() => new URL(page.url()).searchParams.get('project')).toBe(project);
+    await expect.poll(() => cells.count()).toBe(1);
+    // The shared URL opens the same view in a fresh tab.
+    const shared = page.url();
+    const { ctx, page: other } = await newPage();
+    await other.goto(shared);
+    await expect.poll(() => other.locator('table[data-breakdown] tbody tr th').allTextContents()).toEqual([project]);
+    expect(await other.getByLabel(/^Project/).inputValue()).toBe(project);
+    expect(await other.getByLabel(/^Group by/).inputValue()).toBe('project');
+    await ctx.close();
+  });
+
+  it('calls: a filtered table, a call in the drawer, and its trace', async () => {
+    await page.goto(`${server.url}/calls?${range}&status=error`);
+    const rows = page.locator('table[data-calls] tbody tr');
+    await expect.poll(() => rows.count()).toBeGreaterThan(0);
+    const statuses = await page.locator('table[data-calls] tbody .pill').allTextContents();
+    expect(new Set(statuses)).toEqual(new Set(['error']));
+    // A call with a trace: find one through the API (OTLP demo calls carry trace ids).
+    const calls = await api<{ items: Array<{ id: string; projectId: string; traceId: string | null }> }>(
+      `/api/v1/llm/calls?from=${fromMs}&to=${toMs}&limit=200`,
+    );
+    const traced = calls.items.find((c) => c.traceId !== null)!;
+    expect(traced).toBeDefined();
+    await page.goto(
+      `${server.url}/calls?${range}&call=${traced.id}&callProject=${traced.projectId}&traceId=${traced.traceId}`,
+    );
+    const drawer = page.getByRole('dialog');
+    await drawer.waitFor();
+    expect(await drawer.getByRole('heading', { level: 2 }).textContent()).toBe(`Call ${traced.id}`);
+    await page.keyboard.press('Escape');
+    await expect.poll(() => drawer.count()).toBe(0);
+    await page.locator(`[data-call-id="${traced.id}"]`).click();
+    await drawer.locator('[data-trace-link]').click();
+    await expect.poll(() => new URL(page.url()).pathname).toBe(`/traces/${traced.traceId}`);
+    const trace = await api<{ llmCalls: unknown[]; spans: unknown[]; costUsd: number | null }>(
+      `/api/v1/traces/${traced.traceId}`,
+    );
+    const waterfall = page.locator('table[data-waterfall] tbody tr');
+    await expect.poll(() => waterfall.count()).toBe(trace.llmCalls.length + trace.spans.length);
+    await expect.poll(() => page.locator('table[data-waterfall] tbody tr.is-call').count()).toBe(trace.llmCalls.length);
+  });
+
+  it('traces list links to trace views', async () => {
+    await page.goto(`${server.url}/traces?${range}`);
+    const first = page.locator('table[data-traces] tbody tr a').first();
+    await first.waitFor();
+    await first.click();
+    await page.locator('table[data-waterfall]').waitFor();
+  });
+
+  it('live: calls stream in, pause holds the table still', async () => {
+    await page.goto(`${server.url}/live`);
+    const rows = page.locator('table[data-live] tbody tr');
+    await expect.poll(() => rows.count(), { timeout: 20_000 }).toBeGreaterThan(0);
+    await page.getByRole('button', { name: 'Pause' }).click();
+    const held = await rows.count();
+    const received = Number((await page.locator('[data-received]').textContent())!.replace(/,/g, ''));
+    await expect
+      .poll(async () => Number((await page.locator('[data-received]').textContent())!.replace(/,/g, '')), {
+        timeout: 20_000,
+      })
+      .toBeGreaterThan(received);
+    expect(await rows.count()).toBe(held);
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await expect.poll(() => rows.count(), { timeout: 20_000 }).toBeGreaterThan(held);
+  });
+
+  it('projects: create a project and a key, shown once with the OTel set-up; revoke a key', async () => {
+    await page.goto(`${server.url}/projects`);
+    await page.getByLabel('Project name').fill('browser-made');
+    await page.getByRole('button', { name: 'Create project' }).click();
+    const issued = page.locator('[data-issued-key]');
+    await issued.waitFor();
+    const key = (await issued.locator('[data-key]').textContent())!;
+    expect(key).toMatch(/^rpk_/);
+    expect(await issued.locator('pre').textContent()).toContain(`OTEL_EXPORTER_OTLP_ENDPOINT=${server.url}`);
+    // The key works.
+    const me = await fetch(`${server.url}/api/v1/me`, { headers: { authorization: `Bearer ${key}` } });
+    expect(((await me.json()) as { kind: string }).kind).toBe('project');
+    page.once('dialog', (d) => void d.accept());
+    const keys = page.locator('table[data-keys] tbody tr');
+    await expect.poll(() => keys.count()).toBe(1);
+    await page.getByRole('button', { name: /^Revoke/ }).click();
+    await expect.poll(() => keys.first().locator('td').nth(3).textContent()).toMatch(/^revoked/);
+    const after = await fetch(`${server.url}/api/v1/me`, { headers: { authorization: `Bearer ${key}` } });
+    expect(after.status).toBe(401);
+  });
+
+  it("a fresh install teaches how to send the first call, with this server's address", async () => {
+    const fresh = await startTestServer();
+    try {
+      const ctx = await browser.newContext({ viewport: DESKTOP });
+      await ctx.addInitScript((t) => sessionStorage.setItem('rp-token', t as string), ADMIN_TOKEN);
+      const p = await ctx.newPage();
+      await p.goto(`${fresh.url}/`);
+      const empty = p.locator('[data-empty-state]');
+      await empty.waitFor();
+      expect(await empty.textContent()).toContain(`export OTEL_EXPORTER_OTLP_ENDPOINT=${fresh.url}`);
+      await p.screenshot({ path: join(SHOTS, 'empty-state-desktop.png'), fullPage: true });
+      await ctx.close();
+    } finally {
+      await fresh.stop();
+    }
+  });
+
+  const PAGES = [
+    { name: 'overview', path: () => `/?${range}`, ready: '[data-kpi="requests"] [data-value]' },
+    { name: 'cost', path: () => `/cost?${range}`, ready: 'table[data-breakdown] tbody tr' },
+    { name: 'calls', path: () => `/calls?${range}`, ready: 'table[data-calls] tbody tr' },
+    { name: 'traces', path: () => `/traces?${range}`, ready: 'table[data-traces] tbody tr' },
+    { name: 'live', path: () => '/live', ready: 'table[data-live] tbody tr' },
+    { name: 'projects', path: () => '/projects', ready: '.project-list li' },
+  ];
+
+  it('screenshots of every page at desktop and phone width', async () => {
+    for (const [label, viewport] of [
+      ['desktop', DESKTOP],
+      ['phone', PHONE],
+    ] as const) {
+      for (const theme of ['light', 'dark'] as const) {
+        const { ctx, page: p } = await newPage(viewport, theme);
+        for (const pg of PAGES) {
+          await p.goto(`${server.url}${pg.path()}`);
+          await p.locator(pg.ready).first().waitFor({ timeout: 20_000 });
+          await p.waitForLoadState('networkidle').catch(() => undefined);
+          await p.screenshot({ path: join(SHOTS, `${pg.name}-${label}-${theme}.png`), fullPage: label === 'desktop' });
+          if (pg.name === 'traces') {
+            await p.locator('table[data-traces] tbody tr a').first().click();
+            await p.locator('table[data-waterfall] tbody tr').first().waitFor();
+            await p.screenshot({ path: join(SHOTS, `trace-${label}-${theme}.png`), fullPage: label === 'desktop' });
+          }
+          // Nothing wider than the viewport: the page reflows down to phone width.
+          const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+          expect(overflow, `${pg.name} ${label} scrolls sideways`).toBeLessThanOrEqual(1);
+        }
+        await ctx.close();
+      }
+    }
+  });
+
+  it('axe-core finds no serious or critical violation on any page, in either theme', async () => {
+    const found: string[] = [];
+    for (const [theme, viewport] of [
+      ['light', DESKTOP],
+      ['dark', DESKTOP],
+      ['light', PHONE],
+    ] as const) {
+      const { ctx, page: p } = await newPage(viewport, theme);
+      for (const pg of [...PAGES, { name: 'trace', path: () => '', ready: 'table[data-waterfall] tbody tr' }]) {
+        if (pg.name === 'trace') {
+          await p.goto(`${server.url}/traces?${range}`);
+          await p.locator('table[data-traces] tbody tr a').first().click();
+        } else await p.goto(`${server.url}${pg.path()}`);
+        await p.locator(pg.ready).first().waitFor({ timeout: 20_000 });
+        await p.waitForLoadState('networkidle').catch(() => undefined);
+        await p.addScriptTag({ content: AXE_SOURCE });
+        const violations = await p.evaluate(async () => {
+          const axe = (window as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<any> } }).axe;
+          const r = await axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] });
+          return r.violations
+            .filter((v: any) => v.impact === 'serious' || v.impact === 'critical')
+            .map(
+              (v: any) =>
+                `${v.id} (${v.impact}): ${v.nodes
+                  .slice(0, 3)
+                  .map((n: any) => n.target.join(' '))
+                  .join(' | ')}`,
+            );
+        });
+        for (const v of violations) found.push(`${pg.name} [${theme}] ${v}`);
+      }
+      await ctx.close();
+    }
+    expect(found).toEqual([]);
+  });
+});
