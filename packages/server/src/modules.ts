@@ -4,6 +4,7 @@
  * rest compiling. The config schema takes each module's section from this list.
  */
 
+import { alertingModule } from './alerting/module.js';
 import { costModule } from './cost/module.js';
 import { detectModule } from './detect/module.js';
 import { langfuseModule } from './langfuse/module.js';
@@ -19,4 +20,5 @@ export const MODULES: readonly AnyModule[] = [
   detectModule,
   logsModule,
   quotaModule,
+  alertingModule,
 ];

@@ -20,7 +20,7 @@ function typeText(k: ConfigKeyInfo): string {
 function defaultText(k: ConfigKeyInfo): string {
   if (k.defaultValue === undefined) return '(unset)';
   if (k.defaultValue === '') return '`""`';
-  return `\`${String(k.defaultValue)}\``;
+  return `\`${typeof k.defaultValue === 'object' ? JSON.stringify(k.defaultValue) : String(k.defaultValue)}\``;
 }
 
 const escapeCell = (s: string): string => s.replace(/\|/g, '\\|');

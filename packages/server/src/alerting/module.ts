@@ -1,0 +1,84 @@
+/**
+ * The alerting module: rules evaluated on committed telemetry by a leader job that commits
+ * wake early, the notification pipeline (grouping, inhibition, silences, dedup, rate limits,
+ * routing), a durable outbox with retrying delivery, and its HTTP API. See docs/alerting.md.
+ */
+import { defineModule } from '../platform/module.js';
+import { type AlertingConfig, alertingConfigSchema } from './config.js';
+import { ALERTING_MIGRATIONS } from './repo.js';
+
+export const alertingModule = defineModule<AlertingConfig>({
+  name: 'alerting',
+  config: {
+    schema: alertingConfigSchema,
+    hotReloadable: ['rulesFile', 'rules', 'route', 'receivers', 'inhibitRules', 'timeIntervals'],
+  },
+  stateMigrations: ALERTING_MIGRATIONS,
+  async create(ctx) {
+    const [{ AlertingEngine }, { AlertingRepo }, { compilePipeline }, { RulesSource }, { registerAlertingRoutes }] =
+      await Promise.all([
+        import('./engine.js'),
+        import('./repo.js'),
+        import('./pipeline-config.js'),
+        import('./rules-source.js'),
+        import('./routes.js'),
+      ]);
+    const repo = new AlertingRepo();
+    const rules = new RulesSource(ctx.config, ctx.logger);
+    const compile = () => {
+      const r = compilePipeline(ctx.config());
+      if (!r.ok) throw new Error(`alerting configuration: ${r.error.join('; ')}`);
+      return r.value;
+    };
+    let pipeline = compile();
+    ctx.onConfigChange(() => {
+      try {
+        pipeline = compile();
+      } catch (e) {
+        ctx.logger.warn({ err: e }, 'alerting configuration change refused; keeping the running one');
+      }
+      rules.refresh(true);
+    });
+    const telemetry = ctx.telemetry;
+    const engine = new AlertingEngine({
+      db: ctx.state,
+      repo,
+      clock: ctx.clock,
+      logger: ctx.logger,
+      summarize: telemetry ? (q) => telemetry.summarize(q) : null,
+      rules: () => rules.current(),
+      pipeline: () => pipeline,
+      receivers: () => ctx.config().receivers,
+      delivery: () => ctx.config().delivery,
+      externalUrl: () => '',
+    });
+    let unsubscribe: (() => void) | null = null;
+    return {
+      jobs: ctx.config().enabled
+        ? [
+            {
+              name: 'evaluate',
+              scope: 'leader',
+              everyMs: ctx.config().evaluationTickMs,
+              async run({ nowMs, fence }) {
+                if (!fence) return;
+                rules.refresh();
+                await engine.pass(fence, nowMs);
+              },
+            },
+          ]
+        : [],
+      routes: (api, helpers) =>
+        registerAlertingRoutes(api, helpers, { ctx, repo, engine, rules, wake: () => ctx.wake('evaluate') }),
+      async start() {
+        unsubscribe = ctx.commits.subscribe(() => {
+          engine.noteCommit();
+          ctx.wake('evaluate');
+        });
+      },
+      async stop() {
+        unsubscribe?.();
+      },
+    };
+  },
+});

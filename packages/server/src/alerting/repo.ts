@@ -1,0 +1,190 @@
+/**
+ * The alerting state tables, in the common SQL of `platform/sql.ts` (DuckDB and PostgreSQL):
+ * rule alert states, the alerts the pipeline holds, the notification log, the durable outbox,
+ * the sent-notification history and silences.
+ */
+import type { SqlExecutor } from '../platform/sql.js';
+import type { StateMigration } from '../platform/state-migrations.js';
+import type { Alert } from './labels.js';
+import type { NotificationLogEntry } from './notification-log.js';
+import type { RuleAlertState } from './rule-state.js';
+import type { Silence } from './silences.js';
+
+export const ALERTING_MIGRATIONS: readonly StateMigration[] = [
+  {
+    version: 1,
+    name: 'alert state, notification log, outbox, silences',
+    steps: [
+      'CREATE TABLE alerting_rule_states (rule TEXT NOT NULL, fingerprint TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (rule, fingerprint))',
+      'CREATE TABLE alerting_alerts (fingerprint TEXT PRIMARY KEY, body TEXT NOT NULL)',
+      'CREATE TABLE alerting_nflog (receiver TEXT NOT NULL, group_key TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (receiver, group_key))',
+      'CREATE TABLE alerting_outbox (id TEXT PRIMARY KEY, receiver TEXT NOT NULL, group_key TEXT NOT NULL, status TEXT NOT NULL, body TEXT NOT NULL, created_at_ms BIGINT NOT NULL, attempts BIGINT NOT NULL, next_attempt_at_ms BIGINT NOT NULL, last_error TEXT)',
+      'CREATE TABLE alerting_sent (id TEXT PRIMARY KEY, receiver TEXT NOT NULL, group_key TEXT NOT NULL, status TEXT NOT NULL, alert_count BIGINT NOT NULL, created_at_ms BIGINT NOT NULL, finished_at_ms BIGINT NOT NULL, outcome TEXT NOT NULL, attempts BIGINT NOT NULL, detail TEXT)',
+      'CREATE TABLE alerting_silences (id TEXT PRIMARY KEY, body TEXT NOT NULL, ends_at_ms BIGINT NOT NULL)',
+    ],
+  },
+];
+
+export type OutboxRow = {
+  id: string;
+  receiver: string;
+  group_key: string;
+  status: string;
+  body: string;
+  created_at_ms: number;
+  attempts: number;
+  next_attempt_at_ms: number;
+  last_error: string | null;
+};
+
+export type SentRow = {
+  id: string;
+  receiver: string;
+  group_key: string;
+  status: string;
+  alert_count: number;
+  created_at_ms: number;
+  finished_at_ms: number;
+  outcome: string;
+  attempts: number;
+  detail: string | null;
+};
+
+export class AlertingRepo {
+  async loadRuleStates(db: SqlExecutor): Promise<Map<string, RuleAlertState[]>> {
+    const rows = await db.query<{ rule: string; body: string }>('SELECT rule, body FROM alerting_rule_states');
+    const out = new Map<string, RuleAlertState[]>();
+    for (const r of rows) {
+      const list = out.get(r.rule) ?? [];
+      list.push(JSON.parse(r.body) as RuleAlertState);
+      out.set(r.rule, list);
+    }
+    return out;
+  }
+
+  async replaceRuleStates(tx: SqlExecutor, rule: string, states: readonly RuleAlertState[]): Promise<void> {
+    await tx.exec('DELETE FROM alerting_rule_states WHERE rule = $1', [rule]);
+    for (const s of states)
+      await tx.exec('INSERT INTO alerting_rule_states (rule, fingerprint, body) VALUES ($1, $2, $3)', [
+        rule,
+        s.fingerprint,
+        JSON.stringify(s),
+      ]);
+  }
+
+  async loadAlerts(db: SqlExecutor): Promise<Alert[]> {
+    const rows = await db.query<{ body: string }>('SELECT body FROM alerting_alerts');
+    return rows.map((r) => JSON.parse(r.body) as Alert);
+  }
+
+  async putAlert(tx: SqlExecutor, fp: string, alert: Alert): Promise<void> {
+    await tx.exec(
+      'INSERT INTO alerting_alerts (fingerprint, body) VALUES ($1, $2) ON CONFLICT (fingerprint) DO UPDATE SET body = excluded.body',
+      [fp, JSON.stringify(alert)],
+    );
+  }
+
+  async deleteAlert(tx: SqlExecutor, fp: string): Promise<void> {
+    await tx.exec('DELETE FROM alerting_alerts WHERE fingerprint = $1', [fp]);
+  }
+
+  async loadLog(db: SqlExecutor): Promise<NotificationLogEntry[]> {
+    const rows = await db.query<{ body: string }>('SELECT body FROM alerting_nflog');
+    return rows.map((r) => JSON.parse(r.body) as NotificationLogEntry);
+  }
+
+  async putLog(tx: SqlExecutor, e: NotificationLogEntry): Promise<void> {
+    await tx.exec(
+      `INSERT INTO alerting_nflog (receiver, group_key, body) VALUES ($1, $2, $3)
+       ON CONFLICT (receiver, group_key) DO UPDATE SET body = excluded.body`,
+      [e.receiver, e.groupKey, JSON.stringify(e)],
+    );
+  }
+
+  async enqueue(tx: SqlExecutor, row: OutboxRow): Promise<void> {
+    await tx.exec(
+      `INSERT INTO alerting_outbox (id, receiver, group_key, status, body, created_at_ms, attempts, next_attempt_at_ms, last_error)
+       VALUES ($1, $2, $3, $4, $5, CAST($6 AS BIGINT), CAST($7 AS BIGINT), CAST($8 AS BIGINT), $9)`,
+      [
+        row.id,
+        row.receiver,
+        row.group_key,
+        row.status,
+        row.body,
+        row.created_at_ms,
+        row.attempts,
+        row.next_attempt_at_ms,
+        row.last_error,
+      ],
+    );
+  }
+
+  async dueOutbox(db: SqlExecutor, nowMs: number, limit: number): Promise<OutboxRow[]> {
+    return db.query<OutboxRow>(
+      'SELECT * FROM alerting_outbox WHERE next_attempt_at_ms <= CAST($1 AS BIGINT) ORDER BY created_at_ms, id LIMIT CAST($2 AS BIGINT)',
+      [nowMs, limit],
+    );
+  }
+
+  async listOutbox(db: SqlExecutor): Promise<OutboxRow[]> {
+    return db.query<OutboxRow>('SELECT * FROM alerting_outbox ORDER BY created_at_ms, id');
+  }
+
+  /** Removes a delivered (or finally failed) row and records the outcome, in one transaction. */
+  async finish(tx: SqlExecutor, row: OutboxRow, outcome: 'delivered' | 'failed', nowMs: number, detail: string | null) {
+    const removed = await tx.exec('DELETE FROM alerting_outbox WHERE id = $1', [row.id]);
+    if (removed === 0) return;
+    const alertCount = (JSON.parse(row.body) as { alerts?: unknown[] }).alerts?.length ?? 0;
+    await tx.exec(
+      `INSERT INTO alerting_sent (id, receiver, group_key, status, alert_count, created_at_ms, finished_at_ms, outcome, attempts, detail)
+       VALUES ($1, $2, $3, $4, CAST($5 AS BIGINT), CAST($6 AS BIGINT), CAST($7 AS BIGINT), $8, CAST($9 AS BIGINT), $10)
+       ON CONFLICT (id) DO NOTHING`,
+      [
+        row.id,
+        row.receiver,
+        row.group_key,
+        row.status,
+        alertCount,
+        row.created_at_ms,
+        nowMs,
+        outcome,
+        row.attempts + 1,
+        detail,
+      ],
+    );
+  }
+
+  async reschedule(db: SqlExecutor, id: string, attempts: number, nextAttemptAtMs: number, error: string) {
+    await db.exec(
+      'UPDATE alerting_outbox SET attempts = CAST($2 AS BIGINT), next_attempt_at_ms = CAST($3 AS BIGINT), last_error = $4 WHERE id = $1',
+      [id, attempts, nextAttemptAtMs, error],
+    );
+  }
+
+  async listSent(db: SqlExecutor, limit: number): Promise<SentRow[]> {
+    return db.query<SentRow>('SELECT * FROM alerting_sent ORDER BY finished_at_ms DESC, id LIMIT CAST($1 AS BIGINT)', [
+      limit,
+    ]);
+  }
+
+  async loadSilences(db: SqlExecutor, sinceMs: number): Promise<Silence[]> {
+    const rows = await db.query<{ body: string }>(
+      'SELECT body FROM alerting_silences WHERE ends_at_ms > CAST($1 AS BIGINT)',
+      [sinceMs],
+    );
+    return rows.map((r) => JSON.parse(r.body) as Silence);
+  }
+
+  async getSilence(db: SqlExecutor, id: string): Promise<Silence | undefined> {
+    const rows = await db.query<{ body: string }>('SELECT body FROM alerting_silences WHERE id = $1', [id]);
+    return rows[0] ? (JSON.parse(rows[0].body) as Silence) : undefined;
+  }
+
+  async putSilence(db: SqlExecutor, s: Silence): Promise<void> {
+    await db.exec(
+      `INSERT INTO alerting_silences (id, body, ends_at_ms) VALUES ($1, $2, CAST($3 AS BIGINT))
+       ON CONFLICT (id) DO UPDATE SET body = excluded.body, ends_at_ms = excluded.ends_at_ms`,
+      [s.id, JSON.stringify(s), s.endsAtMs],
+    );
+  }
+}
