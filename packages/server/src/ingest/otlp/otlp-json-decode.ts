@@ -282,18 +282,31 @@ function structural(path: string, e: unknown): never {
   throw e;
 }
 
+/** The scope's name ('' when absent); a malformed scope fails the request. */
+function parseScopeName(scope: unknown, path: string): string {
+  if (scope === undefined || scope === null) return '';
+  if (!isObject(scope)) throw new OtlpDecodeError(`${path}.scope: expected an object, got ${typeName(scope)}`);
+  try {
+    return parseOptionalString('name', scope.name);
+  } catch (e) {
+    return structural(`${path}.scope`, e);
+  }
+}
+
+/** The resource's attributes into `into`; a malformed resource fails the request. */
+function parseResource(resource: unknown, path: string, into: OtlpAttributes): void {
+  if (resource === undefined || resource === null) return;
+  if (!isObject(resource)) throw new OtlpDecodeError(`${path}.resource: expected an object, got ${typeName(resource)}`);
+  try {
+    parseAttributes('attributes', resource.attributes, into);
+  } catch (e) {
+    structural(`${path}.resource`, e);
+  }
+}
+
 function parseScopeSpans(v: unknown, path: string): OtlpScopeSpansData {
   if (!isObject(v)) throw new OtlpDecodeError(`${path}: expected an object, got ${typeName(v)}`);
-  let scopeName = '';
-  const scope = v.scope;
-  if (scope !== undefined && scope !== null) {
-    if (!isObject(scope)) throw new OtlpDecodeError(`${path}.scope: expected an object, got ${typeName(scope)}`);
-    try {
-      scopeName = parseOptionalString('name', scope.name);
-    } catch (e) {
-      structural(`${path}.scope`, e);
-    }
-  }
+  const scopeName = parseScopeName(v.scope, path);
   let items: unknown[] = [];
   try {
     items = parseArray('spans', v.spans);
@@ -308,16 +321,7 @@ function parseScopeSpans(v: unknown, path: string): OtlpScopeSpansData {
 function parseResourceSpans(v: unknown, path: string): OtlpResourceSpansData {
   if (!isObject(v)) throw new OtlpDecodeError(`${path}: expected an object, got ${typeName(v)}`);
   const rs: OtlpResourceSpansData = { resourceAttributes: new Map(), scopeSpans: [] };
-  const resource = v.resource;
-  if (resource !== undefined && resource !== null) {
-    if (!isObject(resource))
-      throw new OtlpDecodeError(`${path}.resource: expected an object, got ${typeName(resource)}`);
-    try {
-      parseAttributes('attributes', resource.attributes, rs.resourceAttributes);
-    } catch (e) {
-      structural(`${path}.resource`, e);
-    }
-  }
+  parseResource(v.resource, path, rs.resourceAttributes);
   let scopes: unknown[] = [];
   try {
     scopes = parseArray('scopeSpans', v.scopeSpans);
@@ -390,16 +394,7 @@ function parseLogRecord(v: unknown): OtlpLogRecordData {
 
 function parseScopeLogs(v: unknown, path: string): OtlpScopeLogsData {
   if (!isObject(v)) throw new OtlpDecodeError(`${path}: expected an object, got ${typeName(v)}`);
-  let scopeName = '';
-  const scope = v.scope;
-  if (scope !== undefined && scope !== null) {
-    if (!isObject(scope)) throw new OtlpDecodeError(`${path}.scope: expected an object, got ${typeName(scope)}`);
-    try {
-      scopeName = parseOptionalString('name', scope.name);
-    } catch (e) {
-      structural(`${path}.scope`, e);
-    }
-  }
+  const scopeName = parseScopeName(v.scope, path);
   let items: unknown[] = [];
   try {
     items = parseArray('logRecords', v.logRecords);
@@ -412,16 +407,7 @@ function parseScopeLogs(v: unknown, path: string): OtlpScopeLogsData {
 function parseResourceLogs(v: unknown, path: string): OtlpResourceLogsData {
   if (!isObject(v)) throw new OtlpDecodeError(`${path}: expected an object, got ${typeName(v)}`);
   const rl: OtlpResourceLogsData = { resourceAttributes: new Map(), scopeLogs: [] };
-  const resource = v.resource;
-  if (resource !== undefined && resource !== null) {
-    if (!isObject(resource))
-      throw new OtlpDecodeError(`${path}.resource: expected an object, got ${typeName(resource)}`);
-    try {
-      parseAttributes('attributes', resource.attributes, rl.resourceAttributes);
-    } catch (e) {
-      structural(`${path}.resource`, e);
-    }
-  }
+  parseResource(v.resource, path, rl.resourceAttributes);
   let scopes: unknown[] = [];
   try {
     scopes = parseArray('scopeLogs', v.scopeLogs);
