@@ -125,7 +125,22 @@ export interface LlmCall {
   metadata: Record<string, string>;
   usageRaw: Record<string, number | string | null>;
   usage: Usage;
-  costUsd: number | null;
+  /** Computed at ingest from the price book; totalUsd null = no price for this model. */
+  cost: {
+    totalUsd: number | null;
+    inputUsd: number;
+    outputUsd: number;
+    cacheReadUsd: number;
+    cacheWriteUsd: number;
+    reasoningUsd: number;
+    requestUsd: number;
+    priceId: string | null;
+    priceVersion: string | null;
+    tier: string | null;
+    tokensEstimated: boolean;
+  };
+  /** The cost the client reported, if any. */
+  reportedCostUsd: number | null;
   promptExcerpt: string | null;
   responseExcerpt: string | null;
   ingestedAtMs: number;

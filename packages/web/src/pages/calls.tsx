@@ -129,7 +129,7 @@ export function Calls(props: { refresh: number; onRefresh: () => void; isAdmin: 
                   </td>
                   <td class="num">{formatDurationMs(c.latencyMs)}</td>
                   <td class="num">{formatCount(c.usage.totalTokens)}</td>
-                  <td class="num">{formatUsd(c.costUsd)}</td>
+                  <td class="num">{formatUsd(c.cost?.totalUsd ?? null)}</td>
                   <td>{c.userId ?? '—'}</td>
                 </tr>
               ))}
@@ -172,9 +172,13 @@ function Row(props: { k: string; v: string | number | null | undefined }) {
 
 export function CallDrawer(props: { call: LlmCall; onClose: () => void }) {
   const c = props.call;
-  const provenance = Object.entries(c).filter(
-    ([k, v]) => /^(cost|price)/i.test(k) && k !== 'costUsd' && v !== null && v !== undefined,
-  );
+  // The cost's parts and provenance: price entry, version, tier, estimated tokens, reported cost.
+  const provenance: Array<[string, unknown]> = [
+    ...Object.entries(c.cost ?? {}).filter(([k, v]) => k !== 'totalUsd' && v !== null && v !== 0 && v !== false),
+    ...(c.reportedCostUsd !== null && c.reportedCostUsd !== undefined
+      ? [['reportedCostUsd', c.reportedCostUsd] as [string, unknown]]
+      : []),
+  ];
   const usageKeys = [
     'inputTokens',
     'outputTokens',
@@ -219,9 +223,12 @@ export function CallDrawer(props: { call: LlmCall; onClose: () => void }) {
           </p>
         </>
       )}
-      <h3>Cost</h3>
+      <Row k="Cost" v={c.cost?.totalUsd == null ? 'unknown (no price for this model)' : formatUsd(c.cost.totalUsd)} />
       <dl class="kv">
-        <Row k="Cost" v={c.costUsd === null ? 'unknown (no price for this model)' : formatUsd(c.costUsd)} />
+        <Row
+          k="Cost"
+          v={c.costUsd === null ? 'unknown (no price for this model)' : formatUsd(c.cost?.totalUsd ?? null)}
+        />
         {provenance.map(([k, v]) => (
           <Row key={k} k={k} v={typeof v === 'object' ? JSON.stringify(v) : String(v)} />
         ))}

@@ -134,7 +134,7 @@ export function Live(props: { isAdmin: boolean }) {
                   </td>
                   <td class="num">{formatDurationMs(c.latencyMs)}</td>
                   <td class="num">{formatCount(c.usage.totalTokens)}</td>
-                  <td class="num">{formatUsd(c.costUsd)}</td>
+                  <td class="num">{formatUsd(c.cost?.totalUsd ?? null)}</td>
                 </tr>
               ))}
             </tbody>

@@ -122,7 +122,7 @@ export function waterfallRows(trace: TraceDetail): WaterfallRow[] {
     startMs: c.startTimeMs,
     durationMs: c.latencyMs,
     error: c.status === 'error',
-    costUsd: c.costUsd,
+    costUsd: c.cost?.totalUsd ?? null,
     call: c,
     detail: `${formatCount(c.usage.totalTokens)} tokens`,
   });
