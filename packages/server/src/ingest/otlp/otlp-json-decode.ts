@@ -307,12 +307,7 @@ function parseResource(resource: unknown, path: string, into: OtlpAttributes): v
 function parseScopeSpans(v: unknown, path: string): OtlpScopeSpansData {
   if (!isObject(v)) throw new OtlpDecodeError(`${path}: expected an object, got ${typeName(v)}`);
   const scopeName = parseScopeName(v.scope, path);
-  let items: unknown[] = [];
-  try {
-    items = parseArray('spans', v.spans);
-  } catch (e) {
-    structural(path, e);
-  }
+  const items = structuralArray(path, 'spans', v.spans);
   const spans: OtlpSpanData[] = new Array(items.length);
   for (let k = 0; k < items.length; k++) spans[k] = parseSpan(items[k]);
   return { scopeName, spans };
@@ -322,38 +317,41 @@ function parseResourceSpans(v: unknown, path: string): OtlpResourceSpansData {
   if (!isObject(v)) throw new OtlpDecodeError(`${path}: expected an object, got ${typeName(v)}`);
   const rs: OtlpResourceSpansData = { resourceAttributes: new Map(), scopeSpans: [] };
   parseResource(v.resource, path, rs.resourceAttributes);
-  let scopes: unknown[] = [];
-  try {
-    scopes = parseArray('scopeSpans', v.scopeSpans);
-  } catch (e) {
-    structural(path, e);
-  }
+  const scopes = structuralArray(path, 'scopeSpans', v.scopeSpans);
   for (let k = 0; k < scopes.length; k++) rs.scopeSpans.push(parseScopeSpans(scopes[k], `${path}.scopeSpans[${k}]`));
   return rs;
 }
 
 const utf8 = new TextDecoder('utf-8');
 
-/**
- * Decodes an OTLP/JSON `ExportTraceServiceRequest`. Throws OtlpDecodeError on a body that
- * is not JSON or whose structure is wrong; the public entry point turns that into a Result.
- */
-export function decodeTraceRequestJson(body: Uint8Array): OtlpTraceRequestData {
+/** An array field of the request structure; a wrong type fails the request with its path. */
+function structuralArray(path: string, field: string, v: unknown): unknown[] {
+  try {
+    return parseArray(field, v);
+  } catch (e) {
+    return structural(path, e);
+  }
+}
+
+/** The body as a JSON object (the export request named `message`), or OtlpDecodeError. */
+function parseRoot(body: Uint8Array, message: string): JsonObject {
   let root: unknown;
   try {
     root = JSON.parse(utf8.decode(body));
   } catch (e) {
     throw new OtlpDecodeError(`body is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
   }
-  if (!isObject(root)) {
-    throw new OtlpDecodeError(`body must be a JSON object (ExportTraceServiceRequest), got ${typeName(root)}`);
-  }
-  let list: unknown[] = [];
-  try {
-    list = parseArray('resourceSpans', root.resourceSpans);
-  } catch (e) {
-    structural('', e);
-  }
+  if (!isObject(root)) throw new OtlpDecodeError(`body must be a JSON object (${message}), got ${typeName(root)}`);
+  return root;
+}
+
+/**
+ * Decodes an OTLP/JSON `ExportTraceServiceRequest`. Throws OtlpDecodeError on a body that
+ * is not JSON or whose structure is wrong; the public entry point turns that into a Result.
+ */
+export function decodeTraceRequestJson(body: Uint8Array): OtlpTraceRequestData {
+  const root = parseRoot(body, 'ExportTraceServiceRequest');
+  const list = structuralArray('', 'resourceSpans', root.resourceSpans);
   const out: OtlpTraceRequestData = [];
   for (let k = 0; k < list.length; k++) out.push(parseResourceSpans(list[k], `resourceSpans[${k}]`));
   return out;
@@ -395,12 +393,7 @@ function parseLogRecord(v: unknown): OtlpLogRecordData {
 function parseScopeLogs(v: unknown, path: string): OtlpScopeLogsData {
   if (!isObject(v)) throw new OtlpDecodeError(`${path}: expected an object, got ${typeName(v)}`);
   const scopeName = parseScopeName(v.scope, path);
-  let items: unknown[] = [];
-  try {
-    items = parseArray('logRecords', v.logRecords);
-  } catch (e) {
-    structural(path, e);
-  }
+  const items = structuralArray(path, 'logRecords', v.logRecords);
   return { scopeName, logRecords: items.map(parseLogRecord) };
 }
 
@@ -408,32 +401,14 @@ function parseResourceLogs(v: unknown, path: string): OtlpResourceLogsData {
   if (!isObject(v)) throw new OtlpDecodeError(`${path}: expected an object, got ${typeName(v)}`);
   const rl: OtlpResourceLogsData = { resourceAttributes: new Map(), scopeLogs: [] };
   parseResource(v.resource, path, rl.resourceAttributes);
-  let scopes: unknown[] = [];
-  try {
-    scopes = parseArray('scopeLogs', v.scopeLogs);
-  } catch (e) {
-    structural(path, e);
-  }
+  const scopes = structuralArray(path, 'scopeLogs', v.scopeLogs);
   for (let k = 0; k < scopes.length; k++) rl.scopeLogs.push(parseScopeLogs(scopes[k], `${path}.scopeLogs[${k}]`));
   return rl;
 }
 
 /** Decodes an OTLP/JSON `ExportLogsServiceRequest`; throws like `decodeTraceRequestJson`. */
 export function decodeLogsRequestJson(body: Uint8Array): OtlpLogsRequestData {
-  let root: unknown;
-  try {
-    root = JSON.parse(utf8.decode(body));
-  } catch (e) {
-    throw new OtlpDecodeError(`body is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  if (!isObject(root)) {
-    throw new OtlpDecodeError(`body must be a JSON object (ExportLogsServiceRequest), got ${typeName(root)}`);
-  }
-  let list: unknown[] = [];
-  try {
-    list = parseArray('resourceLogs', root.resourceLogs);
-  } catch (e) {
-    structural('', e);
-  }
+  const root = parseRoot(body, 'ExportLogsServiceRequest');
+  const list = structuralArray('', 'resourceLogs', root.resourceLogs);
   return list.map((item, k) => parseResourceLogs(item, `resourceLogs[${k}]`));
 }
