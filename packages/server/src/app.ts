@@ -38,6 +38,7 @@ import {
   type CommitNotifications,
   LocalCommitNotifications,
 } from './platform/commit-notifications.js';
+import { LocalPlatformEvents, type PlatformEvents } from './platform/events.js';
 import { createIngestPath } from './platform/ingest-path.js';
 import type { RouteHelpers } from './platform/module.js';
 import { type AnyModule, ModuleHost } from './platform/module-host.js';
@@ -49,6 +50,7 @@ import { createPgLeaderLease } from './store/lease/pg-leader-lease.js';
 import { decodeBatch } from './store/nats/batch-codec.js';
 import { NatsCommitNotifications } from './store/nats/nats-commit-notifications.js';
 import { NatsIngestBus } from './store/nats/nats-ingest-bus.js';
+import { NatsPlatformEvents } from './store/nats/nats-platform-events.js';
 import type {
   AppendResult,
   BatchSink,
@@ -329,6 +331,17 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
       cleanups.push(() => n.close());
       commits = n;
     }
+    // Live events for the `/api/v1/events` WebSocket, across nodes over NATS when the cluster has it.
+    let events: PlatformEvents = new LocalPlatformEvents(() => clock.nowMs());
+    if (config.nats.url) {
+      const e = await NatsPlatformEvents.connect({
+        servers: config.nats.url,
+        subject: `reskpoints.events.${config.nats.stream}`,
+        nowMs: () => clock.nowMs(),
+      });
+      cleanups.push(() => e.close());
+      events = e;
+    }
     const liveFeed = new LiveFeed(live, commits, telemetry);
     cleanups.push(async () => liveFeed.close());
 
@@ -357,6 +370,7 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
       stateStore: state,
       telemetry,
       commits,
+      events,
       metrics: metrics.registry,
       scheduler,
       derivedLagMs: config.derived.safetyLagMs,
@@ -488,6 +502,7 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
       auth,
       metrics,
       live,
+      events,
       clock,
       logger,
       version: VERSION,

@@ -111,7 +111,7 @@ export function createServerMetrics(
     }),
     liveDropped: new Counter({
       name: 'reskpoints_live_dropped_messages_total',
-      help: 'Live-stream messages dropped for slow WebSocket clients',
+      help: 'Live-stream and event messages dropped for slow WebSocket clients',
       registers: [registry],
     }),
     liveClients: new Gauge({

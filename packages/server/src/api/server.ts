@@ -17,6 +17,7 @@ import type { RecostJobs } from '../cost/recost-jobs.js';
 import { registerLangfuseIngestionRoute, registerLangfuseMetricsRoute } from '../langfuse/routes.js';
 import type { DeadLetterRetryDeps } from '../pipeline/dead-letter-retry.js';
 import type { IngestPipeline } from '../pipeline/ingest-pipeline.js';
+import type { PlatformEvents } from '../platform/events.js';
 import type { IngestPath } from '../platform/ingest-path.js';
 import type { StateStore, TelemetryStore } from '../store/ports.js';
 import type { Authenticator } from './auth.js';
@@ -26,6 +27,7 @@ import type { LiveHub } from './live.js';
 import type { ServerMetrics } from './metrics.js';
 import { registerCostRoutes } from './routes/cost.js';
 import { registerDeadLetterRoutes } from './routes/dead-letters.js';
+import { registerEventsRoute } from './routes/events.js';
 import { registerIngestRoutes } from './routes/ingest.js';
 import { registerLiveRoute } from './routes/live.js';
 import { registerOpsRoutes } from './routes/ops.js';
@@ -49,6 +51,8 @@ export interface ApiDeps {
   auth: Authenticator;
   metrics: ServerMetrics;
   live: LiveHub;
+  /** Platform events for the `/api/v1/events` WebSocket; absent in tests that do not need it. */
+  events?: PlatformEvents;
   clock: Clock;
   logger: Logger;
   version: string;
@@ -229,6 +233,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     registerLiveRoute(app, deps);
     registerTraceRoutes(app, deps);
   }
+  if (deps.events) registerEventsRoute(app, { ...deps, events: deps.events });
   for (const plugin of deps.moduleRoutes ?? []) await app.register(plugin);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app as unknown as Api;

@@ -11,11 +11,13 @@ import type { Config } from '../config/schema.js';
 import type { StateStore, TelemetryStore } from '../store/ports.js';
 import type { CommitNotifications } from './commit-notifications.js';
 import { derivedProcessorJob } from './derived.js';
+import type { PlatformEvents } from './events.js';
 import type { EnrichmentStep, ModuleContext, ModuleInstance, NodeRole, RouteHelpers } from './module.js';
 import { type AnyModule, assertModuleList, moduleHotReloadableKeys, moduleSectionKey } from './module-config.js';
 import { PLATFORM_MIGRATIONS, PLATFORM_MODULE_NAME } from './platform-state.js';
 import { roleParts } from './roles.js';
 import type { Scheduler } from './scheduler.js';
+import { assertSignalSources, LocalSignalHub, type SignalHub, type SignalSource } from './signals.js';
 import type { SqlDatabase } from './sql.js';
 import { migrateModuleState } from './state-migrations.js';
 
@@ -38,6 +40,7 @@ export interface ModuleHostDeps {
   stateStore: StateStore;
   telemetry: TelemetryStore | null;
   commits: CommitNotifications;
+  events: PlatformEvents;
   metrics: Registry;
   /** Runs jobs and derived processors; null when this node runs none. */
   scheduler: Scheduler | null;
@@ -56,6 +59,8 @@ export type { AnyModule } from './module-config.js';
 
 export class ModuleHost {
   private readonly running: Running[] = [];
+  /** The alert input port over every running module's signal sources. */
+  readonly signals: SignalHub = new LocalSignalHub(() => this.signalSources());
 
   constructor(readonly modules: readonly AnyModule[]) {
     assertModuleList(modules);
@@ -89,11 +94,14 @@ export class ModuleHost {
         stateStore: deps.stateStore,
         telemetry: deps.telemetry,
         commits: deps.commits,
+        events: deps.events,
+        signals: this.signals,
         metrics: deps.metrics,
         wake: (job) => deps.scheduler?.wake(`${def.name}.${job}`),
       };
       entry.instance = await def.create(ctx);
       this.running.push(entry);
+      assertSignalSources(this.signalSources());
       const scheduler = deps.scheduler;
       if (!scheduler) continue;
       for (const job of entry.instance.jobs ?? []) {
@@ -117,6 +125,11 @@ export class ModuleHost {
         );
       }
     }
+  }
+
+  /** Every running module's signal sources, in module order. */
+  signalSources(): SignalSource[] {
+    return this.running.flatMap((r) => [...(r.instance.signalSources ?? [])]);
   }
 
   /** Dotted config keys the modules declare hot-reloadable. */

@@ -26,8 +26,10 @@ import type { Principal } from '../api/auth.js';
 import type { Config } from '../config/schema.js';
 import type { StateStore, TelemetryStore } from '../store/ports.js';
 import type { CommitNotifications } from './commit-notifications.js';
+import type { PlatformEvents } from './events.js';
 import type { Fence } from './fencing.js';
 import type { JobDefinition } from './scheduler.js';
+import type { SignalHub, SignalSource } from './signals.js';
 import type { SqlDatabase, SqlExecutor } from './sql.js';
 import type { StateMigration } from './state-migrations.js';
 
@@ -81,6 +83,13 @@ export interface ModuleContext<C = unknown> {
   readonly telemetry: TelemetryStore | null;
   /** Wake-ups after telemetry commits (in-process, or NATS in cluster mode). A hint only: read the store. */
   readonly commits: CommitNotifications;
+  /**
+   * Live events for WebSocket clients (`/api/v1/events`), across nodes in cluster mode. A hint
+   * for screens only: persist what matters and serve it over REST too.
+   */
+  readonly events: PlatformEvents;
+  /** The alert input port: every module's signal sources, and wake-ups when one changed. */
+  readonly signals: SignalHub;
   /** The app's Prometheus registry; name metrics `reskpoints_<module>_…`. */
   readonly metrics: Registry;
   /** Makes one of this module's jobs (or derived processors) due now, by its local name. */
@@ -100,6 +109,8 @@ export interface ModuleInstance {
   enrichers?: readonly EnrichmentStep[];
   /** Consumers of committed telemetry behind a persisted cursor (see `platform/derived.ts`). */
   derivedProcessors?: readonly DerivedProcessor[];
+  /** Alertable conditions this module finds, for alert rules of kind `signal` (see `platform/signals.ts`). */
+  signalSources?: readonly SignalSource[];
   /** After every module was created and before the server listens. */
   start?(): Promise<void>;
   /** At shutdown, after the server stopped taking requests; modules stop in reverse order. */
