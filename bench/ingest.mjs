@@ -1,11 +1,13 @@
 // Sustained-ingest benchmark: starts the built server on a temp DuckDB, then drives it from a
 // separate load-generator process (bench/ingest-load.mjs) with several concurrent clients.
 // Prints one line per scenario: accepted events/s and p50/p99/p99.9/max acknowledgement latency.
-// By default it runs twice, with the acknowledgement log on (the default) and off, each on a
-// fresh server and data dir, and prints the on/off ratios: the log exists to keep DuckDB's
-// checkpoint stalls out of the acknowledgement latency.
+// By default it runs three times, each on a fresh server and data dir: with the acknowledgement
+// log on (the default) and off, both pricing every call at ingest (the default), then with the
+// log on and pricing at ingest off (`cost.priceAtIngest: false`). It prints the ack-log on/off
+// ratios (the log exists to keep DuckDB's checkpoint stalls out of the acknowledgement latency)
+// and the pricing on/off ratios (target: events/s with pricing at least 0.90 of without).
 //
-//   node bench/ingest.mjs [--seconds 30] [--clients 8] [--batch 500] [--ack-log on,off]
+//   node bench/ingest.mjs [--seconds 30] [--clients 8] [--batch 500] [--ack-log on,off] [--pricing on,off]
 //   BENCH_TRACE=/tmp/trace node bench/ingest.mjs   # per-request "start_ms latency_ms" files
 import { fork, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -19,12 +21,13 @@ const { values: args } = parseArgs({
     clients: { type: 'string', default: '8' },
     batch: { type: 'string', default: '500' },
     'ack-log': { type: 'string', default: 'on,off' },
+    pricing: { type: 'string', default: 'on,off' },
   },
 });
 
 const ADMIN = 'rpa_bench_admin_token_0123456789abcdef';
 
-async function startServer(ackLog) {
+async function startServer(ackLog, pricing) {
   const dataDir = mkdtempSync(join(tmpdir(), 'reskpoints-bench-ingest-'));
   const server = spawn(
     process.execPath,
@@ -35,6 +38,7 @@ async function startServer(ackLog) {
         RESKPOINTS_ADMIN_TOKEN: ADMIN,
         RESKPOINTS_LOG_LEVEL: 'warn',
         RESKPOINTS_INGEST__ACK_LOG: String(ackLog === 'on'),
+        RESKPOINTS_COST__PRICE_AT_INGEST: String(pricing === 'on'),
       },
       stdio: ['ignore', 'pipe', 'inherit'],
     },
@@ -116,9 +120,17 @@ function calibrate() {
 }
 console.log(`calibration json_parse_mb_per_s=${calibrate().toFixed(0)}`);
 
+// Scenarios: every ack-log mode with the first pricing mode, then the other pricing modes with
+// the first ack-log mode.
+const ackModes = args['ack-log'].split(',');
+const pricingModes = args.pricing.split(',');
+const scenarios = [
+  ...ackModes.map((ack) => ({ ack, pricing: pricingModes[0] })),
+  ...pricingModes.slice(1).map((pricing) => ({ ack: ackModes[0], pricing })),
+];
 const results = {};
-for (const mode of args['ack-log'].split(',')) {
-  const server = await startServer(mode);
+for (const { ack: mode, pricing } of scenarios) {
+  const server = await startServer(mode, pricing);
   try {
     const res = await fetch(`${server.url}/api/v1/projects`, {
       method: 'POST',
@@ -132,7 +144,7 @@ for (const mode of args['ack-log'].split(',')) {
     const cpuAfter = cpuSeconds(server.pid);
     // Per event over the whole run, warm-up included: how much work an event costs the server.
     const cpuPerEvent = cpuBefore === null ? null : ((cpuAfter - cpuBefore) * 1e6) / result.totalEvents;
-    results[mode] = result;
+    results[`${mode}/${pricing}`] = { ...result, cpuPerEvent };
     const m = await (await fetch(`${server.url}/metrics`)).text();
     const metric = (name) => Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(m)?.[1] ?? 0);
     const rss = metric('reskpoints_process_resident_memory_bytes');
@@ -143,7 +155,7 @@ for (const mode of args['ack-log'].split(',')) {
     const logSyncMs = logSyncs ? (metric('reskpoints_ack_log_sync_seconds_sum') / logSyncs) * 1000 : 0;
     const logAcked = metric('reskpoints_ack_log_acknowledged_events_total');
     console.log(
-      `ingest ack_log=${mode} clients=${args.clients} batch=${args.batch} seconds=${args.seconds} ` +
+      `ingest ack_log=${mode} pricing=${pricing} clients=${args.clients} batch=${args.batch} seconds=${args.seconds} ` +
         `events/s=${Math.round(result.eventsPerSec)} p50_ack_ms=${result.p50.toFixed(1)} ` +
         `p99_ack_ms=${result.p99.toFixed(1)} p999_ack_ms=${result.p999.toFixed(1)} max_ack_ms=${result.max.toFixed(1)} ` +
         `requests=${result.requests} refused_429=${result.refused} errors=${result.errors} ` +
@@ -156,10 +168,15 @@ for (const mode of args['ack-log'].split(',')) {
     await server.stop();
   }
 }
-if (results.on && results.off) {
-  const r = (k) => (results.on[k] / results.off[k]).toFixed(2);
+const ratio = (label, a, b) => {
+  if (!a || !b) return;
+  const r = (k) => (a[k] / b[k]).toFixed(2);
   console.log(
-    `ingest ratio ack_log on/off events/s=${r('eventsPerSec')} p50_ack=${r('p50')} p99_ack=${r('p99')} ` +
-      `p999_ack=${r('p999')} max_ack=${r('max')}`,
+    `ingest ratio ${label} events/s=${r('eventsPerSec')} p50_ack=${r('p50')} p99_ack=${r('p99')} ` +
+      `p999_ack=${r('p999')} max_ack=${r('max')}` +
+      (a.cpuPerEvent && b.cpuPerEvent ? ` server_cpu_us_per_event=${r('cpuPerEvent')}` : ''),
   );
-}
+};
+const p0 = pricingModes[0];
+ratio('ack_log on/off', results[`on/${p0}`], results[`off/${p0}`]);
+ratio('pricing on/off', results[`${ackModes[0]}/on`], results[`${ackModes[0]}/off`]);

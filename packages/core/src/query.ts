@@ -1,6 +1,10 @@
 import type { LlmCall } from './telemetry.js';
 
-/** Dimensions a summary can be grouped by. */
+/**
+ * Dimensions a summary can be grouped by. `tag` groups a call by its set of tags (distinct,
+ * sorted, joined by `,`; null when it has none), so that a call counts in one group only and
+ * the groups still add up to the total; filter by `tags` to narrow to calls carrying a tag.
+ */
 export const SUMMARY_DIMENSIONS = [
   'project',
   'environment',
@@ -11,8 +15,18 @@ export const SUMMARY_DIMENSIONS = [
   'user',
   'session',
   'service',
+  'tag',
 ] as const;
 export type SummaryDimension = (typeof SUMMARY_DIMENSIONS)[number];
+
+/** Separator of the tags in a `tag` group value. */
+export const TAG_SET_SEPARATOR = ',';
+
+/** The `tag` group value of a call's tags: distinct, sorted (by code unit), joined; null when none. */
+export function tagSetValue(tags: readonly string[]): string | null {
+  if (tags.length === 0) return null;
+  return [...new Set(tags)].sort().join(TAG_SET_SEPARATOR);
+}
 
 /** Filters shared by the call list and the summary. Every field narrows; arrays mean "any of". */
 export interface LlmCallFilter {

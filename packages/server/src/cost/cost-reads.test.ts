@@ -46,8 +46,27 @@ describe('cost reads over a store', () => {
           }
         },
       ),
-      { numRuns: 15 },
+      {
+        numRuns: 15,
+        // The tag dimension (a call's tag set) always, alone and with others.
+        examples: [
+          [['tag'], true],
+          [['tag'], false],
+          [['model', 'tag'], false],
+        ],
+      },
     );
+  });
+
+  it('groups by the set of tags a call carries; a call counts once', async () => {
+    const b = await costBreakdown(store, { fromMs: BASE_MS, toMs: BASE_MS + 48 * HOUR_MS, filter: {}, by: ['tag'] });
+    const expected = new Map<string | null, number>();
+    for (const c of calls) {
+      const key = c.tags.length ? [...new Set(c.tags)].sort().join(',') : null;
+      expected.set(key, (expected.get(key) ?? 0) + 1);
+    }
+    expect(new Map(b.rows.map((r) => [r.group.tag ?? null, r.requests]))).toEqual(expected);
+    expect([...expected.keys()].sort()).toEqual(['beta', 'beta,eu', null]);
   });
 
   it('attributes the change between periods to groups whose shares add up to one', async () => {

@@ -18,6 +18,12 @@ export const costConfigSchema = z.object({
     .record(z.string().min(1).max(128), z.record(z.string().min(1).max(256), z.string().min(1).max(256)))
     .default({})
     .describe('Per-project model aliases, project id → {name → model}; they take precedence over global ones'),
+  priceAtIngest: z
+    .boolean()
+    .default(true)
+    .describe(
+      'Price every call on the ingest path; false stores calls unpriced (cost null) and leaves pricing to a re-costing job (POST /api/v1/cost/recost)',
+    ),
   refreshIntervalMs: z
     .number()
     .int()
@@ -31,7 +37,7 @@ export type CostConfig = z.infer<typeof costConfigSchema>;
 
 export const costModule = defineModule<CostConfig>({
   name: 'cost',
-  config: { schema: costConfigSchema, hotReloadable: ['modelAliases', 'projectModelAliases'] },
+  config: { schema: costConfigSchema, hotReloadable: ['modelAliases', 'projectModelAliases', 'priceAtIngest'] },
   stateMigrations: COST_MIGRATIONS,
   async create(ctx) {
     const [{ loadCatalogue }, { PriceRepo }, { PriceService }, { registerPriceRoutes }] = await Promise.all([
@@ -59,7 +65,13 @@ export const costModule = defineModule<CostConfig>({
     return {
       routes: (api, helpers) => registerPriceRoutes(api, helpers, service, () => ctx.clock.nowMs()),
       // Calls are priced at ingest with the whole price book: catalogue, user entries, aliases.
-      enrichers: [pricingStep(() => service.book)],
+      // `priceAtIngest: false` keeps the step (so no other pricing is added) but it prices nothing.
+      enrichers: [
+        pricingStep(
+          () => service.book,
+          () => ctx.config().priceAtIngest,
+        ),
+      ],
       jobs: [
         {
           name: 'refresh-prices',

@@ -30,12 +30,14 @@ export interface PricingStep extends EnrichmentStep {
   book(): PriceBook;
 }
 
-export function pricingStep(book: () => PriceBook): PricingStep {
+/** `enabled` is read per batch (a hot-reloadable switch); when it says false, calls stay unpriced. */
+export function pricingStep(book: () => PriceBook, enabled: () => boolean = () => true): PricingStep {
   return {
     name: 'pricing',
     order: 200,
     book,
     enrich(batch) {
+      if (!enabled()) return;
       priceCalls(batch.llmCalls, book());
     },
   };

@@ -1,7 +1,10 @@
 import type { SummaryDimension } from '@reskpoints/core';
 
-/** The column (of the calls, or of their series) that holds each summary dimension, in every store. */
-export const DIMENSION_COLUMN: Record<SummaryDimension, string> = {
+/** Dimensions that are one column of the calls (or of their series) in every store. */
+export type ColumnDimension = Exclude<SummaryDimension, 'tag'>;
+
+/** The column (of the calls, or of their series) that holds each column dimension, in every store. */
+export const DIMENSION_COLUMN: Record<ColumnDimension, string> = {
   project: 'project_id',
   environment: 'environment',
   provider: 'provider',

@@ -526,7 +526,11 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
     // returns one all-zero row over no data; HAVING removes it.
     const bucket =
       q.intervalMs === null ? int(q.fromMs) : `intDiv(start_time_ms, ${int(q.intervalMs)}) * ${int(q.intervalMs)}`;
-    const groupCols = q.groupBy.map((d, i) => `${DIMENSION_COLUMN[d]} AS g${i}`);
+    // `tag`: the call's distinct tags sorted and joined (`tagSetValue`), NULL when it has none.
+    const groupCols = q.groupBy.map(
+      (d, i) =>
+        `${d === 'tag' ? "if(empty(tags), NULL, arrayStringConcat(arraySort(arrayDistinct(tags)), ','))" : DIMENSION_COLUMN[d]} AS g${i}`,
+    );
     const groupAliases = q.groupBy.map((_, i) => `g${i}`);
     const order = ORDER_EXPRESSIONS[q.orderBy ?? 'requests'];
     const limitBy = q.limit !== undefined ? `LIMIT ${int(Math.max(0, q.limit))} BY bucket` : '';

@@ -12,7 +12,7 @@ import type {
   SummaryDimension,
   SummaryQuery,
 } from '@reskpoints/core';
-import { addCallCost, emptyCostSums, normaliseUsage, UNPRICED } from '@reskpoints/core';
+import { addCallCost, emptyCostSums, normaliseUsage, tagSetValue, UNPRICED } from '@reskpoints/core';
 
 /** 2026-01-05T00:00:00Z: a Monday, aligned to the hour and the day. */
 export const BASE_MS = Date.UTC(2026, 0, 5);
@@ -222,6 +222,8 @@ export function dimensionValue(c: LlmCall, d: SummaryDimension): string | null {
       return c.sessionId;
     case 'service':
       return c.serviceName;
+    case 'tag':
+      return tagSetValue(c.tags);
   }
 }
 

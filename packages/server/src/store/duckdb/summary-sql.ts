@@ -5,7 +5,7 @@
  * interpolated quantiles).
  */
 import type { LlmCallFilter, SummaryDimension, SummaryOrderField, SummaryQuery } from '@reskpoints/core';
-import { DIMENSION_COLUMN } from '../dimension-columns.js';
+import { type ColumnDimension, DIMENSION_COLUMN } from '../dimension-columns.js';
 import { COST_INPUT_COLUMNS, COST_SUMS } from './cost-columns.js';
 import { sqlString } from './duckdb-database.js';
 import { bucketValueSql } from './latency-histogram.js';
@@ -48,6 +48,9 @@ const CALL_FILTER_COLUMN = {
   sessionIds: 'session_id',
   services: 'service_name',
 } as const;
+
+/** The `tag` dimension of a call (`tagSetValue` in SQL): its distinct tags sorted and joined, NULL when none. */
+const DUCKDB_TAG_SET = `CASE WHEN len(k.tags) = 0 THEN NULL ELSE array_to_string(list_sort(list_distinct(k.tags)), ',') END`;
 
 export type SummaryPlan = { kind: 'rollup'; histogram: 'llm_hist_1h' | 'llm_hist_1d' } | { kind: 'exact' };
 
@@ -187,7 +190,8 @@ function exactCallsSql(q: SummaryQuery, columns: string, needStatus: boolean): s
   ].join(' AND ');
   const joinSeries = needStatus || q.groupBy.some((d) => ROLLUP_DIMENSIONS.has(d));
   const groupCols = q.groupBy.map(
-    (d, i) => `${ROLLUP_DIMENSIONS.has(d) ? 'ser' : 'k'}.${DIMENSION_COLUMN[d]} AS g${i}`,
+    (d, i) =>
+      `${d === 'tag' ? DUCKDB_TAG_SET : `${ROLLUP_DIMENSIONS.has(d) ? 'ser' : 'k'}.${DIMENSION_COLUMN[d]}`} AS g${i}`,
   );
   return `SELECT ${[`${bucketExpr('k.start_time_ms', q)} AS bucket_start_ms`, ...groupCols].join(', ')}, ${columns}
     FROM llm_calls k ${joinSeries ? 'JOIN llm_series ser ON ser.series_id = k.series_id' : ''}
@@ -267,7 +271,8 @@ function narrowTo(q: SummaryQuery, rows: ReadonlyArray<Record<string, unknown>>)
 
 export function rollupSummarySql(q: SummaryQuery, histogram: 'llm_hist_1h' | 'llm_hist_1d'): string {
   const seriesWhere = seriesConditions(q.filter);
-  const groupCols = q.groupBy.map((d, i) => `${DIMENSION_COLUMN[d]} AS g${i}`);
+  // Rollup plans group by rollup (series) dimensions only.
+  const groupCols = q.groupBy.map((d, i) => `${DIMENSION_COLUMN[d as ColumnDimension]} AS g${i}`);
   const g = groupAliases(q);
   const keys = ['bucket_start_ms', ...g].join(', ');
   const from = int(q.fromMs, 'fromMs');
