@@ -209,7 +209,7 @@ describe('query option parsing', () => {
       '--since: expected a duration such as 30m, 24h or 7d, got "5x"',
       '--status: expected ok or error, got "fine"',
       '--limit: expected a positive integer, got "0"',
-      '--group-by: unknown dimension "colour"; use project, environment, provider, model, operation, status, user, session, service',
+      '--group-by: unknown dimension "colour"; use project, environment, provider, model, operation, status, user, session, service, tag',
       '--interval: expected a duration such as 5m, 1h or 1d, got "hourly"',
       '--order-by: expected one of requests, errors, totalTokens, costUsd, latencyP95Ms, got "price"',
     ]);

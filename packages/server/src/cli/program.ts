@@ -80,7 +80,7 @@ function queryCommand(
     cmd
       .option(
         '--group-by <dims>',
-        'comma-separated: project,environment,provider,model,operation,status,user,session,service (default model)',
+        'comma-separated: project,environment,provider,model,operation,status,user,session,service,tag (default model)',
       )
       .option('--interval <duration>', 'bucket width, e.g. 5m, 1h, 1d')
       .option('--order-by <metric>', 'requests|errors|totalTokens|costUsd|latencyP95Ms');
