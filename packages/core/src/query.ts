@@ -57,7 +57,27 @@ export interface LlmCallListQuery extends TimeRange {
   limit: number;
   /** Opaque cursor from a previous page. */
   cursor?: string;
+  /**
+   * Case-insensitive text search: calls with this text in their id, trace, user, session,
+   * service, provider, model, error, or prompt or response excerpt. 1..200 characters.
+   */
+  text?: string;
 }
+
+/** The fields `LlmCallListQuery.text` searches, in the order stores check them. */
+export const LLM_CALL_SEARCH_FIELDS = [
+  'id',
+  'traceId',
+  'userId',
+  'sessionId',
+  'serviceName',
+  'provider',
+  'model',
+  'errorType',
+  'errorMessage',
+  'promptExcerpt',
+  'responseExcerpt',
+] as const;
 
 export interface LlmCallPage {
   items: LlmCall[];

@@ -177,6 +177,55 @@ describe('dashboard in Chromium', () => {
     await expect.poll(() => page.locator('table[data-waterfall] tbody tr.is-call').count()).toBe(trace.llmCalls.length);
   });
 
+  it('calls: the search runs on the server over the whole range, and lands in the URL', async () => {
+    const sample = await api<{ items: Array<{ userId: string | null }> }>(
+      `/api/v1/llm/calls?from=${fromMs}&to=${toMs}&limit=50`,
+    );
+    const user = sample.items.find((c) => c.userId)!.userId!;
+    const expected = await api<{ items: Array<{ id: string }>; nextCursor: string | null }>(
+      `/api/v1/llm/calls?from=${fromMs}&to=${toMs}&limit=50&q=${encodeURIComponent(user.toUpperCase())}`,
+    );
+    expect(expected.items.length).toBeGreaterThan(0);
+    await page.goto(`${server.url}/calls?${range}`);
+    await page.locator('table[data-calls] tbody tr').first().waitFor();
+    await page.getByRole('searchbox', { name: 'Search calls' }).fill(user.toUpperCase());
+    await page.keyboard.press('Enter');
+    await expect.poll(() => new URL(page.url()).searchParams.get('q')).toBe(user.toUpperCase());
+    await expect
+      .poll(() =>
+        page
+          .locator('table[data-calls] tbody [data-call-id]')
+          .evaluateAll((els) => els.map((e) => e.getAttribute('data-call-id'))),
+      )
+      .toEqual(expected.items.map((c) => c.id));
+    await page.getByRole('searchbox', { name: 'Search calls' }).fill('no-such-text-anywhere');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('[data-empty]').textContent()).toContain('no-such-text-anywhere');
+  });
+
+  it('traces: the list pages with the cursor, matching the API', async () => {
+    const first = await api<{ items: Array<{ traceId: string }>; nextCursor: string | null }>(
+      `/api/v1/traces?from=${fromMs}&to=${toMs}&limit=50`,
+    );
+    expect(first.nextCursor).not.toBeNull();
+    const second = await api<{ items: Array<{ traceId: string }> }>(
+      `/api/v1/traces?from=${fromMs}&to=${toMs}&limit=50&cursor=${first.nextCursor}`,
+    );
+    await page.goto(`${server.url}/traces?${range}`);
+    const ids = () =>
+      page
+        .locator('table[data-traces] tbody tr a')
+        .evaluateAll((els) =>
+          els.map((e) => decodeURIComponent(new URL((e as HTMLAnchorElement).href).pathname.split('/').pop()!)),
+        );
+    await expect.poll(ids).toEqual(first.items.map((t) => t.traceId));
+    await page.getByRole('button', { name: 'Older' }).click();
+    await expect.poll(ids).toEqual(second.items.map((t) => t.traceId));
+    expect(await page.locator('[data-page]').textContent()).toBe('Page 2');
+    await page.getByRole('button', { name: 'Newer' }).click();
+    await expect.poll(ids).toEqual(first.items.map((t) => t.traceId));
+  });
+
   it('traces list links to trace views', async () => {
     await page.goto(`${server.url}/traces?${range}`);
     const first = page.locator('table[data-traces] tbody tr a').first();

@@ -246,3 +246,20 @@ export function TableWrap(props: { children: ComponentChildren }) {
     </section>
   );
 }
+
+/** Newer/older buttons over cursor pages; a null handler disables its button. */
+export function Pager(props: { page: number; onNewer: (() => void) | null; onOlder: (() => void) | null }) {
+  return (
+    <nav class="pager" aria-label="Pages">
+      <button type="button" class="btn" disabled={!props.onNewer} onClick={() => props.onNewer?.()}>
+        Newer
+      </button>
+      <span class="muted" data-page>
+        Page {props.page}
+      </span>
+      <button type="button" class="btn" disabled={!props.onOlder} onClick={() => props.onOlder?.()}>
+        Older
+      </button>
+    </nav>
+  );
+}

@@ -42,6 +42,13 @@ export const rangeQuerySchema = z.object({
 export const callsQuerySchema = rangeQuerySchema.extend(filterQuerySchema.shape).extend({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   cursor: z.string().max(512).optional().describe('nextCursor of the previous page'),
+  q: z
+    .string()
+    .max(200)
+    .optional()
+    .describe(
+      'Text search, case-insensitive: id, trace, user, session, service, provider, model, error, prompt and response excerpts',
+    ),
 });
 
 export const summaryQuerySchema = rangeQuerySchema.extend(filterQuerySchema.shape).extend({

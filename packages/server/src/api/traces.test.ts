@@ -122,6 +122,27 @@ describe('trace reads: GET /api/v1/traces and /api/v1/traces/{traceId}', () => {
     expect(((await bad.json()) as { error: { message: string } }).error.message).toContain('from');
     expect((await fetch(`${s.url}/api/v1/traces/${TRACE}`)).status).toBe(401);
     expect((await get('/api/v1/traces?from=now-1h', a.key)).status).toBe(400);
+    const cursor = await get('/api/v1/traces?from=now-1h&to=now&cursor=not-a-cursor', a.key);
+    expect(cursor.status).toBe(400);
+    expect(((await cursor.json()) as { error: { message: string } }).error.message).toContain('cursor');
+  });
+
+  it('the call list searches text on the server, with q; the trace list pages with a cursor', async () => {
+    const found = (await (await get('/api/v1/llm/calls?from=now-1h&to=now&q=ALIC', a.key)).json()) as {
+      items: Array<{ userId: string }>;
+    };
+    expect(found.items.map((c) => c.userId)).toEqual(['alice']);
+    const none = (await (await get('/api/v1/llm/calls?from=now-1h&to=now&q=bob', a.key)).json()) as {
+      items: unknown[];
+    };
+    expect(none.items).toEqual([]);
+    expect((await get(`/api/v1/llm/calls?from=now-1h&to=now&q=${'x'.repeat(201)}`, a.key)).status).toBe(400);
+    const page = (await (await get('/api/v1/traces?from=now-1h&to=now&limit=1', a.key)).json()) as {
+      items: unknown[];
+      nextCursor: string | null;
+    };
+    expect(page.items).toHaveLength(1);
+    expect(page.nextCursor).toBeNull();
   });
 
   it('GET /api/v1/me says who the credential is', async () => {

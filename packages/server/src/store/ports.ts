@@ -90,6 +90,16 @@ export interface TraceListQuery {
   filter: LlmCallFilter;
   /** 1..1000 */
   limit: number;
+  /**
+   * `nextCursor` of the previous page. Traces are ordered by the start of their first
+   * matching call, then trace id, then project, all descending.
+   */
+  cursor?: string;
+}
+
+export interface TracePage {
+  items: TraceSummary[];
+  nextCursor: string | null;
 }
 
 /** A trace as seen through its LLM calls (spans without calls do not list a trace). */
@@ -184,8 +194,8 @@ export interface TelemetryStore {
   logPatternRates(query: LogSearchQuery, bucketMs: number): Promise<LogPatternRatePoint[]>;
   /** One trace's spans and calls (empty lists when nothing of it is stored in the range). */
   getTrace(query: TraceQuery): Promise<TraceRecord>;
-  /** Traces whose calls match, newest first (by first call's start; traceId desc breaks ties). */
-  listTraces(query: TraceListQuery): Promise<TraceSummary[]>;
+  /** Traces whose calls match, newest first (by the first matching call's start; trace id, then project, descending break ties), a page at a time. */
+  listTraces(query: TraceListQuery): Promise<TracePage>;
   /** Deletes calls, spans and logs that started before `beforeMs`; returns how many rows went. */
   deleteBefore(beforeMs: number): Promise<number>;
   /**

@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { LlmCall } from '../api.js';
 import { Drawer, FilterBar, RangePicker, Status, TableWrap } from '../components.js';
 import { formatCount, formatDurationMs, formatTime, formatUsd } from '../format.js';
@@ -7,26 +7,6 @@ import { setParams } from '../router.js';
 import { apiParams } from '../url-state.js';
 
 const PAGE = 50;
-
-function matches(c: LlmCall, q: string): boolean {
-  const hay = [
-    c.id,
-    c.model,
-    c.provider,
-    c.userId,
-    c.sessionId,
-    c.errorType,
-    c.errorMessage,
-    c.traceId,
-    c.promptExcerpt,
-    c.responseExcerpt,
-    ...c.tags,
-  ]
-    .filter(Boolean)
-    .join('\n')
-    .toLowerCase();
-  return hay.includes(q.toLowerCase());
-}
 
 export function Calls(props: { refresh: number; onRefresh: () => void; isAdmin: boolean }) {
   const { params, range, filters, window } = usePageState(props.refresh);
@@ -42,9 +22,9 @@ export function Calls(props: { refresh: number; onRefresh: () => void; isAdmin: 
   }
   const res = useApi<{ items: LlmCall[]; nextCursor: string | null }>(
     '/api/v1/llm/calls',
-    apiParams(window, filters, { limit: PAGE, cursor, traceId }),
+    apiParams(window, filters, { limit: PAGE, cursor, traceId, q: search.trim() || undefined }),
   );
-  const items = useMemo(() => (res.data?.items ?? []).filter((c) => !search || matches(c, search)), [res.data, search]);
+  const items = res.data?.items ?? [];
   const openId = params.get('call');
   const openProject = params.get('callProject');
   const open = res.data?.items.find((c) => c.id === openId && (!openProject || c.projectId === openProject)) ?? null;
@@ -67,21 +47,7 @@ export function Calls(props: { refresh: number; onRefresh: () => void; isAdmin: 
       </div>
       <FilterBar filters={filters} window={window} hideProject={!props.isAdmin} />
       <div class="toolbar">
-        <label class="grow">
-          <span class="label">Search this page</span>
-          <input
-            type="search"
-            value={search}
-            placeholder="id, model, user, error, prompt text…"
-            onInput={(e) =>
-              setParams((p) => {
-                const v = (e.target as HTMLInputElement).value;
-                if (v) p.set('q', v);
-                else p.delete('q');
-              })
-            }
-          />
-        </label>
+        <SearchBox value={search} />
         {traceId && (
           <button type="button" class="btn" onClick={() => setParams((p) => p.delete('traceId'), true)}>
             Trace {traceId.slice(0, 8)}… ✕
@@ -90,7 +56,11 @@ export function Calls(props: { refresh: number; onRefresh: () => void; isAdmin: 
       </div>
       <Status loading={res.loading && !res.data} error={res.error} />
       {res.data && items.length === 0 && (
-        <p class="muted">{search ? 'No call on this page matches the search.' : 'No calls in this range.'}</p>
+        <p class="muted" data-empty>
+          {search
+            ? `No call in this range has “${search}” in its id, trace, user, session, service, model, error, prompt or response. Widen the time range or clear a filter.`
+            : 'No calls in this range. Widen the time range, or send a call: see the Overview page for the set-up.'}
+        </p>
       )}
       {items.length > 0 && (
         <TableWrap>
@@ -158,6 +128,53 @@ export function Calls(props: { refresh: number; onRefresh: () => void; isAdmin: 
       </nav>
       {open && <CallDrawer call={open} onClose={() => openCall(null)} />}
     </>
+  );
+}
+
+/** The search field: written to the URL (`q`) a moment after typing stops, or at once on Enter. */
+function SearchBox(props: { value: string }) {
+  const [text, setText] = useState(props.value);
+  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  useEffect(() => setText(props.value), [props.value]);
+  useEffect(
+    () => () => {
+      if (timer.current) clearTimeout(timer.current);
+    },
+    [],
+  );
+  const commit = (v: string) => {
+    if (timer.current) clearTimeout(timer.current);
+    timer.current = null;
+    setParams((p) => {
+      if (v.trim()) p.set('q', v.trim());
+      else p.delete('q');
+    });
+  };
+  return (
+    <form
+      class="grow"
+      role="search"
+      onSubmit={(e) => {
+        e.preventDefault();
+        commit(text);
+      }}
+    >
+      <label>
+        <span class="label">Search calls</span>
+        <input
+          type="search"
+          value={text}
+          maxLength={200}
+          placeholder="id, model, user, error, prompt or response text…"
+          onInput={(e) => {
+            const v = (e.target as HTMLInputElement).value;
+            setText(v);
+            if (timer.current) clearTimeout(timer.current);
+            timer.current = setTimeout(() => commit(v), 350);
+          }}
+        />
+      </label>
+    </form>
   );
 }
 

@@ -1,11 +1,13 @@
 import { useState } from 'preact/hooks';
 import type { LlmCall, TraceDetail, TraceSpan, TraceSummary } from '../api.js';
-import { Card, FilterBar, RangePicker, Status, TableWrap } from '../components.js';
+import { Card, FilterBar, Pager, RangePicker, Status, TableWrap } from '../components.js';
 import { formatCount, formatDurationMs, formatTime, formatUsd } from '../format.js';
 import { useApi, usePageState } from '../hooks.js';
 import { useLocation } from '../router.js';
 import { apiParams } from '../url-state.js';
 import { CallDrawer } from './calls.js';
+
+const PAGE = 50;
 
 export function Traces(props: { refresh: number; onRefresh: () => void; isAdmin: boolean }) {
   const { path } = useLocation();
@@ -14,8 +16,19 @@ export function Traces(props: { refresh: number; onRefresh: () => void; isAdmin:
 }
 
 function TraceList(props: { refresh: number; onRefresh: () => void; isAdmin: boolean }) {
-  const { range, filters, window } = usePageState(props.refresh);
-  const res = useApi<{ items: TraceSummary[] }>('/api/v1/traces', apiParams(window, filters, { limit: 100 }));
+  const { params, range, filters, window } = usePageState(props.refresh);
+  // Cursors of the pages before this one; a new range or filter starts again at the newest.
+  const [cursors, setCursors] = useState<string[]>([]);
+  const key = `${params.toString()}#${props.refresh}`;
+  const [pageKey, setPageKey] = useState(key);
+  if (pageKey !== key) {
+    setPageKey(key);
+    if (cursors.length > 0) setCursors([]);
+  }
+  const res = useApi<{ items: TraceSummary[]; nextCursor: string | null }>(
+    '/api/v1/traces',
+    apiParams(window, filters, { limit: PAGE, cursor: cursors[cursors.length - 1] }),
+  );
   return (
     <>
       <div class="page-head">
@@ -73,6 +86,13 @@ function TraceList(props: { refresh: number; onRefresh: () => void; isAdmin: boo
             </tbody>
           </table>
         </TableWrap>
+      )}
+      {(cursors.length > 0 || res.data?.nextCursor) && (
+        <Pager
+          page={cursors.length + 1}
+          onNewer={cursors.length > 0 ? () => setCursors(cursors.slice(0, -1)) : null}
+          onOlder={res.data?.nextCursor ? () => setCursors([...cursors, res.data!.nextCursor!]) : null}
+        />
       )}
     </>
   );

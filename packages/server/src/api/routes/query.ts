@@ -143,7 +143,11 @@ export function registerQueryRoutes(app: Api | import('fastify').FastifyInstance
         const c = parseLlmCallCursor(req.query.cursor);
         if (!c.ok) issues.push(...(c.error.issues ?? []));
       }
-      const q = finish({ ...range, filter, limit: req.query.limit, cursor: req.query.cursor }, issues);
+      const text = req.query.q?.trim();
+      const q = finish(
+        { ...range, filter, limit: req.query.limit, cursor: req.query.cursor, ...(text ? { text } : {}) },
+        issues,
+      );
       if (!q.ok) throw new HttpAppError(q.error);
       await readAfterAck();
       return telemetry.listLlmCalls(q.value);

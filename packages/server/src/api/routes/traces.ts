@@ -1,5 +1,6 @@
 import { appError, type FieldIssue, groupCostUsd, type LlmCall } from '@reskpoints/core';
 import { z } from 'zod';
+import { parseLlmCallCursor } from '../../store/llm-call-cursor.js';
 import { HttpAppError } from '../errors.js';
 import { requirePrincipal } from '../guard.js';
 import { filterQuerySchema, finish, parseFilter, parseRange, rangeQuerySchema, splitList } from '../params.js';
@@ -62,11 +63,12 @@ export function registerTraceRoutes(app: Api | import('fastify').FastifyInstance
     {
       schema: {
         tags: ['query'],
-        summary: 'Traces having LLM calls that match the filters, newest first',
+        summary: 'Traces having LLM calls that match the filters, newest first, with cursor pagination',
         querystring: rangeQuerySchema.extend(filterQuerySchema.shape).extend({
           limit: z.coerce.number().int().min(1).max(1000).default(50),
+          cursor: z.string().max(512).optional().describe('nextCursor of the previous page'),
         }),
-        response: { 200: z.object({ items: z.array(traceSummarySchema) }) },
+        response: { 200: z.object({ items: z.array(traceSummarySchema), nextCursor: z.string().nullable() }) },
       },
     },
     async (req) => {
@@ -74,10 +76,17 @@ export function registerTraceRoutes(app: Api | import('fastify').FastifyInstance
       const issues: FieldIssue[] = [];
       const range = parseRange(req.query, deps.config().query, deps.clock.nowMs(), issues);
       const filter = parseFilter(req.query, principal, issues);
-      const q = finish({ ...range, filter, limit: req.query.limit }, issues);
+      if (req.query.cursor) {
+        const c = parseLlmCallCursor(req.query.cursor);
+        if (!c.ok) issues.push(...(c.error.issues ?? []));
+      }
+      const q = finish(
+        { ...range, filter, limit: req.query.limit, ...(req.query.cursor ? { cursor: req.query.cursor } : {}) },
+        issues,
+      );
       if (!q.ok) throw new HttpAppError(q.error);
       await deps.pipeline?.settled(5_000);
-      return { items: await telemetry.listTraces(q.value) };
+      return telemetry.listTraces(q.value);
     },
   );
 

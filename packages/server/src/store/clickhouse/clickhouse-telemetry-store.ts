@@ -56,6 +56,7 @@ import {
   type TelemetryStore,
   TRACE_MAX_ITEMS,
   type TraceListQuery,
+  type TracePage,
   type TraceQuery,
   type TraceRecord,
   type TraceSummary,
@@ -426,6 +427,7 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
 
   async listLlmCalls(query: LlmCallListQuery): Promise<LlmCallPage> {
     const conditions = [timeRange(query.fromMs, query.toMs), this.visible(), ...filterConditions(query.filter)];
+    if (query.text !== undefined && query.text !== '') conditions.push(textCondition(query.text));
     if (query.cursor !== undefined) {
       const c = decodeLlmCallCursorOrThrow(query.cursor);
       const t = int(c.startTimeMs);
@@ -707,18 +709,33 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
     return { llmCalls: calls.map(rowToLlmCall), spans: spans.map(rowToSpan) };
   }
 
-  async listTraces(query: TraceListQuery): Promise<TraceSummary[]> {
+  async listTraces(query: TraceListQuery): Promise<TracePage> {
     const range = [timeRange(query.fromMs, query.toMs), this.visible()];
     const conditions = [...range, 'isNotNull(trace_id)', ...filterConditions(query.filter)];
     const limit = clampLimit(query.limit);
+    let having = '';
+    if (query.cursor !== undefined) {
+      const c = decodeLlmCallCursorOrThrow(query.cursor);
+      const t = int(c.startTimeMs);
+      having = `HAVING (first_ms < ${t} OR (first_ms = ${t} AND (tid < ${str(c.id)}${
+        c.projectId === undefined ? '' : ` OR (tid = ${str(c.id)} AND project_id < ${str(c.projectId)})`
+      })))`;
+    }
     // Aliases never shadow a column: ClickHouse would substitute them in WHERE.
-    const hits = await this.select<{ project_id: string; tid: string }>(
+    const found = await this.select<{ project_id: string; tid: string; first_ms: unknown }>(
       `SELECT project_id, assumeNotNull(trace_id) AS tid, min(start_time_ms) AS first_ms FROM ${this.calls}
        WHERE ${conditions.join(' AND ')}
        GROUP BY project_id, tid
-       ORDER BY first_ms DESC, tid DESC LIMIT ${int(limit)}`,
+       ${having}
+       ORDER BY first_ms DESC, tid DESC, project_id DESC LIMIT ${int(limit + 1)}`,
     );
-    if (hits.length === 0) return [];
+    const hits = found.slice(0, limit);
+    const lastHit = hits[hits.length - 1];
+    const nextCursor =
+      found.length > limit && lastHit
+        ? encodeLlmCallCursor({ startTimeMs: num(lastHit.first_ms), id: lastHit.tid, projectId: lastHit.project_id })
+        : null;
+    if (hits.length === 0) return { items: [], nextCursor: null };
     const keys = hits.map((h) => `(${str(h.project_id)}, ${str(h.tid)})`).join(', ');
     const [aggs, roots] = await Promise.all([
       this.select<Record<string, unknown>>(
@@ -758,9 +775,10 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
         rootSpanName: rootOf.get(`${projectId}\u0000${traceId}`) ?? null,
       };
     });
-    return out.sort((a, b) =>
-      a.startTimeMs !== b.startTimeMs ? b.startTimeMs - a.startTimeMs : a.traceId < b.traceId ? 1 : -1,
-    );
+    // In the order of the hits, which the cursor follows.
+    const rank = new Map(hits.map((h, i) => [`${h.project_id}\u0000${h.tid}`, i]));
+    out.sort((a, b) => rank.get(`${a.projectId}\u0000${a.traceId}`)! - rank.get(`${b.projectId}\u0000${b.traceId}`)!);
+    return { items: out, nextCursor };
   }
 
   /**
@@ -1038,6 +1056,29 @@ function filterConditions(f: LlmCallFilter): string[] {
   if (f.tags && f.tags.length > 0) out.push(`hasAll(tags, ${strArray(f.tags)})`);
   if (f.traceId !== undefined) out.push(`trace_id = ${str(f.traceId)}`);
   return out;
+}
+
+/**
+ * Calls whose id, trace, user, session, service, provider, model, error or prompt/response
+ * excerpt contains `text`, case-insensitively (positionCaseInsensitiveUTF8: ClickHouse 18.16
+ * has no ILIKE).
+ */
+function textCondition(text: string): string {
+  const q = str(text);
+  const fields = [
+    'id',
+    'trace_id',
+    'user_id',
+    'session_id',
+    'service_name',
+    'provider',
+    'model',
+    'error_type',
+    'error_message',
+    'prompt_excerpt',
+    'response_excerpt',
+  ];
+  return `(${fields.map((f) => `positionCaseInsensitiveUTF8(ifNull(${f}, ''), ${q}) > 0`).join(' OR ')})`;
 }
 
 function clampLimit(limit: number): number {

@@ -633,6 +633,76 @@ export function describeTelemetryStoreContract(
       expect(page.items.length).toBe(1);
     });
 
+    test('text search finds calls by id, user, model, error and prompt or response text, case-insensitively', async () => {
+      const calls = [
+        makeLlmCall({ id: 'alpha-1', userId: 'Ada', startTimeMs: BASE_MS + 1 }),
+        makeLlmCall({ id: 'beta-2', model: 'claude-Sonnet-4', provider: 'anthropic', startTimeMs: BASE_MS + 2 }),
+        makeLlmCall({
+          id: 'gamma-3',
+          promptExcerpt: 'Translate "Bonjour" to Ünïcode English',
+          responseExcerpt: 'Hello, WORLD',
+          startTimeMs: BASE_MS + 3,
+        }),
+        makeLlmCall({
+          id: 'delta-4',
+          status: 'error',
+          errorType: 'RateLimitError',
+          errorMessage: 'quota exhausted for key',
+          sessionId: 'sess-xyz',
+          traceId: 'trace-abc',
+          serviceName: 'checkout-api',
+          startTimeMs: BASE_MS + 4,
+        }),
+        makeLlmCall({ id: 'eps-5', projectId: 'prj_other', userId: 'ada', startTimeMs: BASE_MS + 5 }),
+      ];
+      await store.appendBatch({ llmCalls: calls, spans: [] });
+      const search = async (text: string, filter: LlmCallFilter = {}, limit = 100) =>
+        (await store.listLlmCalls({ fromMs: BASE_MS, toMs: BASE_MS + HOUR_MS, filter, limit, text })).items.map(
+          (c) => c.id,
+        );
+      expect(await search('ALPHA')).toEqual(['alpha-1']);
+      expect(await search('ada')).toEqual(['eps-5', 'alpha-1']);
+      expect(await search('ada', { projectIds: ['prj_contract'] })).toEqual(['alpha-1']);
+      expect(await search('sonnet')).toEqual(['beta-2']);
+      expect(await search('anthropic')).toEqual(['beta-2']);
+      expect(await search('"bonjour"')).toEqual(['gamma-3']);
+      expect(await search('ünïcode')).toEqual(['gamma-3']);
+      expect(await search('hello, world')).toEqual(['gamma-3']);
+      expect(await search('ratelimit')).toEqual(['delta-4']);
+      expect(await search('Quota Exhausted')).toEqual(['delta-4']);
+      expect(await search('xyz')).toEqual(['delta-4']);
+      expect(await search('trace-ab')).toEqual(['delta-4']);
+      expect(await search('checkout')).toEqual(['delta-4']);
+      // JSON field names and other stored structure are not text of the call.
+      expect(await search('promptExcerpt')).toEqual([]);
+      expect(await search('nothing like this')).toEqual([]);
+      expect(await search("it's 100%_")).toEqual([]);
+      // Pages through matches with the cursor.
+      const first = await store.listLlmCalls({
+        fromMs: BASE_MS,
+        toMs: BASE_MS + HOUR_MS,
+        filter: {},
+        limit: 1,
+        text: 'a',
+      });
+      expect(first.items.length).toBe(1);
+      const rest = await store.listLlmCalls({
+        fromMs: BASE_MS,
+        toMs: BASE_MS + HOUR_MS,
+        filter: {},
+        limit: 100,
+        text: 'a',
+        cursor: first.nextCursor!,
+      });
+      expect([...first.items, ...rest.items].map((c) => c.id)).toEqual([
+        'eps-5',
+        'delta-4',
+        'gamma-3',
+        'beta-2',
+        'alpha-1',
+      ]);
+    });
+
     // --- time ranges ------------------------------------------------------------------------
 
     test('time range includes from and excludes to', async () => {
@@ -1133,7 +1203,8 @@ export function describeTelemetryStoreContract(
       await store.appendBatch({ llmCalls: calls, spans });
       await store.appendBatch({ llmCalls: calls, spans });
       const all = await store.listTraces({ ...wide, filter: {}, limit: 100 });
-      expect(all).toEqual([
+      expect(all.nextCursor).toBeNull();
+      expect(all.items).toEqual([
         {
           projectId: 'prj_a',
           traceId: 't2',
@@ -1173,14 +1244,73 @@ export function describeTelemetryStoreContract(
       ]);
       // A filter picks traces by any of their calls, and the summary still covers the whole trace.
       const byUser = await store.listTraces({ ...wide, filter: { userIds: ['u2'] }, limit: 100 });
-      expect(byUser.map((t) => [t.traceId, t.llmCalls])).toEqual([['t1', 2]]);
+      expect(byUser.items.map((t) => [t.traceId, t.llmCalls])).toEqual([['t1', 2]]);
       const scoped = await store.listTraces({ ...wide, filter: { projectIds: ['prj_b'] }, limit: 100 });
-      expect(scoped.map((t) => t.traceId)).toEqual(['t3']);
+      expect(scoped.items.map((t) => t.traceId)).toEqual(['t3']);
       const top = await store.listTraces({ ...wide, filter: {}, limit: 2 });
-      expect(top.map((t) => t.traceId)).toEqual(['t2', 't3']);
+      expect(top.items.map((t) => t.traceId)).toEqual(['t2', 't3']);
+      expect(top.nextCursor).not.toBeNull();
+      const rest = await store.listTraces({ ...wide, filter: {}, limit: 2, cursor: top.nextCursor! });
+      expect(rest.items.map((t) => t.traceId)).toEqual(['t1']);
+      expect(rest.items[0]).toEqual(all.items[2]);
+      expect(rest.nextCursor).toBeNull();
       expect(
         await store.listTraces({ fromMs: BASE_MS + DAY_MS, toMs: BASE_MS + 2 * DAY_MS, filter: {}, limit: 10 }),
-      ).toEqual([]);
+      ).toEqual({ items: [], nextCursor: null });
+    });
+
+    test('listTraces pages with a cursor through traces that share a start, each once, in order', async () => {
+      // 3 projects × 20 traces, several traces per millisecond, and the same trace id in several projects.
+      const calls: LlmCall[] = [];
+      for (const projectId of ['prj_a', 'prj_b', 'prj_c'])
+        for (let i = 0; i < 20; i++)
+          for (let k = 0; k < 2; k++)
+            calls.push(
+              makeLlmCall({
+                id: `${projectId}-${i}-${k}`,
+                projectId,
+                traceId: `tr-${String(i % 13).padStart(2, '0')}-${i}`,
+                startTimeMs: BASE_MS + Math.floor(i / 3) * 1000 + k * 10,
+              }),
+            );
+      await store.appendBatch({ llmCalls: calls, spans: [] });
+      const whole = await store.listTraces({ ...wide, filter: {}, limit: 1000 });
+      expect(whole.items.length).toBe(60);
+      const key = (t: { startTimeMs: number; traceId: string; projectId: string }) =>
+        `${t.startTimeMs}/${t.traceId}/${t.projectId}`;
+      const sorted = [...whole.items].sort((a, b) =>
+        a.startTimeMs !== b.startTimeMs
+          ? b.startTimeMs - a.startTimeMs
+          : a.traceId !== b.traceId
+            ? a.traceId < b.traceId
+              ? 1
+              : -1
+            : a.projectId < b.projectId
+              ? 1
+              : -1,
+      );
+      expect(whole.items.map(key)).toEqual(sorted.map(key));
+      for (const limit of [1, 7, 60]) {
+        const got: string[] = [];
+        let cursor: string | undefined;
+        for (let page = 0; page < 100; page++) {
+          const res = await store.listTraces({ ...wide, filter: {}, limit, ...(cursor ? { cursor } : {}) });
+          expect(res.items.length).toBeLessThanOrEqual(limit);
+          got.push(...res.items.map(key));
+          if (res.nextCursor === null) break;
+          cursor = res.nextCursor;
+        }
+        expect(got).toEqual(sorted.map(key));
+      }
+      // With a filter, pages hold only traces with a matching call.
+      const b = await store.listTraces({ ...wide, filter: { projectIds: ['prj_b'] }, limit: 8 });
+      const b2 = await store.listTraces({
+        ...wide,
+        filter: { projectIds: ['prj_b'] },
+        limit: 100,
+        cursor: b.nextCursor!,
+      });
+      expect([...b.items, ...b2.items].map((t) => t.projectId)).toEqual(Array(20).fill('prj_b'));
     });
 
     test('span identity is (project, trace, span)', async () => {

@@ -44,9 +44,9 @@ import {
   type TelemetryWriteStats,
   TRACE_MAX_ITEMS,
   type TraceListQuery,
+  type TracePage,
   type TraceQuery,
   type TraceRecord,
-  type TraceSummary,
 } from '../ports.js';
 import { keyHash, RecentKeys } from '../recent-keys.js';
 import { appendColumnar, type Column } from './columnar-append.js';
@@ -66,6 +66,7 @@ import { DAY_MS, HISTOGRAM_COLUMNS, HOUR_MS, ROLLUP_COLUMNS, rollupsOf } from '.
 import { SeriesIndex } from './series-index.js';
 import {
   callConditions,
+  callTextCondition,
   exactRankingSql,
   exactSummarySql,
   planSummary,
@@ -483,6 +484,7 @@ export class DuckDbTelemetryStore implements TelemetryStore {
       `k.start_time_ms < ${safeInt(query.toMs)}`,
       ...callConditions(query.filter, 'k'),
     ];
+    if (query.text !== undefined && query.text !== '') where.push(callTextCondition(query.text, 'k'));
     if (query.cursor !== undefined) {
       const cur = decodeLlmCallCursorOrThrow(query.cursor);
       const t = safeInt(cur.startTimeMs);
@@ -644,13 +646,25 @@ export class DuckDbTelemetryStore implements TelemetryStore {
     return { llmCalls: calls.map(rowToCall), spans: spans.map(rowToSpan) };
   }
 
-  async listTraces(query: TraceListQuery): Promise<TraceSummary[]> {
+  async listTraces(query: TraceListQuery): Promise<TracePage> {
     const where = [
       `k.start_time_ms >= ${safeInt(query.fromMs)}`,
       `k.start_time_ms < ${safeInt(query.toMs)}`,
       'k.trace_id IS NOT NULL',
       ...callConditions(query.filter, 'k'),
     ];
+    const having: string[] = [];
+    if (query.cursor !== undefined) {
+      const cur = decodeLlmCallCursorOrThrow(query.cursor);
+      const t = safeInt(cur.startTimeMs);
+      const id = sqlString(cur.id);
+      const project = cur.projectId === undefined ? null : sqlString(cur.projectId);
+      having.push(
+        `(min(k.start_time_ms) < ${t} OR (min(k.start_time_ms) = ${t} AND (k.trace_id < ${id}${
+          project === null ? '' : ` OR (k.trace_id = ${id} AND ser.project_id < ${project})`
+        })))`,
+      );
+    }
     const limit = safeInt(Math.max(1, Math.min(1000, query.limit)));
     // Traces having a matching call, then every call of those traces (not only the matching ones).
     const rows = await this.db.query(
@@ -658,7 +672,8 @@ export class DuckDbTelemetryStore implements TelemetryStore {
                     FROM llm_calls k JOIN llm_series ser ON ser.series_id = k.series_id
                     WHERE ${where.join(' AND ')}
                     GROUP BY ser.project_id, k.trace_id
-                    ORDER BY first_ms DESC, k.trace_id DESC LIMIT ${limit}),
+                    ${having.length > 0 ? `HAVING ${having.join(' AND ')}` : ''}
+                    ORDER BY first_ms DESC, k.trace_id DESC, ser.project_id DESC LIMIT ${limit + 1}),
             agg AS (SELECT ser.project_id, k.trace_id, min(k.start_time_ms) AS start_ms,
                       max(k.start_time_ms + k.latency_ms) AS end_ms, count(*) AS calls,
                       count(*) FILTER (WHERE ser.status = 'error') AS errors,
@@ -668,11 +683,13 @@ export class DuckDbTelemetryStore implements TelemetryStore {
                     JOIN hit ON hit.project_id = ser.project_id AND hit.trace_id = k.trace_id
                     WHERE k.start_time_ms >= ${safeInt(query.fromMs)} AND k.start_time_ms < ${safeInt(query.toMs)}
                     GROUP BY ser.project_id, k.trace_id)
-       SELECT agg.*, (SELECT min(s.name) FROM spans s WHERE s.project_id = agg.project_id AND s.trace_id = agg.trace_id
+       SELECT agg.*, hit.first_ms,
+              (SELECT min(s.name) FROM spans s WHERE s.project_id = agg.project_id AND s.trace_id = agg.trace_id
                         AND s.parent_span_id IS NULL) AS root_name
-       FROM agg ORDER BY agg.start_ms DESC, agg.trace_id DESC`,
+       FROM agg JOIN hit ON hit.project_id = agg.project_id AND hit.trace_id = agg.trace_id
+       ORDER BY hit.first_ms DESC, agg.trace_id DESC, agg.project_id DESC`,
     );
-    return rows.map((r) => {
+    const items = rows.slice(0, Number(limit)).map((r) => {
       const calls = toNumber(r['calls']);
       const unpriced = toNumber(r['unpriced']);
       return {
@@ -688,6 +705,16 @@ export class DuckDbTelemetryStore implements TelemetryStore {
         rootSpanName: r['root_name'] == null ? null : String(r['root_name']),
       };
     });
+    const last = rows[items.length - 1];
+    const nextCursor =
+      rows.length > items.length && last
+        ? encodeLlmCallCursor({
+            startTimeMs: toNumber(last['first_ms']),
+            id: String(last['trace_id']),
+            projectId: String(last['project_id']),
+          })
+        : null;
+    return { items, nextCursor };
   }
 
   // --- retention ----------------------------------------------------------------------------

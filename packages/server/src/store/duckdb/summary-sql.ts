@@ -109,6 +109,24 @@ export function callConditions(filter: LlmCallFilter, alias: string): string[] {
 }
 
 /**
+ * Calls (aliased `alias`) whose id, trace, user, session, service, provider, model, error or
+ * prompt/response excerpt contains `text`, case-insensitively. Fields kept in the `detail`
+ * JSON are only parsed for rows whose detail text contains the search at all.
+ */
+export function callTextCondition(text: string, alias: string): string {
+  const q = sqlString(text.toLowerCase());
+  const has = (expr: string) => `contains(lower(${expr}), ${q})`;
+  const columns = ['id', 'trace_id', 'user_id', 'session_id', 'service_name'].map((c) => has(`${alias}.${c}`));
+  const series = `${alias}.series_id IN (SELECT series_id FROM llm_series WHERE ${has('model')} OR ${has('provider')})`;
+  // JSON escapes quotes, backslashes and control characters; other text appears as is.
+  const encoded = sqlString(JSON.stringify(text.toLowerCase()).slice(1, -1));
+  const detail = ['errorType', 'errorMessage', 'promptExcerpt', 'responseExcerpt']
+    .map((f) => has(`json_extract_string(${alias}.detail, '$.${f}')`))
+    .join(' OR ');
+  return `(${columns.join(' OR ')} OR ${series} OR (contains(lower(${alias}.detail), ${encoded}) AND (${detail})))`;
+}
+
+/**
  * GROUP BY keys and the bucket column of an aggregate over `calls`. Without an interval the
  * bucket is one constant: grouping by it as well doubles the cost of grouping millions of
  * calls (measured: 52 against 23 ms for 30 days of calls by user), so it is added after the
