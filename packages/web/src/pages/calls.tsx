@@ -153,7 +153,6 @@ function SearchBox(props: { value: string }) {
   return (
     <form
       class="grow"
-      role="search"
       onSubmit={(e) => {
         e.preventDefault();
         commit(text);
