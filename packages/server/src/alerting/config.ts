@@ -76,6 +76,16 @@ export const alertingConfigSchema = z
       .max(60_000)
       .default(1_000)
       .describe('How often the evaluator looks for due rules and groups; commits wake it at once'),
+    resolveTimeout: duration
+      .default(300_000)
+      .describe(
+        'An alert received through the Alertmanager API without endsAt resolves this long after it was last received (Alertmanager resolve_timeout)',
+      ),
+    webhookFiringTtl: duration
+      .default(86_400_000)
+      .describe(
+        'A firing alert received through the Alertmanager webhook receiver stays firing this long unless re-sent or resolved (keep it above the sender repeat_interval)',
+      ),
     route: routeSchema
       .default({ receiver: 'default' })
       .describe(

@@ -10,15 +10,17 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '@reskpoints/core';
 import type { Logger } from 'pino';
+import type { PlatformEvents } from '../platform/events.js';
 import type { Fence } from '../platform/fencing.js';
 import { fencedTransaction } from '../platform/fencing.js';
+import type { SignalHub } from '../platform/signals.js';
 import type { SqlDatabase } from '../platform/sql.js';
 import { backoffMs, type DeliveryOutcome } from './channels/delivery.js';
 import { sendWebhook, webhookPayload } from './channels/webhook.js';
 import type { ReceiverConfig } from './config.js';
 import { Dispatcher, type PipelineConfig } from './dispatcher.js';
-import { evaluateRule, type Summarize } from './evaluator.js';
-import { type Alert, fingerprint } from './labels.js';
+import { evaluateRule, evaluateSignalRule, type Summarize } from './evaluator.js';
+import { type Alert, fingerprint, isResolved } from './labels.js';
 import { MemoryNotificationLog, type NotificationLogEntry } from './notification-log.js';
 import type { AlertingRepo } from './repo.js';
 import { type RuleAlertState, stepRule } from './rule-state.js';
@@ -31,12 +33,59 @@ export interface EngineDeps {
   clock: Clock;
   logger: Logger;
   summarize: Summarize | null;
+  /** The alert input port, for rules of kind `signal`; null to evaluate none. */
+  signals?: SignalHub | null;
+  /** Where alert changes and notifications are published (topic `alerts`); null for none. */
+  events?: PlatformEvents | null;
   rules: () => readonly Rule[];
   pipeline: () => PipelineConfig;
   receivers: () => readonly ReceiverConfig[];
   delivery: () => { maxAttempts: number; initialBackoffMs: number; maxBackoffMs: number; timeoutMs: number };
   externalUrl: () => string;
   random?: () => number;
+}
+
+interface QueuedNotification {
+  id: string;
+  receiver: string;
+  groupKey: string;
+  status: string;
+  alerts: number;
+}
+
+export interface RuleTransition {
+  rule: string;
+  fingerprint: string;
+  labels: Record<string, string>;
+  from: 'inactive' | 'pending' | 'firing';
+  to: 'inactive' | 'pending' | 'firing';
+  value: number | null;
+}
+
+/** How each series of a rule changed state between two evaluations. */
+export function ruleTransitions(
+  rule: string,
+  before: readonly RuleAlertState[],
+  after: readonly RuleAlertState[],
+): RuleTransition[] {
+  const prev = new Map(before.map((s) => [s.fingerprint, s]));
+  const out: RuleTransition[] = [];
+  for (const s of after) {
+    const from = prev.get(s.fingerprint)?.status ?? 'inactive';
+    if (from !== s.status)
+      out.push({ rule, fingerprint: s.fingerprint, labels: { ...s.labels }, from, to: s.status, value: s.value });
+    prev.delete(s.fingerprint);
+  }
+  for (const s of prev.values())
+    out.push({
+      rule,
+      fingerprint: s.fingerprint,
+      labels: { ...s.labels },
+      from: s.status,
+      to: 'inactive',
+      value: null,
+    });
+  return out;
 }
 
 class TrackingLog extends MemoryNotificationLog {
@@ -63,6 +112,9 @@ export class AlertingEngine {
   private commitSeen = false;
   private pipelineRef: PipelineConfig | null = null;
   private readonly inbound: Alert[] = [];
+  private signalsSeen = new Set<string>();
+  /** Status of each alert held at the end of the last pass, to publish changes. */
+  private lastStatus = new Map<string, 'firing' | 'resolved'>();
 
   constructor(private readonly deps: EngineDeps) {}
 
@@ -71,7 +123,12 @@ export class AlertingEngine {
     this.commitSeen = true;
   }
 
-  /** Alerts from outside the rules (Alertmanager API, other modules); taken at the next pass. */
+  /** A signal source changed: evaluate its rules at the next pass. */
+  noteSignal(sourceName: string): void {
+    this.signalsSeen.add(sourceName);
+  }
+
+  /** Alerts from outside the rules, in this process only (the API stores them with `repo.putInbound`). */
   submit(alerts: readonly Alert[]): void {
     this.inbound.push(...alerts);
   }
@@ -116,44 +173,58 @@ export class AlertingEngine {
     const evaluated: string[] = [];
     const all = this.commitSeen;
     this.commitSeen = false;
-    if (this.deps.summarize) {
-      for (const rule of rules) {
-        const last = this.lastEvalMs.get(rule.name);
-        if (!all && last !== undefined && nowMs - last < rule.interval) continue;
-        this.lastEvalMs.set(rule.name, nowMs);
-        try {
-          const active = await evaluateRule(rule, this.deps.summarize, nowMs);
-          const r = stepRule(this.ruleStates.get(rule.name) ?? [], active, nowMs, {
-            forMs: rule.for,
-            keepFiringForMs: rule.keepFiringFor,
-            staleAfterMs: Math.max(4 * rule.interval, 5 * 60_000),
-          });
-          this.ruleStates.set(rule.name, r.states);
-          evaluated.push(rule.name);
-          d.put(r.alerts, nowMs);
-        } catch (e) {
-          this.deps.logger.warn({ err: e, rule: rule.name }, 'rule evaluation failed');
-        }
-      }
-      // Rules removed from the file resolve their alerts.
-      for (const name of [...this.ruleStates.keys()]) {
-        if (rules.some((r) => r.name === name)) continue;
-        const r = stepRule(this.ruleStates.get(name) ?? [], [], nowMs, {
-          forMs: 0,
-          keepFiringForMs: 0,
-          staleAfterMs: 0,
+    const signalsSeen = this.signalsSeen;
+    this.signalsSeen = new Set();
+    const transitions: RuleTransition[] = [];
+    for (const rule of rules) {
+      const signal = rule.signal;
+      if (signal ? !this.deps.signals : !this.deps.summarize) continue;
+      const last = this.lastEvalMs.get(rule.name);
+      const woken = signal ? signalsSeen.has(signal.source) : all;
+      if (!woken && last !== undefined && nowMs - last < rule.interval) continue;
+      this.lastEvalMs.set(rule.name, nowMs);
+      try {
+        const active = signal
+          ? await evaluateSignalRule(rule, this.deps.signals as SignalHub, nowMs)
+          : await evaluateRule(rule, this.deps.summarize as Summarize, nowMs);
+        const before = this.ruleStates.get(rule.name) ?? [];
+        const r = stepRule(before, active, nowMs, {
+          forMs: rule.for,
+          keepFiringForMs: rule.keepFiringFor,
+          staleAfterMs: Math.max(4 * rule.interval, 5 * 60_000),
         });
+        transitions.push(...ruleTransitions(rule.name, before, r.states));
+        this.ruleStates.set(rule.name, r.states);
+        evaluated.push(rule.name);
         d.put(r.alerts, nowMs);
-        this.ruleStates.delete(name);
-        evaluated.push(name);
+      } catch (e) {
+        this.deps.logger.warn({ err: e, rule: rule.name }, 'rule evaluation failed');
       }
+    }
+    // Rules removed (from the file, the config or the API) resolve their alerts.
+    for (const name of [...this.ruleStates.keys()]) {
+      if (rules.some((r) => r.name === name)) continue;
+      const before = this.ruleStates.get(name) ?? [];
+      const r = stepRule(before, [], nowMs, { forMs: 0, keepFiringForMs: 0, staleAfterMs: 0 });
+      transitions.push(...ruleTransitions(name, before, []));
+      d.put(r.alerts, nowMs);
+      this.ruleStates.delete(name);
+      evaluated.push(name);
     }
     this.ruleStatesView = new Map(this.ruleStates);
     if (this.inbound.length) d.put(this.inbound.splice(0), nowMs);
+    // Alerts received by any node (Alertmanager API, webhook) wait in the inbound table.
+    const inbound = await repo.peekInbound(db, 5_000);
+    if (inbound.length)
+      d.put(
+        inbound.map((i) => i.alert),
+        nowMs,
+      );
     const notifications = d.flush(nowMs);
     const held = new Map(d.list(nowMs).map((a) => [a.fingerprint, a.alert]));
     const logEntries = this.log.dirty.splice(0);
     const receivers = new Map(this.deps.receivers().map((r) => [r.name, r]));
+    const queued: QueuedNotification[] = [];
     await fencedTransaction(db, fence, nowMs, async (tx) => {
       for (const name of evaluated) await repo.replaceRuleStates(tx, name, this.ruleStates.get(name) ?? []);
       for (const [fp, alert] of held) {
@@ -162,10 +233,13 @@ export class AlertingEngine {
       }
       for (const fp of this.persisted.keys()) if (!held.has(fp)) await repo.deleteAlert(tx, fp);
       for (const e of logEntries) await repo.putLog(tx, e);
+      for (const i of inbound) await repo.deleteInbound(tx, i.id);
       for (const n of notifications) {
         if (!receivers.has(n.receiver)) continue; // the implicit `default` receiver sends nowhere
+        const id = randomUUID();
+        queued.push({ id, receiver: n.receiver, groupKey: n.groupKey, status: n.status, alerts: n.alerts.length });
         await repo.enqueue(tx, {
-          id: randomUUID(),
+          id,
           receiver: n.receiver,
           group_key: n.groupKey,
           status: n.status,
@@ -178,7 +252,43 @@ export class AlertingEngine {
       }
     });
     this.persisted = new Map([...held].map(([fp, a]) => [fp, JSON.stringify(a)]));
+    this.publishChanges(nowMs, held, transitions, queued);
     await this.deliver(nowMs);
+  }
+
+  private publish(atMs: number, data: Record<string, unknown>): void {
+    this.deps.events?.publish({ topic: 'alerts', atMs, data });
+  }
+
+  /** Live events for `/api/v1/events` (topic `alerts`): rule transitions, alerts firing and resolving, notifications queued. */
+  private publishChanges(
+    nowMs: number,
+    held: ReadonlyMap<string, Alert>,
+    transitions: readonly RuleTransition[],
+    queued: readonly QueuedNotification[],
+  ): void {
+    if (!this.deps.events) return;
+    for (const t of transitions) this.publish(nowMs, { kind: 'rule', ...t });
+    const next = new Map<string, 'firing' | 'resolved'>();
+    for (const [fp, alert] of held) {
+      const status = isResolved(alert, nowMs) ? 'resolved' : 'firing';
+      next.set(fp, status);
+      if (this.lastStatus.get(fp) !== status)
+        this.publish(nowMs, {
+          kind: 'alert',
+          fingerprint: fp,
+          status,
+          labels: alert.labels,
+          annotations: alert.annotations,
+          startsAtMs: alert.startsAtMs,
+          endsAtMs: alert.endsAtMs,
+        });
+    }
+    for (const [fp, status] of this.lastStatus)
+      if (!next.has(fp) && status === 'firing')
+        this.publish(nowMs, { kind: 'alert', fingerprint: fp, status: 'resolved' });
+    this.lastStatus = next;
+    for (const q of queued) this.publish(nowMs, { kind: 'notification', outcome: 'queued', ...q });
   }
 
   /** Delivers due outbox rows. */
@@ -195,6 +305,21 @@ export class AlertingEngine {
           outcome = { kind: 'failed', reason: `receiver "${row.receiver}" has no channel configured` };
         else outcome = await sendWebhook(receiver.webhook, row.body, nowMs, policy.timeoutMs);
         const attempts = row.attempts + 1;
+        this.publish(nowMs, {
+          kind: 'notification',
+          id: row.id,
+          receiver: row.receiver,
+          groupKey: row.group_key,
+          status: row.status,
+          outcome:
+            outcome.kind === 'delivered'
+              ? 'delivered'
+              : outcome.kind === 'failed' || attempts >= policy.maxAttempts
+                ? 'failed'
+                : 'retrying',
+          attempts,
+          ...(outcome.kind === 'delivered' ? {} : { reason: outcome.reason }),
+        });
         if (outcome.kind === 'delivered') {
           await db.transaction((tx) => repo.finish(tx, row, 'delivered', this.deps.clock.nowMs(), null));
         } else if (outcome.kind === 'failed' || attempts >= policy.maxAttempts) {

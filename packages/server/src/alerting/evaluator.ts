@@ -4,7 +4,9 @@
  * passed in, so this file has no adapter.
  */
 import type { SummaryDimension, SummaryQuery, SummaryResult, SummaryRow } from '@reskpoints/core';
+import type { SignalHub } from '../platform/signals.js';
 import type { Labels } from './labels.js';
+import { matchesAll, parseMatchers } from './matchers.js';
 import type { ActiveSeries } from './rule-state.js';
 import { ADDITIVE_METRICS, compare, type Rule, type RuleMetric, renderTemplate } from './rules.js';
 
@@ -33,15 +35,46 @@ function series(rule: Rule, group: Record<string, string>, value: number, thresh
   return { labels: labels as Labels, annotations, value };
 }
 
-/** The rule's active series at `nowMs`. */
+/**
+ * A `signal` rule's active series: one per active signal of its source whose labels match
+ * the rule's matchers and whose value reaches `minValue`. The series carries the signal's
+ * labels (plus the rule's and `alertname`) and its annotations, overridden by the rule's.
+ */
+export async function evaluateSignalRule(rule: Rule, signals: SignalHub, nowMs: number): Promise<ActiveSeries[]> {
+  const spec = rule.signal;
+  if (!spec) return [];
+  const source = signals.source(spec.source);
+  if (!source) throw new Error(`no signal source "${spec.source}"`);
+  const matchers = parseMatchers(spec.matchers);
+  if (!matchers.ok) throw new Error(matchers.error.join('; '));
+  const out: ActiveSeries[] = [];
+  for (const s of await source.active(nowMs)) {
+    if (!matchesAll(matchers.value, s.labels)) continue;
+    if (spec.minValue !== undefined && !(s.value >= spec.minValue)) continue;
+    const labels: Record<string, string> = { ...s.labels, ...rule.labels, alertname: rule.name };
+    const annotations: Record<string, string> = { ...(s.annotations ?? {}) };
+    for (const [k, t] of Object.entries(rule.annotations))
+      annotations[k] = renderTemplate(t, {
+        value: s.value,
+        labels,
+        ...(spec.minValue !== undefined ? { threshold: spec.minValue } : {}),
+      });
+    out.push({ labels: labels as Labels, annotations, value: s.value });
+  }
+  return out;
+}
+
+/** The rule's active series at `nowMs` (rules on the telemetry summary). */
 export async function evaluateRule(rule: Rule, summarize: Summarize, nowMs: number): Promise<ActiveSeries[]> {
+  const metric = rule.metric;
+  if (metric === undefined) return [];
   const base = { filter: rule.filter, groupBy: rule.groupBy, intervalMs: null } as const;
   const current = await summarize({ ...base, fromMs: nowMs - rule.window, toMs: nowMs });
   if (rule.threshold) {
     const { op, value: bound } = rule.threshold;
     const out: ActiveSeries[] = [];
     for (const row of current.rows) {
-      const v = metricValue(row, rule.metric, rule.window);
+      const v = metricValue(row, metric, rule.window);
       if (v !== null && compare(v, op, bound)) out.push(series(rule, groupLabels(rule, row), v, bound));
     }
     return out;
@@ -53,12 +86,12 @@ export async function evaluateRule(rule: Rule, summarize: Summarize, nowMs: numb
     const out: ActiveSeries[] = [];
     for (const row of current.rows) {
       const b = baseByKey.get(keyOf(rule, row));
-      const v = metricValue(row, rule.metric, rule.window);
+      const v = metricValue(row, metric, rule.window);
       if (!b || v === null) continue;
-      let expected = metricValue(b, rule.metric, baseline);
+      let expected = metricValue(b, metric, baseline);
       if (expected === null) continue;
       // An additive metric's baseline is its average per window-long stretch.
-      if (ADDITIVE_METRICS.has(rule.metric)) expected = (expected * rule.window) / baseline;
+      if (ADDITIVE_METRICS.has(metric)) expected = (expected * rule.window) / baseline;
       if (expected === 0) continue;
       const changePercent = ((v - expected) / expected) * 100;
       if (compare(changePercent, op, percent)) out.push(series(rule, groupLabels(rule, row), changePercent, percent));

@@ -11,18 +11,34 @@ export const alertingModule = defineModule<AlertingConfig>({
   name: 'alerting',
   config: {
     schema: alertingConfigSchema,
-    hotReloadable: ['rulesFile', 'rules', 'route', 'receivers', 'inhibitRules', 'timeIntervals'],
+    hotReloadable: [
+      'rulesFile',
+      'rules',
+      'route',
+      'receivers',
+      'inhibitRules',
+      'timeIntervals',
+      'resolveTimeout',
+      'webhookFiringTtl',
+    ],
   },
   stateMigrations: ALERTING_MIGRATIONS,
   async create(ctx) {
-    const [{ AlertingEngine }, { AlertingRepo }, { compilePipeline }, { RulesSource }, { registerAlertingRoutes }] =
-      await Promise.all([
-        import('./engine.js'),
-        import('./repo.js'),
-        import('./pipeline-config.js'),
-        import('./rules-source.js'),
-        import('./routes.js'),
-      ]);
+    const [
+      { AlertingEngine },
+      { AlertingRepo },
+      { compilePipeline },
+      { RulesSource },
+      { registerAlertingRoutes },
+      { registerAlertmanagerRoutes },
+    ] = await Promise.all([
+      import('./engine.js'),
+      import('./repo.js'),
+      import('./pipeline-config.js'),
+      import('./rules-source.js'),
+      import('./routes.js'),
+      import('./alertmanager-api.js'),
+    ]);
     const repo = new AlertingRepo();
     const rules = new RulesSource(ctx.config, ctx.logger);
     const compile = () => {
@@ -51,8 +67,10 @@ export const alertingModule = defineModule<AlertingConfig>({
       receivers: () => ctx.config().receivers,
       delivery: () => ctx.config().delivery,
       externalUrl: () => '',
+      signals: ctx.signals,
+      events: ctx.events,
     });
-    let unsubscribe: (() => void) | null = null;
+    const unsubscribe: (() => void)[] = [];
     return {
       jobs: ctx.config().enabled
         ? [
@@ -68,16 +86,25 @@ export const alertingModule = defineModule<AlertingConfig>({
             },
           ]
         : [],
-      routes: (api, helpers) =>
-        registerAlertingRoutes(api, helpers, { ctx, repo, engine, rules, wake: () => ctx.wake('evaluate') }),
+      routes: (api, helpers) => {
+        const deps = { ctx, repo, engine, rules, wake: () => ctx.wake('evaluate') };
+        registerAlertingRoutes(api, helpers, deps);
+        registerAlertmanagerRoutes(api, helpers, { ...deps, pipeline: () => pipeline });
+      },
       async start() {
-        unsubscribe = ctx.commits.subscribe(() => {
-          engine.noteCommit();
-          ctx.wake('evaluate');
-        });
+        unsubscribe.push(
+          ctx.commits.subscribe(() => {
+            engine.noteCommit();
+            ctx.wake('evaluate');
+          }),
+          ctx.signals.onChanged((source) => {
+            engine.noteSignal(source);
+            ctx.wake('evaluate');
+          }),
+        );
       },
       async stop() {
-        unsubscribe?.();
+        for (const u of unsubscribe.splice(0)) u();
       },
     };
   },

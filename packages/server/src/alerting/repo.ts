@@ -3,7 +3,8 @@
  * rule alert states, the alerts the pipeline holds, the notification log, the durable outbox,
  * the sent-notification history and silences.
  */
-import type { SqlExecutor } from '../platform/sql.js';
+import { randomUUID } from 'node:crypto';
+import type { SqlDatabase, SqlExecutor } from '../platform/sql.js';
 import type { StateMigration } from '../platform/state-migrations.js';
 import type { Alert } from './labels.js';
 import type { NotificationLogEntry } from './notification-log.js';
@@ -23,7 +24,23 @@ export const ALERTING_MIGRATIONS: readonly StateMigration[] = [
       'CREATE TABLE alerting_silences (id TEXT PRIMARY KEY, body TEXT NOT NULL, ends_at_ms BIGINT NOT NULL)',
     ],
   },
+  {
+    version: 2,
+    name: 'inbound alerts, rules managed by API',
+    steps: [
+      'CREATE TABLE alerting_inbound (id TEXT PRIMARY KEY, body TEXT NOT NULL, received_at_ms BIGINT NOT NULL)',
+      'CREATE TABLE alerting_api_rules (name TEXT PRIMARY KEY, body TEXT NOT NULL, updated_at_ms BIGINT NOT NULL)',
+      'CREATE TABLE alerting_api_rules_rev (id BIGINT PRIMARY KEY, rev BIGINT NOT NULL)',
+    ],
+  },
 ];
+
+/** A rule created through the API, as stored (the spec as given, validated). */
+export type ApiRuleRow = {
+  name: string;
+  body: string;
+  updated_at_ms: number;
+};
 
 export type OutboxRow = {
   id: string;
@@ -165,6 +182,64 @@ export class AlertingRepo {
     return db.query<SentRow>('SELECT * FROM alerting_sent ORDER BY finished_at_ms DESC, id LIMIT CAST($1 AS BIGINT)', [
       limit,
     ]);
+  }
+
+  /** Stores alerts received from outside (Alertmanager API, webhook) for the evaluator to take. */
+  async putInbound(db: SqlDatabase, alerts: readonly Alert[], receivedAtMs: number): Promise<void> {
+    if (alerts.length === 0) return;
+    await db.transaction(async (tx) => {
+      for (const a of alerts)
+        await tx.exec('INSERT INTO alerting_inbound (id, body, received_at_ms) VALUES ($1, $2, CAST($3 AS BIGINT))', [
+          randomUUID(),
+          JSON.stringify(a),
+          receivedAtMs,
+        ]);
+    });
+  }
+
+  /** The oldest inbound alerts not yet taken by the evaluator. */
+  async peekInbound(db: SqlExecutor, limit: number): Promise<{ id: string; alert: Alert }[]> {
+    const rows = await db.query<{ id: string; body: string }>(
+      'SELECT id, body FROM alerting_inbound ORDER BY received_at_ms, id LIMIT CAST($1 AS BIGINT)',
+      [limit],
+    );
+    return rows.map((r) => ({ id: r.id, alert: JSON.parse(r.body) as Alert }));
+  }
+
+  async deleteInbound(tx: SqlExecutor, id: string): Promise<void> {
+    await tx.exec('DELETE FROM alerting_inbound WHERE id = $1', [id]);
+  }
+
+  /** Revision of the API-managed rules: bumped by every change, so readers reload only then. */
+  async apiRulesRev(db: SqlExecutor): Promise<number> {
+    const rows = await db.query<{ rev: number | string | bigint }>(
+      'SELECT rev FROM alerting_api_rules_rev WHERE id = CAST(1 AS BIGINT)',
+    );
+    return rows[0] ? Number(rows[0].rev) : 0;
+  }
+
+  async listApiRules(db: SqlExecutor): Promise<ApiRuleRow[]> {
+    const rows = await db.query<ApiRuleRow>('SELECT name, body, updated_at_ms FROM alerting_api_rules ORDER BY name');
+    return rows.map((r) => ({ ...r, updated_at_ms: Number(r.updated_at_ms) }));
+  }
+
+  /** Creates or replaces (`put`) or deletes (`body` null) an API rule; returns whether a row was there. */
+  async writeApiRule(db: SqlDatabase, name: string, body: string | null, nowMs: number): Promise<boolean> {
+    return db.transaction(async (tx) => {
+      const existed = (await tx.query('SELECT name FROM alerting_api_rules WHERE name = $1', [name])).length > 0;
+      if (body === null) await tx.exec('DELETE FROM alerting_api_rules WHERE name = $1', [name]);
+      else
+        await tx.exec(
+          `INSERT INTO alerting_api_rules (name, body, updated_at_ms) VALUES ($1, $2, CAST($3 AS BIGINT))
+           ON CONFLICT (name) DO UPDATE SET body = excluded.body, updated_at_ms = excluded.updated_at_ms`,
+          [name, body, nowMs],
+        );
+      await tx.exec(
+        `INSERT INTO alerting_api_rules_rev (id, rev) VALUES (CAST(1 AS BIGINT), CAST(1 AS BIGINT))
+         ON CONFLICT (id) DO UPDATE SET rev = alerting_api_rules_rev.rev + 1`,
+      );
+      return existed;
+    });
   }
 
   async loadSilences(db: SqlExecutor, sinceMs: number): Promise<Silence[]> {

@@ -5,6 +5,7 @@
 import { err, ok, type Result, SUMMARY_DIMENSIONS } from '@reskpoints/core';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { parseMatchers } from './matchers.js';
 
 const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
@@ -78,7 +79,8 @@ const labelMap = z.record(
 export const ruleSchema = z
   .object({
     name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_:.-]{0,127}$/, 'rule names are letters, digits, _ : . - (max 128)'),
-    metric: z.enum(RULE_METRICS),
+    /** What the rule measures (every kind but `signal`). */
+    metric: z.enum(RULE_METRICS).optional(),
     window: duration.default(300_000),
     filter: filter.default({}),
     groupBy: z.array(z.enum(SUMMARY_DIMENSIONS)).default([]),
@@ -94,6 +96,18 @@ export const ruleSchema = z
       .object({ lookback: duration.default(86_400_000) })
       .strict()
       .optional(),
+    /**
+     * Fires for each active signal of another module's source (`anomaly`, `budget`, …; see
+     * `platform/signals.ts`) whose labels match `matchers` and whose value is at least `minValue`.
+     */
+    signal: z
+      .object({
+        source: z.string().min(1).max(64),
+        matchers: z.array(z.string()).default([]),
+        minValue: z.number().optional(),
+      })
+      .strict()
+      .optional(),
     interval: duration.default(60_000),
     for: duration.default(0),
     keepFiringFor: duration.default(0),
@@ -102,8 +116,14 @@ export const ruleSchema = z
   })
   .strict()
   .superRefine((r, ctx) => {
-    const kinds = [r.threshold, r.change, r.absent].filter((k) => k !== undefined).length;
-    if (kinds !== 1) ctx.addIssue({ code: 'custom', message: 'give exactly one of threshold, change, absent' });
+    const kinds = [r.threshold, r.change, r.absent, r.signal].filter((k) => k !== undefined).length;
+    if (kinds !== 1) ctx.addIssue({ code: 'custom', message: 'give exactly one of threshold, change, absent, signal' });
+    if (!r.signal && r.metric === undefined)
+      ctx.addIssue({ code: 'custom', path: ['metric'], message: `give a metric (${RULE_METRICS.join(', ')})` });
+    if (r.signal) {
+      const m = parseMatchers(r.signal.matchers);
+      if (!m.ok) for (const message of m.error) ctx.addIssue({ code: 'custom', path: ['signal', 'matchers'], message });
+    }
     if (r.window < 1000) ctx.addIssue({ code: 'custom', path: ['window'], message: 'window must be at least 1s' });
     if (r.interval < 1000)
       ctx.addIssue({ code: 'custom', path: ['interval'], message: 'interval must be at least 1s' });
@@ -183,4 +203,13 @@ export function renderTemplate(
     if (name === 'labels' && key) return vars.labels[key] ?? '';
     return '';
   });
+}
+
+export type RuleKind = 'threshold' | 'change' | 'absent' | 'signal';
+
+export function ruleKind(r: Rule): RuleKind {
+  if (r.signal) return 'signal';
+  if (r.change) return 'change';
+  if (r.absent) return 'absent';
+  return 'threshold';
 }
