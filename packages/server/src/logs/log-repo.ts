@@ -6,6 +6,7 @@
 import type { LogMinerSnapshot, SamplingPolicy } from '@reskpoints/core';
 import type { SqlDatabase } from '../platform/sql.js';
 import type { StateMigration } from '../platform/state-migrations.js';
+import type { GenAiPart } from './genai-events.js';
 
 export const LOG_MIGRATIONS: readonly StateMigration[] = [
   {
@@ -46,6 +47,25 @@ export const LOG_MIGRATIONS: readonly StateMigration[] = [
         severities TEXT NOT NULL,
         reported_at_ms BIGINT NOT NULL
       )`,
+    ],
+  },
+  {
+    version: 2,
+    name: 'GenAI event content waiting for its LLM call',
+    steps: [
+      `CREATE TABLE logs_genai_pending (
+        project_id TEXT NOT NULL,
+        trace_id TEXT NOT NULL,
+        span_id TEXT NOT NULL,
+        log_id TEXT NOT NULL,
+        seq BIGINT NOT NULL,
+        time_ms BIGINT NOT NULL,
+        kind TEXT NOT NULL,
+        text TEXT NOT NULL,
+        created_at_ms BIGINT NOT NULL,
+        PRIMARY KEY (project_id, log_id, seq)
+      )`,
+      'CREATE INDEX logs_genai_pending_span ON logs_genai_pending (project_id, trace_id, span_id)',
     ],
   },
 ];
@@ -259,5 +279,50 @@ export class LogRepo {
       for (const [k, n] of Object.entries(sev)) cur.severities[k] = (cur.severities[k] ?? 0) + n;
     }
     return [...by.values()];
+  }
+
+  /**
+   * Keeps GenAI event parts until their call is stored; each text cut to `maxChars` + 1 (one
+   * more than an excerpt keeps, so a cut still shows). The same record sent again is kept once.
+   */
+  async addGenAiParts(parts: readonly GenAiPart[], maxChars: number, nowMs: number): Promise<void> {
+    if (parts.length === 0) return;
+    await this.db.transaction(async (tx) => {
+      for (const p of parts)
+        await tx.exec(
+          `INSERT INTO logs_genai_pending (project_id, trace_id, span_id, log_id, seq, time_ms, kind, text, created_at_ms)
+           VALUES ($1, $2, $3, $4, CAST($5 AS BIGINT), CAST($6 AS BIGINT), $7, $8, CAST($9 AS BIGINT))
+           ON CONFLICT (project_id, log_id, seq) DO NOTHING`,
+          [p.projectId, p.traceId, p.spanId, p.logId, p.seq, p.timeMs, p.kind, p.text.slice(0, maxChars + 1), nowMs],
+        );
+    });
+  }
+
+  /** Waiting parts, oldest first, at most `limit`, each with when it was kept. */
+  async pendingGenAiParts(limit: number): Promise<Array<GenAiPart & { createdAtMs: number }>> {
+    const rows = await this.db.query<Row>(
+      `SELECT project_id, trace_id, span_id, log_id, seq, time_ms, kind, text, created_at_ms FROM logs_genai_pending
+       ORDER BY created_at_ms, project_id, log_id, seq LIMIT ${Math.max(1, Math.floor(limit))}`,
+    );
+    return rows.map((r) => ({
+      projectId: String(r['project_id']),
+      traceId: String(r['trace_id']),
+      spanId: String(r['span_id']),
+      logId: String(r['log_id']),
+      seq: Number(r['seq']),
+      timeMs: Number(r['time_ms']),
+      kind: String(r['kind']) as GenAiPart['kind'],
+      text: String(r['text']),
+      createdAtMs: Number(r['created_at_ms']),
+    }));
+  }
+
+  /** Removes a span's waiting parts (its call got them, or they expired). */
+  async deleteGenAiSpan(projectId: string, traceId: string, spanId: string): Promise<void> {
+    await this.db.exec('DELETE FROM logs_genai_pending WHERE project_id = $1 AND trace_id = $2 AND span_id = $3', [
+      projectId,
+      traceId,
+      spanId,
+    ]);
   }
 }

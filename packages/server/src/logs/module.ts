@@ -38,6 +38,12 @@ export const logsConfigSchema = z.object({
     .min(1_000)
     .default(30_000)
     .describe('How often changed miners are saved to the state database'),
+  genAiWaitMs: z
+    .number()
+    .int()
+    .min(0)
+    .default(3_600_000)
+    .describe('How long the content of GenAI events (sent as logs) waits for its LLM call to be stored, ms'),
 });
 
 export type LogsConfig = z.infer<typeof logsConfigSchema>;
@@ -56,11 +62,14 @@ export const logsModule = defineModule<LogsConfig>({
   },
   stateMigrations: LOG_MIGRATIONS,
   async create(ctx) {
-    const [{ LogRepo }, { PatternService }, { registerLogRoutes }] = await Promise.all([
-      import('./log-repo.js'),
-      import('./pattern-service.js'),
-      import('./routes.js'),
-    ]);
+    const [{ LogRepo }, { PatternService }, { registerLogRoutes }, { attachInBatch }, { GenAiExcerpts }] =
+      await Promise.all([
+        import('./log-repo.js'),
+        import('./pattern-service.js'),
+        import('./routes.js'),
+        import('./genai-events.js'),
+        import('./genai-excerpts.js'),
+      ]);
     const repo = new LogRepo(ctx.state);
     const patterns = new PatternService({
       repo,
@@ -68,6 +77,22 @@ export const logsModule = defineModule<LogsConfig>({
       maxMiners: ctx.config().maxMiners,
     });
     await patterns.load();
+    const telemetry = ctx.telemetry;
+    const genAi = telemetry
+      ? new GenAiExcerpts({
+          repo,
+          telemetry,
+          nowMs: () => ctx.clock.nowMs(),
+          excerptMaxChars: () => ctx.platformConfig().ingest.excerptMaxChars,
+          waitMs: () => ctx.config().genAiWaitMs,
+        })
+      : null;
+    const unsubscribe = ctx.commits.subscribe((n) => {
+      if (n.llmCallsInserted > 0 && genAi) {
+        genAi.callsCommitted(n.atMs);
+        ctx.wake('genai-excerpts');
+      }
+    });
     return {
       routes: (api, helpers) =>
         registerLogRoutes(api, helpers, {
@@ -78,7 +103,20 @@ export const logsModule = defineModule<LogsConfig>({
           maxRangeDays: () => ctx.platformConfig().query.maxRangeDays,
           nowMs: () => ctx.clock.nowMs(),
         }),
-      enrichers: [{ name: 'log-patterns', order: 300, enrich: (batch) => patterns.enrich(batch) }],
+      enrichers: [
+        {
+          // Before pricing (200): a call without reported usage is priced from its excerpts.
+          name: 'genai-excerpts',
+          order: 150,
+          async enrich(batch, ectx) {
+            const waiting = attachInBatch(batch, ectx.excerptMaxChars);
+            if (waiting.length === 0 || ectx.excerptMaxChars <= 0) return;
+            await repo.addGenAiParts(waiting, ectx.excerptMaxChars, ectx.receivedAtMs);
+            ctx.wake('genai-excerpts');
+          },
+        },
+        { name: 'log-patterns', order: 300, enrich: (batch) => patterns.enrich(batch) },
+      ],
       jobs: [
         {
           name: 'save-miners',
@@ -88,8 +126,21 @@ export const logsModule = defineModule<LogsConfig>({
             await patterns.save();
           },
         },
+        ...(genAi
+          ? [
+              {
+                name: 'genai-excerpts',
+                scope: 'leader' as const,
+                everyMs: 5_000,
+                async run() {
+                  await genAi.run();
+                },
+              },
+            ]
+          : []),
       ],
       async stop() {
+        unsubscribe();
         await patterns.save().catch((e: unknown) => ctx.logger.warn({ err: e }, 'saving log miners failed'));
       },
     };

@@ -26,7 +26,12 @@ export function createIngestPath(steps: readonly EnrichmentStep[]): IngestPath {
       if (!decoded.ok || chain.length === 0) return decoded;
       const { batch } = decoded.value;
       if (batchEventCount(batch) === 0) return decoded;
-      const ctx = { projectId: request.projectId, receivedAtMs: request.receivedAtMs, replay: options.replay ?? false };
+      const ctx = {
+        projectId: request.projectId,
+        receivedAtMs: request.receivedAtMs,
+        excerptMaxChars: request.excerptMaxChars,
+        replay: options.replay ?? false,
+      };
       for (const step of chain) {
         try {
           const r = step.enrich(batch, ctx);

@@ -131,6 +131,8 @@ export interface EnrichContext {
   projectId: string;
   /** When the request was received (logged with it, so a replay sees the same value). */
   receivedAtMs: number;
+  /** Prompt/response excerpts are cut to this many characters (logged with the request; 0 keeps none). */
+  excerptMaxChars: number;
   /** True when the request is being replayed from the acknowledgement log. */
   replay: boolean;
 }

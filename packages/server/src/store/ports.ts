@@ -39,6 +39,15 @@ export interface AppendResult {
   ingestedAtRange?: { fromMs: number; toMs: number };
 }
 
+/** A stored call's identity and the excerpts to give it. */
+export interface LlmCallExcerpts {
+  projectId: string;
+  id: string;
+  startTimeMs: number;
+  promptExcerpt: string | null;
+  responseExcerpt: string | null;
+}
+
 export interface RecostQuery {
   fromMs: number;
   toMs: number;
@@ -196,6 +205,13 @@ export interface TelemetryStore {
   getTrace(query: TraceQuery): Promise<TraceRecord>;
   /** Traces whose calls match, newest first (by the first matching call's start; trace id, then project, descending break ties), a page at a time. */
   listTraces(query: TraceListQuery): Promise<TracePage>;
+  /**
+   * Sets the prompt and response excerpts of stored calls where they have none (a field the
+   * call already has, or a null given here, is left as stored), for content that arrived after
+   * the call (GenAI events sent as logs). Calls not stored are skipped. When it resolves the
+   * new excerpts are visible to readers.
+   */
+  fillLlmCallExcerpts(items: readonly LlmCallExcerpts[]): Promise<void>;
   /** Deletes calls, spans and logs that started before `beforeMs`; returns how many rows went. */
   deleteBefore(beforeMs: number): Promise<number>;
   /**

@@ -50,6 +50,7 @@ import { decodeLlmCallCursorOrThrow, encodeLlmCallCursor } from '../llm-call-cur
 import {
   type AppendResult,
   type IngestedSinceQuery,
+  type LlmCallExcerpts,
   type RecostProgress,
   type RecostQuery,
   type SpanListQuery,
@@ -914,6 +915,37 @@ export class ClickHouseTelemetryStore implements TelemetryStore {
 
   private async dropPartitionOf(table: string, day: number): Promise<void> {
     await this.client.command({ query: `ALTER TABLE ${table} DROP PARTITION ${int(day)}` });
+  }
+
+  /**
+   * One `ALTER … UPDATE` per call (excerpts arrive apart from their call rarely: GenAI events
+   * of a span), then waits until the mutation is done, so readers see the excerpts when this
+   * resolves. The condition is on the sorting key, so only the call's part is rewritten.
+   */
+  async fillLlmCallExcerpts(items: readonly LlmCallExcerpts[]): Promise<void> {
+    const fill = (column: string, value: string | null) =>
+      value === null ? null : `${column} = if(isNull(${column}), ${str(value)}, ${column})`;
+    let issued = false;
+    for (const it of items) {
+      const sets = [fill('prompt_excerpt', it.promptExcerpt), fill('response_excerpt', it.responseExcerpt)].filter(
+        (x) => x !== null,
+      );
+      if (sets.length === 0) continue;
+      await this.client.command({
+        query: `ALTER TABLE ${this.calls} UPDATE ${sets.join(', ')}
+          WHERE project_id = ${str(it.projectId)} AND start_time_ms = ${int(it.startTimeMs)} AND id = ${str(it.id)}`,
+      });
+      issued = true;
+    }
+    if (!issued) return;
+    for (;;) {
+      const rows = await this.select<{ n: unknown }>(
+        `SELECT count() AS n FROM system.mutations
+         WHERE database = ${str(this.db)} AND table = 'llm_calls' AND is_done = 0`,
+      );
+      if (num(rows[0]?.n ?? 0) === 0) return;
+      await sleep(50);
+    }
   }
 
   /** Drops the whole database; for tests and for tearing down a deployment. */

@@ -1189,6 +1189,43 @@ export function describeTelemetryStoreContract(
       expect(await store.getTrace({ traceId: 'nope', ...wide })).toEqual({ spans: [], llmCalls: [] });
     });
 
+    test('fillLlmCallExcerpts gives stored calls the excerpts they lack and keeps those they have', async () => {
+      const { spans, calls } = traceFixture();
+      const withPrompt = { ...calls[1]!, promptExcerpt: 'own prompt' };
+      await store.appendBatch({ llmCalls: [calls[0]!, withPrompt], spans });
+      await store.fillLlmCallExcerpts([
+        {
+          projectId: 'prj_a',
+          id: calls[0]!.id,
+          startTimeMs: calls[0]!.startTimeMs,
+          promptExcerpt: 'user: hi',
+          responseExcerpt: 'hello',
+        },
+        {
+          projectId: 'prj_a',
+          id: withPrompt.id,
+          startTimeMs: withPrompt.startTimeMs,
+          promptExcerpt: 'late',
+          responseExcerpt: 'answer',
+        },
+        // Not stored, or another project's: nothing happens.
+        {
+          projectId: 'prj_b',
+          id: calls[0]!.id,
+          startTimeMs: calls[0]!.startTimeMs,
+          promptExcerpt: 'x',
+          responseExcerpt: 'y',
+        },
+        { projectId: 'prj_a', id: 'missing', startTimeMs: BASE_MS, promptExcerpt: 'x', responseExcerpt: null },
+      ]);
+      const t1 = await store.getTrace({ traceId: 't1', projectIds: ['prj_a'], ...wide });
+      expect(t1.llmCalls).toEqual([
+        { ...calls[0], promptExcerpt: 'user: hi', responseExcerpt: 'hello' },
+        { ...withPrompt, responseExcerpt: 'answer' },
+      ]);
+      expect(t1.llmCalls.length).toBe(2);
+    });
+
     test('getTrace after a retried batch returns each span and call once', async () => {
       const { spans, calls } = traceFixture();
       await store.appendBatch({ llmCalls: calls, spans });

@@ -37,6 +37,7 @@ import { decodeLlmCallCursorOrThrow, encodeLlmCallCursor } from '../llm-call-cur
 import {
   type AppendResult,
   type IngestedSinceQuery,
+  type LlmCallExcerpts,
   type RecostProgress,
   type RecostQuery,
   type SpanListQuery,
@@ -830,6 +831,33 @@ export class DuckDbTelemetryStore implements TelemetryStore {
       onProgress?.({ ...progress });
     }
     return progress;
+  }
+
+  async fillLlmCallExcerpts(items: readonly LlmCallExcerpts[]): Promise<void> {
+    if (items.length === 0) return;
+    await this.db.write(async (c) => {
+      for (const it of items) {
+        // Excerpts live in the call's `detail` JSON; rewrite it with the missing ones.
+        const where = `start_time_ms = ${safeInt(it.startTimeMs)} AND id = ${sqlString(it.id)}
+          AND series_id IN (SELECT series_id FROM llm_series WHERE project_id = ${sqlString(it.projectId)})`;
+        const rows = (
+          await c.runAndReadAll(`SELECT detail FROM llm_calls WHERE ${where}`)
+        ).getRowObjectsJS() as SqlRow[];
+        const row = rows[0];
+        if (!row) continue;
+        const detail = (row['detail'] == null ? {} : JSON.parse(String(row['detail']))) as Record<string, unknown>;
+        let changed = false;
+        if (detail['promptExcerpt'] == null && it.promptExcerpt !== null) {
+          detail['promptExcerpt'] = it.promptExcerpt;
+          changed = true;
+        }
+        if (detail['responseExcerpt'] == null && it.responseExcerpt !== null) {
+          detail['responseExcerpt'] = it.responseExcerpt;
+          changed = true;
+        }
+        if (changed) await c.run(`UPDATE llm_calls SET detail = ${sqlString(JSON.stringify(detail))} WHERE ${where}`);
+      }
+    });
   }
 
   async close(): Promise<void> {
