@@ -17,6 +17,7 @@ import {
   runPricesShow,
 } from './prices.js';
 import { FILTER_OPTIONS, type QueryKind, type QueryOptions, runQuery } from './query.js';
+import { runQuotasDelete, runQuotasList, runQuotasSet, runQuotasUsage } from './quotas.js';
 import { runMigrate, runStart, type ServerFlags } from './server.js';
 
 export interface CliOutcome {
@@ -298,6 +299,36 @@ export function buildProgram(io: CliIo, setOutcome: (o: CliOutcome) => void): Co
     .option('--at <time>', 'the report covers the last whole period before this (default now)')
     .option('--project <value>', 'only this project', collect)
     .action(async (o: CostOptions & { period?: string; format?: string; at?: string }) => done(await runReport(o, io)));
+  const quotas = program
+    .command('quotas')
+    .description('Request, token and cost quotas: definitions and usage against their limits');
+  clientOptions(quotas.command('list').description('List quota definitions (admin token)')).action(async (o) =>
+    done(await runQuotasList(o, io)),
+  );
+  clientOptions(
+    quotas
+      .command('set')
+      .argument('<id>', 'quota id: lower-case letters, digits, ".", "_" and "-"')
+      .description('Create or replace a quota (admin token)'),
+  )
+    .option('--metric <metric>', 'requests, tokens or cost (USD)')
+    .option('--limit <n>', 'the most the window may hold (USD for cost)')
+    .option('--window <duration>', 'window length, e.g. 1m, 1h, 1d, 30d')
+    .option('--sliding', 'a sliding window (default: fixed, aligned to the epoch)')
+    .option('--project <id>', 'only calls of this project ("*": a separate counter per project)')
+    .option('--key <id>', 'only calls with this key ("*": per key)')
+    .option('--user <id>', 'only calls of this user ("*": per user)')
+    .option('--model <name>', 'only calls of this model ("*": per model)')
+    .option('--description <text>', 'a note kept with the quota')
+    .option('--disabled', 'store it without enforcing it')
+    .action(async (id: string, o) => done(await runQuotasSet(id, o, io)));
+  clientOptions(
+    quotas.command('delete').argument('<id>', 'quota id').description('Delete a quota (admin token)'),
+  ).action(async (id: string, o) => done(await runQuotasDelete(id, o, io)));
+  clientOptions(
+    quotas.command('usage').description('Usage against limits: each counter holding usage in its window now'),
+  ).action(async (o) => done(await runQuotasUsage(o, io)));
+
   const anomalies = program.command('anomalies').description('Anomalies found on the key series of LLM calls');
   clientOptions(anomalies.command('list').description('List anomalies, newest first'))
     .option('--project <id>', 'only this project')

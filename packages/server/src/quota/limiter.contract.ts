@@ -219,4 +219,38 @@ export function limiterContract(make: () => Promise<QuotaLimiter & { clear?(): P
       await limiter.close();
     }
   });
+
+  it('reports the reserved and settled usage of each counter of a rule', async () => {
+    const limiter = await make();
+    try {
+      const rule: QuotaRule = {
+        id: 'ru',
+        description: '',
+        scope: { user: '*' },
+        metric: 'tokens',
+        limit: 1_000,
+        windowMs: 60_000,
+        window: 'sliding',
+        enabled: true,
+      };
+      const t0 = 120_000_000;
+      const draw = (user: string, amount: number) => ({ ...drawOf(rule, amount), counterId: `ru|user=${user}` });
+      await limiter.reserve([draw('a', 800)], 'a1', t0, 10_000);
+      await limiter.reserve([draw('b', 50)], 'b1', t0, 10_000);
+      await limiter.reserve([{ ...drawOf(rule, 5), counterId: 'rux', ruleId: 'rux' }], 'x1', t0, 10_000);
+      await limiter.settle('a1', { requests: 1, tokens: 100, costUsd: 0 }, t0 + 1);
+      const spec = { ruleId: 'ru', windowMs: 60_000, bucketMs: bucketMsOf(rule), sliding: true };
+      const u = (await limiter.usage([spec], t0 + 2)).sort((x, y) => x.counterId.localeCompare(y.counterId));
+      expect(u.map((c) => [c.counterId, c.reserved, c.settled])).toEqual([
+        ['ru|user=a', 0, 100],
+        ['ru|user=b', 50, 0],
+      ]);
+      // Once the window has passed, the settled usage no longer counts.
+      await limiter.settle('b1', { requests: 1, tokens: 0, costUsd: 0 }, t0 + 3);
+      expect(await limiter.usage([spec], t0 + 120_000)).toEqual([]);
+    } finally {
+      await limiter.clear?.();
+      await limiter.close();
+    }
+  });
 }

@@ -8,11 +8,14 @@ import {
   type Amounts,
   type CounterDraw,
   type CounterState,
+  type CounterUsage,
+  counterBelongsTo,
   firstBucket,
   type QuotaLimiter,
   type ReserveOutcome,
   retryAfterMs,
   type SettleOutcome,
+  type UsageSpec,
 } from './quota-core.js';
 
 interface Counter {
@@ -51,6 +54,27 @@ export class MemoryQuotaLimiter implements QuotaLimiter {
 
   close(): Promise<void> {
     return Promise.resolve();
+  }
+
+  usage(specs: readonly UsageSpec[], atMs: number): Promise<CounterUsage[]> {
+    const nowMs = Math.max(atMs, this.latestMs);
+    const out: CounterUsage[] = [];
+    for (const [counterId, c] of this.counters) {
+      const spec = specs.find((s) => counterBelongsTo(counterId, s.ruleId));
+      if (spec == null) continue;
+      const first = firstBucket(nowMs, spec.windowMs, spec.bucketMs, spec.sliding);
+      let settled = 0;
+      for (const [b, v] of c.buckets) if (b >= first) settled += v;
+      if (settled === 0 && c.reserved === 0) continue;
+      out.push({
+        ruleId: spec.ruleId,
+        counterId,
+        reserved: c.reserved,
+        settled,
+        resetMs: retryAfterMs(c.buckets, 0, nowMs, { ...spec, sliding: false }),
+      });
+    }
+    return Promise.resolve(out);
   }
 
   get outstanding(): number {

@@ -75,12 +75,53 @@ export type ReserveOutcome =
 
 export type SettleOutcome = { ok: true } | { ok: false; reason: 'unknown' };
 
+/** Which counters of a rule to read, and how its window is cut. */
+export interface UsageSpec {
+  ruleId: string;
+  windowMs: number;
+  bucketMs: number;
+  sliding: boolean;
+}
+
+/** One counter's usage as a check at that instant counts it. */
+export interface CounterUsage {
+  ruleId: string;
+  counterId: string;
+  /** Held by reservations not yet settled or expired. */
+  reserved: number;
+  /** Settled (and expired) usage inside the window. */
+  settled: number;
+  /** Milliseconds until the window (or the oldest bucket of a sliding one) frees usage. */
+  resetMs: number;
+}
+
+/** The counter ids of a rule: the rule id, or the rule id then `|dimension=value` parts. */
+export function counterBelongsTo(counterId: string, ruleId: string): boolean {
+  return counterId === ruleId || counterId.startsWith(`${ruleId}|`);
+}
+
+/** The `*` dimension values a counter id carries (`rule|user=alice` → { user: 'alice' }). */
+export function counterDimensions(counterId: string, ruleId: string): Partial<Record<QuotaDimension, string>> {
+  const out: Partial<Record<QuotaDimension, string>> = {};
+  const rest = counterId.slice(ruleId.length);
+  const re = new RegExp(`\\|(${QUOTA_DIMENSIONS.join('|')})=`, 'g');
+  const marks = [...rest.matchAll(re)];
+  marks.forEach((m, i) => {
+    const start = (m.index ?? 0) + m[0].length;
+    const end = marks[i + 1]?.index ?? rest.length;
+    out[m[1] as QuotaDimension] = rest.slice(start, end);
+  });
+  return out;
+}
+
 /** The accounting port: in-process (embedded) or Redis (cluster mode). */
 export interface QuotaLimiter {
   reserve(draws: readonly CounterDraw[], reservationId: string, nowMs: number, ttlMs: number): Promise<ReserveOutcome>;
   settle(reservationId: string, actual: Amounts, nowMs: number): Promise<SettleOutcome>;
   /** Charges expired reservations their worst case; returns how many expired. */
   expire(nowMs: number): Promise<number>;
+  /** Every counter of these rules that holds usage now (read only: never waits on a store). */
+  usage(specs: readonly UsageSpec[], nowMs: number): Promise<CounterUsage[]>;
   close(): Promise<void>;
 }
 

@@ -9,9 +9,12 @@ import { type AppError, appError, type Clock, err, ok, type PriceBook, type Resu
 import {
   type Amounts,
   actualCostUsd,
+  bucketMsOf,
   type CallDimensions,
   type CounterState,
+  counterDimensions,
   drawsFor,
+  type QuotaDimension,
   type QuotaLimiter,
   type QuotaRule,
   worstCaseCostUsd,
@@ -41,6 +44,28 @@ export interface ReserveRefused {
   refusedBy: CounterState;
   worstCase: Amounts;
   counters: CounterState[];
+}
+
+/** One counter of a quota: the usage a reservation made now would be checked against. */
+export interface CounterUsageView {
+  counter: string;
+  /** The `*` dimension values this counter is kept for. */
+  dimensions: Partial<Record<QuotaDimension, string>>;
+  used: number;
+  reserved: number;
+  settled: number;
+  remaining: number;
+  /** used / limit. */
+  utilization: number;
+  resetSeconds: number;
+}
+
+export interface QuotaUsage {
+  quota: StoredQuotaRule;
+  /** Counters holding usage now, fullest first (none: nothing used in this window). */
+  counters: CounterUsageView[];
+  /** The fullest counter's utilization (0 when none). */
+  maxUtilization: number;
 }
 
 export interface SettleRequest {
@@ -98,6 +123,10 @@ export class QuotaService {
   /** Reloads the rules from the state table (a node job; also after each change on this node). */
   async refresh(): Promise<void> {
     this.rules = await this.opts.repo.list();
+  }
+
+  nowMs(): number {
+    return this.opts.clock.nowMs();
   }
 
   get limiter(): QuotaLimiter {
@@ -162,6 +191,47 @@ export class QuotaService {
     return ok({
       granted: false,
       value: { retryAfterMs: out.retryAfterMs, refusedBy: out.refusedBy, worstCase, counters: out.counters },
+    });
+  }
+
+  /**
+   * Usage against limits per quota, read from the accounting (memory or Redis), never from the
+   * telemetry store. `projectId` set: only the quotas scoped to that project (literally or
+   * per project with `*`), and of a `*` quota only that project's counters.
+   */
+  async usage(projectId: string | null): Promise<QuotaUsage[]> {
+    const rules = this.rules.filter(
+      (r) => projectId == null || r.scope.project === projectId || r.scope.project === '*',
+    );
+    const counters = await this.opts.limiter.usage(
+      rules.map((r) => ({
+        ruleId: r.id,
+        windowMs: r.windowMs,
+        bucketMs: bucketMsOf(r),
+        sliding: r.window === 'sliding',
+      })),
+      this.opts.clock.nowMs(),
+    );
+    return rules.map((quota) => {
+      const views: CounterUsageView[] = [];
+      for (const c of counters) {
+        if (c.ruleId !== quota.id) continue;
+        const dimensions = counterDimensions(c.counterId, quota.id);
+        if (projectId != null && quota.scope.project === '*' && dimensions.project !== projectId) continue;
+        const used = c.reserved + c.settled;
+        views.push({
+          counter: c.counterId,
+          dimensions,
+          used,
+          reserved: c.reserved,
+          settled: c.settled,
+          remaining: Math.max(0, quota.limit - used),
+          utilization: used / quota.limit,
+          resetSeconds: Math.ceil(c.resetMs / 1000),
+        });
+      }
+      views.sort((a, b) => b.utilization - a.utilization || a.counter.localeCompare(b.counter));
+      return { quota, counters: views, maxUtilization: views[0]?.utilization ?? 0 };
     });
   }
 

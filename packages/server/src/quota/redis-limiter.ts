@@ -9,7 +9,18 @@
  * ids by expiry.
  */
 import { Redis } from 'ioredis';
-import type { Amounts, CounterDraw, CounterState, QuotaLimiter, ReserveOutcome, SettleOutcome } from './quota-core.js';
+import {
+  type Amounts,
+  type CounterDraw,
+  type CounterState,
+  type CounterUsage,
+  counterBelongsTo,
+  firstBucket,
+  type QuotaLimiter,
+  type ReserveOutcome,
+  type SettleOutcome,
+  type UsageSpec,
+} from './quota-core.js';
 
 // Charges expired reservations their worst case (up to ARGV-given max), shared by every script.
 const SWEEP = `
@@ -235,6 +246,44 @@ export class RedisQuotaLimiter implements QuotaLimiter {
 
   expire(nowMs: number): Promise<number> {
     return this.redis.rpExpire(`${this.p}:exp`, this.p, nowMs, 1000).then(Number);
+  }
+
+  async usage(specs: readonly UsageSpec[], atMs: number): Promise<CounterUsage[]> {
+    if (specs.length === 0) return [];
+    const seen = Number((await this.redis.get(`${this.p}:now`)) ?? 0);
+    const nowMs = Math.max(atMs, seen);
+    const counterPrefix = `${this.p}:c:`;
+    const keys: string[] = [];
+    for (const spec of specs) {
+      let cursor = '0';
+      do {
+        const [next, found] = await this.redis.scan(cursor, 'MATCH', `${counterPrefix}${spec.ruleId}*`, 'COUNT', 1000);
+        cursor = next;
+        for (const k of found) if (counterBelongsTo(k.slice(counterPrefix.length), spec.ruleId)) keys.push(k);
+      } while (cursor !== '0');
+    }
+    const unique = [...new Set(keys)];
+    const pipeline = this.redis.pipeline();
+    for (const k of unique) pipeline.hgetall(k);
+    const results = (await pipeline.exec()) ?? [];
+    const out: CounterUsage[] = [];
+    unique.forEach((k, i) => {
+      const counterId = k.slice(counterPrefix.length);
+      const spec = specs.find((s) => counterBelongsTo(counterId, s.ruleId));
+      const hash = results[i]?.[1] as Record<string, string> | undefined;
+      if (spec == null || hash == null) return;
+      const first = firstBucket(nowMs, spec.windowMs, spec.bucketMs, spec.sliding);
+      let reserved = 0;
+      let settled = 0;
+      for (const [f, v] of Object.entries(hash)) {
+        if (f === 'r') reserved = Math.max(0, Number(v));
+        else if (Number(f) >= first) settled += Number(v);
+      }
+      if (reserved < 1e-9 && settled === 0) return;
+      const cur = Math.floor(nowMs / spec.bucketMs);
+      out.push({ ruleId: spec.ruleId, counterId, reserved, settled, resetMs: (cur + 1) * spec.bucketMs - nowMs });
+    });
+    return out;
   }
 
   /** Deletes every key of this namespace (tests). */

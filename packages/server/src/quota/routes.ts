@@ -218,6 +218,46 @@ export function registerQuotaRoutes(app: FastifyInstance, helpers: RouteHelpers,
     },
   );
 
+  api.get(
+    '/api/v1/quotas/usage',
+    {
+      schema: {
+        tags,
+        summary: 'Usage against limits per quota: each counter holding usage in its window now',
+        description:
+          'Read from the quota accounting (memory or Redis), not from stored telemetry. A project key sees the quotas scoped to its project.',
+        response: {
+          200: z.object({
+            atMs: z.number(),
+            quotas: z.array(
+              z.object({
+                quota: quotaRuleSchema,
+                maxUtilization: z.number(),
+                counters: z.array(
+                  z.object({
+                    counter: z.string(),
+                    dimensions: z.record(z.string(), z.string()),
+                    used: z.number(),
+                    reserved: z.number(),
+                    settled: z.number(),
+                    remaining: z.number(),
+                    utilization: z.number(),
+                    resetSeconds: z.number(),
+                  }),
+                ),
+              }),
+            ),
+          }),
+        },
+      },
+    },
+    async (req) => {
+      const who = await helpers.authenticate(req, 'any');
+      const quotas = await service.usage(who.kind === 'project' ? who.projectId : null);
+      return { atMs: service.nowMs(), quotas };
+    },
+  );
+
   api.put(
     '/api/v1/quotas/:id',
     {
