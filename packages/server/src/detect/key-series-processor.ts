@@ -4,6 +4,7 @@
  */
 import type { LlmCall } from '@reskpoints/core';
 import type { SqlExecutor } from '../platform/sql.js';
+import { type Anomaly, anomalyOf, insertAnomaly } from './anomaly-repo.js';
 import { EnsembleDetector, type EnsembleState } from './ensemble.js';
 import {
   ADDITIVE_METRICS,
@@ -24,6 +25,8 @@ type SeriesRow = {
 };
 
 export class KeySeriesProcessor {
+  private pending: Anomaly[] = [];
+
   constructor(private readonly config: () => DetectConfig) {}
 
   private async meta(tx: SqlExecutor, name: string): Promise<number> {
@@ -41,6 +44,7 @@ export class KeySeriesProcessor {
 
   async process(calls: readonly LlmCall[], tx: SqlExecutor, nowMs: number): Promise<void> {
     const c = this.config();
+    this.pending = []; // a rolled-back pass's anomalies were never stored
     const bucketMs = c.bucketMs;
     let watermarkMs = await this.meta(tx, 'watermark_ms');
 
@@ -167,26 +171,19 @@ export class KeySeriesProcessor {
     detector: EnsembleDetector,
     nowMs: number,
   ): Promise<void> {
-    const e = detector.explain();
-    await tx.exec(
-      `INSERT INTO detect_anomalies (id, project_id, model, metric, bucket_start_ms, value, expected, lower_bound,
-         upper_bound, score, explanation, detected_at_ms)
-       VALUES ($1, $2, $3, $4, CAST($5 AS BIGINT), $6, $7, $8, $9, $10, $11, CAST($12 AS BIGINT))
-       ON CONFLICT (id) DO NOTHING`,
-      [
-        `${seriesKey(metric, projectId, model)}|${bucketStartMs}`,
-        projectId,
-        model,
-        metric,
-        bucketStartMs,
-        e.value,
-        e.expected,
-        e.lower,
-        e.upper,
-        e.score,
-        JSON.stringify(e),
-        nowMs,
-      ],
+    const a = anomalyOf(
+      detector,
+      { series: seriesKey(metric, projectId, model), projectId, model, metric },
+      bucketStartMs,
+      nowMs,
     );
+    if (await insertAnomaly(tx, a)) this.pending.push(a);
+  }
+
+  /** Anomalies stored by the last `process` call (committed once its transaction is). */
+  takePending(): Anomaly[] {
+    const out = this.pending;
+    this.pending = [];
+    return out;
   }
 }

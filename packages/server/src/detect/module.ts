@@ -13,11 +13,29 @@
  * watermark: the latest event time seen). Calls for a bucket that has already closed are late
  * and counted, not scored. The number of tracked series is bounded by `maxSeries`; calls for new
  * series beyond it are counted as refused.
+ *
+ * Users name further series by API (`/api/v1/anomalies/series`: a summary query and a detector
+ * configuration); the `user-series` leader job evaluates them on schedule (see user-series.ts).
+ * Every anomaly stored is published on the `anomalies` live-event topic once committed, and the
+ * `anomaly` signal source offers the recent ones to alert rules of kind `signal`.
  */
 import { appError } from '@reskpoints/core';
+import { Gauge } from 'prom-client';
 import { z } from 'zod';
+import { fencedTransaction } from '../platform/fencing.js';
 import { defineModule } from '../platform/module.js';
-import type { SqlExecutor, SqlValue } from '../platform/sql.js';
+import type { SqlExecutor } from '../platform/sql.js';
+import { type Anomaly, anomalyDto, anomalySignal, listAnomalies } from './anomaly-repo.js';
+import {
+  applyDue,
+  countGroups,
+  createUserSeries,
+  deleteUserSeries,
+  listUserSeries,
+  summariseDue,
+  type UserSeries,
+  userSeriesBody,
+} from './user-series.js';
 
 export const detectConfig = z.object({
   enabled: z.boolean().default(true).describe('Run the detectors on the key series of committed LLM calls'),
@@ -49,12 +67,38 @@ export const detectConfig = z.object({
     .max(100_000)
     .default(1440)
     .describe('Empty buckets fed as zeros to cost, token and request series between two active ones, at most'),
+  userSeriesEveryMs: z
+    .number()
+    .int()
+    .min(1000)
+    .max(3_600_000)
+    .default(15_000)
+    .describe('How often the series named by API are evaluated (their closed buckets since the last pass), ms'),
+  maxUserSeries: z
+    .number()
+    .int()
+    .min(0)
+    .max(10_000)
+    .default(100)
+    .describe('Most series users may name by API (each may track several groups, counted in maxSeries)'),
+  signalActiveMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(10_080)
+    .default(15)
+    .describe('An anomaly is an active `anomaly` signal for alert rules this long after it was detected, minutes'),
 });
 export type DetectConfig = z.infer<typeof detectConfig>;
 
 const anomalyQuery = z.object({
   projectId: z.string().max(128).optional(),
   metric: z.string().max(64).optional(),
+  series: z
+    .string()
+    .max(256)
+    .optional()
+    .describe('A series: `metric|project|model` of a key series, or a user series name'),
   fromMs: z.coerce
     .number()
     .int()
@@ -64,20 +108,7 @@ const anomalyQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
-type AnomalyRow = {
-  id: string;
-  project_id: string;
-  model: string;
-  metric: string;
-  bucket_start_ms: number;
-  value: number;
-  expected: number | null;
-  lower_bound: number | null;
-  upper_bound: number | null;
-  score: number;
-  explanation: string;
-  detected_at_ms: number;
-};
+const seriesParams = z.object({ name: z.string().min(1).max(64) });
 
 export const detectModule = defineModule({
   name: 'detect',
@@ -123,11 +154,95 @@ export const detectModule = defineModule({
         )`,
       ],
     },
+    {
+      version: 2,
+      name: 'series named by API; anomalies name their series',
+      steps: [
+        `CREATE TABLE detect_user_series (
+          name TEXT NOT NULL PRIMARY KEY,
+          definition TEXT NOT NULL,
+          next_bucket_ms BIGINT NOT NULL,
+          created_at_ms BIGINT NOT NULL
+        )`,
+        'ALTER TABLE detect_anomalies ADD COLUMN series TEXT',
+        'CREATE INDEX detect_anomalies_detected ON detect_anomalies (detected_at_ms)',
+        'CREATE INDEX detect_series_metric ON detect_series (metric)',
+      ],
+    },
   ],
   async create(ctx) {
     const { KeySeriesProcessor } = await import('./key-series-processor.js');
     const processor = new KeySeriesProcessor(() => ctx.config());
     const telemetry = ctx.telemetry;
+
+    /** After a commit: live events for screens, and a wake-up for alert rules. */
+    const announce = (anomalies: readonly Anomaly[]) => {
+      if (anomalies.length === 0) return;
+      for (const a of anomalies) {
+        ctx.events.publish({
+          topic: 'anomalies',
+          projectId: a.projectId === '' ? null : a.projectId,
+          atMs: a.detectedAtMs,
+          data: anomalyDto(a),
+        });
+      }
+      ctx.signals.changed('anomaly');
+    };
+
+    const trackedSeries = async () =>
+      (await ctx.state.query<{ n: number }>('SELECT COUNT(*) AS n FROM detect_series'))[0]?.n ?? 0;
+
+    new Gauge({
+      name: 'reskpoints_detect_tracked_series',
+      help: 'Series the detectors track (key series and the groups of series named by API), from the state database',
+      registers: [ctx.metrics],
+      async collect() {
+        this.set(await trackedSeries());
+      },
+    });
+    new Gauge({
+      name: 'reskpoints_detect_max_series',
+      help: 'Bound on tracked series (detect.maxSeries); data for new series beyond it is not scored',
+      registers: [ctx.metrics],
+      collect() {
+        this.set(ctx.config().maxSeries);
+      },
+    });
+
+    const evaluateUserSeries = async (nowMs: number, fence: Parameters<typeof fencedTransaction>[1]) => {
+      if (!telemetry) return;
+      const c = ctx.config();
+      const options = { nowMs, closeAfterMs: c.closeAfterMs, maxSeries: c.maxSeries, maxBucketsPerPass: 1440 };
+      for (const s of await listUserSeries(ctx.state)) {
+        const due = await summariseDue(s, (q) => telemetry.summarize(q), options);
+        if (due === null) continue;
+        const result = await fencedTransaction(ctx.state, fence, nowMs, async (tx) => {
+          const r = await applyDue(tx, s, due, options);
+          if (r.refusedGroups > 0) {
+            await tx.exec(
+              `INSERT INTO detect_meta (name, value) VALUES ('refused_groups', CAST($1 AS BIGINT))
+               ON CONFLICT (name) DO UPDATE SET value = detect_meta.value + excluded.value`,
+              [r.refusedGroups],
+            );
+          }
+          return r;
+        });
+        announce(result.anomalies);
+      }
+    };
+
+    const seriesDto = async (s: UserSeries) => ({
+      name: s.name,
+      metric: s.metric,
+      filter: s.filter,
+      groupBy: s.groupBy,
+      intervalMs: s.intervalMs,
+      detector: s.detector,
+      createdAtMs: s.createdAtMs,
+      nextBucketMs: s.nextBucketMs,
+      trackedGroups: await countGroups(ctx.state, s.name),
+    });
+
     return {
       derivedProcessors:
         telemetry && ctx.config().enabled
@@ -138,9 +253,35 @@ export const detectModule = defineModule({
                 batchSize: 5000,
                 pollIntervalMs: 5000,
                 process: (calls, tx: SqlExecutor, { nowMs }) => processor.process(calls, tx, nowMs),
+                afterCommit: () => announce(processor.takePending()),
               },
             ]
           : [],
+      jobs:
+        telemetry && ctx.config().enabled
+          ? [
+              {
+                name: 'user-series',
+                scope: 'leader',
+                everyMs: ctx.config().userSeriesEveryMs,
+                async run({ nowMs, fence }) {
+                  if (fence) await evaluateUserSeries(nowMs, fence);
+                },
+              },
+            ]
+          : [],
+      signalSources: [
+        {
+          name: 'anomaly',
+          description:
+            'Anomalies detected in the last detect.signalActiveMinutes minutes, labelled project, model, series and metric (and a user series group); value = anomaly score in [0, 1]',
+          async active(nowMs: number) {
+            const since = nowMs - ctx.config().signalActiveMinutes * 60_000;
+            const found = await listAnomalies(ctx.state, { detectedSinceMs: since, limit: 1000 });
+            return found.map(anomalySignal);
+          },
+        },
+      ],
       routes(api, helpers) {
         api.get(
           '/api/v1/anomalies',
@@ -148,7 +289,7 @@ export const detectModule = defineModule({
             schema: {
               tags: ['detection'],
               summary:
-                'Anomalies found on the key series (cost, tokens, requests, error rate, latency and time-to-first-token p95 per project and model), newest first',
+                'Anomalies found on the key series (cost, tokens, requests, error rate, latency and time-to-first-token p95 per project and model) and on the series named by API, newest first',
               querystring: anomalyQuery,
             },
           },
@@ -162,42 +303,14 @@ export const detectModule = defineModule({
               }
               projectId = principal.projectId;
             }
-            const where: string[] = [];
-            const params: SqlValue[] = [];
-            if (projectId !== undefined) {
-              params.push(projectId);
-              where.push(`project_id = $${params.length}`);
-            }
-            if (q.metric !== undefined) {
-              params.push(q.metric);
-              where.push(`metric = $${params.length}`);
-            }
-            if (q.fromMs !== undefined) {
-              params.push(q.fromMs);
-              where.push(`bucket_start_ms >= CAST($${params.length} AS BIGINT)`);
-            }
-            params.push(q.limit);
-            const rows = await ctx.state.query<AnomalyRow>(
-              `SELECT * FROM detect_anomalies ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-               ORDER BY bucket_start_ms DESC, id LIMIT CAST($${params.length} AS BIGINT)`,
-              params,
-            );
-            return {
-              anomalies: rows.map((r) => ({
-                id: r.id,
-                projectId: r.project_id,
-                model: r.model,
-                metric: r.metric,
-                bucketStartMs: r.bucket_start_ms,
-                value: r.value,
-                expected: r.expected,
-                lower: r.lower_bound,
-                upper: r.upper_bound,
-                score: r.score,
-                explanation: JSON.parse(r.explanation) as unknown,
-                detectedAtMs: r.detected_at_ms,
-              })),
-            };
+            const found = await listAnomalies(ctx.state, {
+              projectId,
+              metric: q.metric,
+              series: q.series,
+              fromMs: q.fromMs,
+              limit: q.limit,
+            });
+            return { anomalies: found.map(anomalyDto) };
           },
         );
         api.get(
@@ -205,21 +318,85 @@ export const detectModule = defineModule({
           {
             schema: {
               tags: ['detection'],
-              summary: 'How many key series are tracked, the bound, and calls not scored (late, or beyond the bound)',
+              summary:
+                'The series named by API, how many series are tracked in all (key series and user series groups), the bound, and data not scored (late calls, calls and groups beyond the bound)',
             },
           },
           async (req) => {
             await helpers.authenticate(req, 'admin');
-            const [row] = await ctx.state.query<{ n: number }>('SELECT COUNT(*) AS n FROM detect_series');
             const meta = await ctx.state.query<{ name: string; value: number }>('SELECT name, value FROM detect_meta');
             const get = (name: string) => meta.find((m) => m.name === name)?.value ?? 0;
+            const series = await Promise.all((await listUserSeries(ctx.state)).map(seriesDto));
             return {
-              trackedSeries: row?.n ?? 0,
+              series,
+              trackedSeries: await trackedSeries(),
               maxSeries: ctx.config().maxSeries,
               lateCalls: get('late_calls'),
               refusedCalls: get('refused_calls'),
+              refusedGroups: get('refused_groups'),
               watermarkMs: get('watermark_ms') || null,
             };
+          },
+        );
+        api.post(
+          '/api/v1/anomalies/series',
+          {
+            schema: {
+              tags: ['detection'],
+              summary:
+                'Names a series to watch: a summary query (metric, filter, groupBy, interval) and a detector configuration; one detector per group value',
+              body: userSeriesBody,
+            },
+          },
+          async (req, reply) => {
+            await helpers.authenticate(req, 'admin');
+            const body = userSeriesBody.parse(req.body);
+            const [{ n } = { n: 0 }] = await ctx.state.query<{ n: number }>(
+              'SELECT COUNT(*) AS n FROM detect_user_series',
+            );
+            if (n >= ctx.config().maxUserSeries) {
+              helpers.fail(
+                appError(
+                  'RP_CONFLICT',
+                  `at most ${ctx.config().maxUserSeries} series may be named (detect.maxUserSeries)`,
+                ),
+              );
+            }
+            const created = await createUserSeries(ctx.state, body, ctx.clock.nowMs());
+            if (created === null)
+              return helpers.fail(appError('RP_CONFLICT', `a series named "${body.name}" exists already`));
+            ctx.wake('user-series');
+            reply.code(201);
+            return { series: await seriesDto(created) };
+          },
+        );
+        api.get(
+          '/api/v1/anomalies/series/:name',
+          { schema: { tags: ['detection'], summary: 'One series named by API', params: seriesParams } },
+          async (req) => {
+            await helpers.authenticate(req, 'admin');
+            const { name } = seriesParams.parse(req.params);
+            const s = (await listUserSeries(ctx.state)).find((x) => x.name === name);
+            if (s === undefined) return helpers.fail(appError('RP_NOT_FOUND', `no series named "${name}"`));
+            return { series: await seriesDto(s) };
+          },
+        );
+        api.delete(
+          '/api/v1/anomalies/series/:name',
+          {
+            schema: {
+              tags: ['detection'],
+              summary: 'Stops watching a series named by API and drops its detector state (its anomalies stay)',
+              params: seriesParams,
+            },
+          },
+          async (req, reply) => {
+            await helpers.authenticate(req, 'admin');
+            const { name } = seriesParams.parse(req.params);
+            const deleted = await ctx.state.transaction((tx) => deleteUserSeries(tx, name));
+            if (!deleted) return helpers.fail(appError('RP_NOT_FOUND', `no series named "${name}"`));
+            reply.code(204);
+            return null;
           },
         );
       },

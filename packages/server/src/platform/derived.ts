@@ -99,6 +99,11 @@ export function derivedProcessorJob(opts: DerivedJobOptions): JobDefinition {
           await writeCursor(tx, name, next, nowMs);
         });
         cursor = next;
+        try {
+          await processor.afterCommit?.({ nowMs, fence });
+        } catch {
+          // Post-commit hints (live events, wake-ups) are best effort; the state is committed.
+        }
         if (calls.length < batchSize) return;
       }
     },

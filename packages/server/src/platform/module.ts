@@ -182,4 +182,9 @@ export interface DerivedProcessor {
    */
   startFrom?: 'beginning' | 'now';
   process(calls: readonly LlmCall[], tx: SqlExecutor, ctx: DerivedContext): Promise<void>;
+  /**
+   * Called after each `process` transaction committed (never after a rolled-back one): the place
+   * for hints about what was just persisted — live events, `signals.changed`. A throw is ignored.
+   */
+  afterCommit?(ctx: DerivedContext): void | Promise<void>;
 }
