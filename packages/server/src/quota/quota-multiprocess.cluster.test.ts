@@ -97,12 +97,13 @@ describe('Redis quota shared by several processes', () => {
           refused += all.length - admitted.length;
           for (const g of admitted) {
             // Certainly before g: reservations answered before g was asked. Possibly released
-            // before g: settles begun before g was answered (subtracting them keeps it a lower bound).
+            // before g: settles begun before g was answered or in the same millisecond
+            // (subtracting them keeps it a lower bound; the clock has millisecond resolution).
             let certain = 0;
             for (const h of admitted) {
               if (h !== g && h.reserveEnd >= g.reserveStart) continue;
               certain += h.amount;
-              if (h.settled && (h.settleStart as number) < g.reserveEnd) certain -= h.amount - h.actual;
+              if (h.settled && (h.settleStart as number) <= g.reserveEnd) certain -= h.amount - h.actual;
             }
             expect(certain).toBeLessThanOrEqual(limit);
           }
@@ -129,7 +130,8 @@ describe('Redis quota shared by several processes', () => {
           }
         },
       ),
-      { numRuns: 15 },
+      // Timing-dependent runs do not shrink meaningfully: report the first counterexample.
+      { numRuns: 15, endOnFailure: true },
     );
     // The runs did race for the limit: some calls were granted, some refused.
     expect(refused).toBeGreaterThan(0);
