@@ -31,6 +31,7 @@ export const alertingModule = defineModule<AlertingConfig>({
       { RulesSource },
       { registerAlertingRoutes },
       { registerAlertmanagerRoutes },
+      { registerRuleRoutes },
     ] = await Promise.all([
       import('./engine.js'),
       import('./repo.js'),
@@ -38,9 +39,10 @@ export const alertingModule = defineModule<AlertingConfig>({
       import('./rules-source.js'),
       import('./routes.js'),
       import('./alertmanager-api.js'),
+      import('./rules-routes.js'),
     ]);
     const repo = new AlertingRepo();
-    const rules = new RulesSource(ctx.config, ctx.logger);
+    const rules = new RulesSource(ctx.config, ctx.logger, { db: ctx.state, repo });
     const compile = () => {
       const r = compilePipeline(ctx.config());
       if (!r.ok) throw new Error(`alerting configuration: ${r.error.join('; ')}`);
@@ -81,6 +83,7 @@ export const alertingModule = defineModule<AlertingConfig>({
               async run({ nowMs, fence }) {
                 if (!fence) return;
                 rules.refresh();
+                await rules.refreshApi();
                 await engine.pass(fence, nowMs);
               },
             },
@@ -89,6 +92,7 @@ export const alertingModule = defineModule<AlertingConfig>({
       routes: (api, helpers) => {
         const deps = { ctx, repo, engine, rules, wake: () => ctx.wake('evaluate') };
         registerAlertingRoutes(api, helpers, deps);
+        registerRuleRoutes(api, helpers, deps);
         registerAlertmanagerRoutes(api, helpers, { ...deps, pipeline: () => pipeline });
       },
       async start() {

@@ -242,6 +242,23 @@ export class AlertingRepo {
     });
   }
 
+  /** Writes several API rules (name → body) in one transaction and bumps the revision once. */
+  async putApiRules(db: SqlDatabase, rules: readonly { name: string; body: string }[], nowMs: number): Promise<void> {
+    if (rules.length === 0) return;
+    await db.transaction(async (tx) => {
+      for (const r of rules)
+        await tx.exec(
+          `INSERT INTO alerting_api_rules (name, body, updated_at_ms) VALUES ($1, $2, CAST($3 AS BIGINT))
+           ON CONFLICT (name) DO UPDATE SET body = excluded.body, updated_at_ms = excluded.updated_at_ms`,
+          [r.name, r.body, nowMs],
+        );
+      await tx.exec(
+        `INSERT INTO alerting_api_rules_rev (id, rev) VALUES (CAST(1 AS BIGINT), CAST(1 AS BIGINT))
+         ON CONFLICT (id) DO UPDATE SET rev = alerting_api_rules_rev.rev + 1`,
+      );
+    });
+  }
+
   async loadSilences(db: SqlExecutor, sinceMs: number): Promise<Silence[]> {
     const rows = await db.query<{ body: string }>(
       'SELECT body FROM alerting_silences WHERE ends_at_ms > CAST($1 AS BIGINT)',

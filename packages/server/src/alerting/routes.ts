@@ -12,7 +12,6 @@ import type { AlertingEngine } from './engine.js';
 import { fingerprint, isResolved } from './labels.js';
 import { formatMatcher, parseMatchers } from './matchers.js';
 import type { AlertingRepo } from './repo.js';
-import type { RuleAlertState } from './rule-state.js';
 import type { RulesSource } from './rules-source.js';
 import { type Silence, silenceState } from './silences.js';
 import { parseTimeInterval, type TimeInterval, type TimeIntervalSpec } from './time-intervals.js';
@@ -77,37 +76,6 @@ export function registerAlertingRoutes(api: FastifyInstance, helpers: RouteHelpe
           startsAtMs: a.startsAtMs,
           endsAtMs: a.endsAtMs,
         })),
-      };
-    },
-  );
-
-  api.get(
-    '/api/v1/alerts/rules',
-    {
-      schema: {
-        tags: ['alerting'],
-        summary: 'Alert rules with their pending and firing series, and problems of the last reload',
-      },
-    },
-    async (req) => {
-      await helpers.authenticate(req, 'admin');
-      const states = await repo.loadRuleStates(ctx.state);
-      return {
-        problems: deps.rules.problems(),
-        rules: deps.rules.current().map((r) => {
-          const s: RuleAlertState[] = states.get(r.name) ?? [];
-          return {
-            ...r,
-            state: s.some((x) => x.status === 'firing') ? 'firing' : s.length ? 'pending' : 'inactive',
-            series: s.map((x) => ({
-              labels: x.labels,
-              status: x.status,
-              value: x.value,
-              activeAtMs: x.activeAtMs,
-              firedAtMs: x.firedAtMs ?? null,
-            })),
-          };
-        }),
       };
     },
   );

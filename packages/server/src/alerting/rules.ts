@@ -129,13 +129,43 @@ export const ruleSchema = z
       ctx.addIssue({ code: 'custom', path: ['interval'], message: 'interval must be at least 1s' });
   });
 
+export interface RuleIssue {
+  path: (string | number)[];
+  message: string;
+}
+
+/**
+ * Validates one rule and returns every problem. Zod skips an object's refinements once a
+ * field failed, so the cross-field checks are repeated on the raw input then: a rule with a
+ * bad duration and no kind hears about both.
+ */
+export function checkRule(item: unknown): { ok: true; rule: Rule } | { ok: false; issues: RuleIssue[] } {
+  const r = ruleSchema.safeParse(item);
+  if (r.success) return { ok: true, rule: r.data };
+  const issues: RuleIssue[] = r.error.issues.map((i) => ({
+    path: i.path.map((p) => p as string | number),
+    message: i.message,
+  }));
+  if (item !== null && typeof item === 'object' && !Array.isArray(item)) {
+    const raw = item as Record<string, unknown>;
+    const has = (m: string) => issues.some((i) => i.message === m);
+    const kinds = (['threshold', 'change', 'absent', 'signal'] as const).filter((k) => raw[k] !== undefined).length;
+    const kindMessage = 'give exactly one of threshold, change, absent, signal';
+    if (kinds !== 1 && !has(kindMessage)) issues.push({ path: [], message: kindMessage });
+    const metricMessage = `give a metric (${RULE_METRICS.join(', ')})`;
+    if (raw['signal'] === undefined && raw['metric'] === undefined && !has(metricMessage))
+      issues.push({ path: ['metric'], message: metricMessage });
+  }
+  return { ok: false, issues };
+}
+
 export type RuleSpec = z.input<typeof ruleSchema>;
 export type Rule = z.output<typeof ruleSchema>;
 
 export const ruleFileSchema = z.object({ rules: z.array(z.unknown()).default([]) }).strict();
 
-function issues(prefix: string, e: z.ZodError): string[] {
-  return e.issues.map((i) => `${prefix}${i.path.length ? `.${i.path.join('.')}` : ''}: ${i.message}`);
+function issues(prefix: string, e: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): string[] {
+  return e.issues.map((i) => `${prefix}${i.path.length ? `.${i.path.map(String).join('.')}` : ''}: ${i.message}`);
 }
 
 /** Validates a list of rules; every problem is reported with the rule's position and name. */
@@ -146,14 +176,14 @@ export function parseRules(items: readonly unknown[], where = 'rules'): Result<R
   items.forEach((item, i) => {
     const name = (item as { name?: unknown } | null)?.name;
     const prefix = `${where}[${i}]${typeof name === 'string' ? ` (${name})` : ''}`;
-    const r = ruleSchema.safeParse(item);
-    if (!r.success) {
-      problems.push(...issues(prefix, r.error));
+    const r = checkRule(item);
+    if (!r.ok) {
+      problems.push(...issues(prefix, r));
       return;
     }
-    if (names.has(r.data.name)) problems.push(`${prefix}: duplicate rule name "${r.data.name}"`);
-    names.add(r.data.name);
-    out.push(r.data);
+    if (names.has(r.rule.name)) problems.push(`${prefix}: duplicate rule name "${r.rule.name}"`);
+    names.add(r.rule.name);
+    out.push(r.rule);
   });
   return problems.length ? err(problems) : ok(out);
 }

@@ -23,7 +23,7 @@ interface ApiKeyDto {
   prefix: string;
 }
 
-function adminClient(o: KeysOptions, io: CliIo): ApiClient | null {
+export function adminClient(o: KeysOptions, io: CliIo): ApiClient | null {
   const target = resolveClientTarget(o, io, 'admin');
   if (!target.token) {
     println(io.stderr, 'error: the admin token is required: pass --token or set RESKPOINTS_ADMIN_TOKEN');

@@ -1,5 +1,16 @@
 import { Command, CommanderError, Option } from 'commander';
 import { VERSION } from '../version.js';
+import {
+  runAlertsList,
+  runNotificationsList,
+  runReceiversList,
+  runRulesApply,
+  runRulesDelete,
+  runRulesList,
+  runSilencesCreate,
+  runSilencesExpire,
+  runSilencesList,
+} from './alerts.js';
 import { runListAnomalies } from './anomalies.js';
 import { runConfigCheck } from './config-command.js';
 import { type CostCommand, type CostOptions, runCost, runRecost, runReport } from './cost.js';
@@ -335,6 +346,60 @@ export function buildProgram(io: CliIo, setOutcome: (o: CliOutcome) => void): Co
     .option('--metric <metric>', 'only this metric: costUsd, totalTokens, requests, errorRate, latencyP95Ms, ttftP95Ms')
     .option('--limit <n>', 'anomalies to show, 1..1000 (default 100)')
     .action(async (o) => done(await runListAnomalies(o, io)));
+
+  const alerts = program.command('alerts').description('Alerts: firing, pending and resolved (admin token)');
+  clientOptions(
+    alerts.command('list').description('Firing and resolved alerts the pipeline holds, and pending rule series'),
+  )
+    .option('--state <state>', 'only this state: firing, pending or resolved (repeatable)', collect)
+    .action(async (o) => done(await runAlertsList(o, io)));
+  const silences = program.command('silences').description('Silences that mute matching alerts (admin token)');
+  clientOptions(silences.command('list').description('Active and pending silences'))
+    .option('--all', 'include expired silences')
+    .action(async (o) => done(await runSilencesList(o, io)));
+  clientOptions(silences.command('create').description('Create a silence'))
+    .option(
+      '--matcher <matcher>',
+      'label matcher, e.g. \'alertname="HighCost"\' or \'env=~"prod.*"\' (repeatable)',
+      collect,
+    )
+    .option('--start <time>', 'when it starts: RFC 3339, epoch ms or now+DURATION (default now)')
+    .option('--end <time>', 'when it ends: RFC 3339, epoch ms or now+DURATION')
+    .option('--duration <duration>', 'how long it lasts from its start (default 1h)')
+    .option('--author <name>', 'who creates it (default $USER)')
+    .option('--comment <text>', 'why')
+    .option('--times <range>', 'recurring: only inside HH:MM-HH:MM each day (repeatable)', collect)
+    .option('--weekdays <days>', 'recurring: only on these days, e.g. saturday:sunday (repeatable)', collect)
+    .option('--location <zone>', 'IANA time zone of --times and --weekdays (default UTC)')
+    .action(async (o) => done(await runSilencesCreate(o, io)));
+  clientOptions(silences.command('expire').argument('<id>', 'silence id').description('Expire a silence now')).action(
+    async (id: string, o) => done(await runSilencesExpire(id, o, io)),
+  );
+  const rules = program
+    .command('rules')
+    .description('Alert rules from the config, the rules file and the API (admin token)');
+  clientOptions(rules.command('list').description('Rules with where each comes from, state and series')).action(
+    async (o) => done(await runRulesList(o, io)),
+  );
+  clientOptions(
+    rules
+      .command('apply')
+      .argument('<file>', 'YAML or JSON: `rules: [...]` (the rules file shape) or a list of rules')
+      .description('Create or replace API-managed rules from a file (all or none)'),
+  )
+    .option('--dry-run', 'validate and show what would change, without writing')
+    .action(async (file: string, o) => done(await runRulesApply(file, o, io)));
+  clientOptions(
+    rules.command('delete').argument('<name>', 'rule name').description('Delete an API-managed rule'),
+  ).action(async (name: string, o) => done(await runRulesDelete(name, o, io)));
+  const receivers = program.command('receivers').description('Notification receivers (admin token)');
+  clientOptions(receivers.command('list').description('Receivers and their channels, without secrets')).action(
+    async (o) => done(await runReceiversList(o, io)),
+  );
+  const notifications = program.command('notifications').description('The notification log (admin token)');
+  clientOptions(notifications.command('list').description('Notifications waiting in the outbox and the latest sent'))
+    .option('--limit <n>', 'sent notifications to show, 1..1000 (default 100)')
+    .action(async (o) => done(await runNotificationsList(o, io)));
 
   const deadLetters = program
     .command('dead-letters')
