@@ -226,6 +226,47 @@ describe('dashboard in Chromium', () => {
     await expect.poll(ids).toEqual(first.items.map((t) => t.traceId));
   });
 
+  it('keyboard: skip link, nav by Tab and Enter, the drawer closes with Escape and gives focus back', async () => {
+    await page.goto(`${server.url}/?${range}`);
+    await page.locator('main[data-ready]').waitFor();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('main');
+    // Tab from the top reaches the nav's Cost link; Enter opens it without a mouse.
+    await page.reload();
+    await page.locator('main[data-ready]').waitFor();
+    let onCost = false;
+    for (let i = 0; i < 15 && !onCost; i++) {
+      await page.keyboard.press('Tab');
+      onCost = await page.evaluate(() => document.activeElement?.textContent === 'Cost');
+    }
+    expect(onCost).toBe(true);
+    expect(
+      await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle !== 'none'),
+      'focus is visible',
+    ).toBe(true);
+    await page.keyboard.press('Enter');
+    await expect.poll(() => new URL(page.url()).pathname).toBe('/cost');
+    // Calls: a row's link opens the drawer from the keyboard; Escape closes it.
+    await page.goto(`${server.url}/calls?${range}`);
+    const firstCall = page.locator('table[data-calls] tbody [data-call-id]').first();
+    await firstCall.focus();
+    await page.keyboard.press('Enter');
+    const drawer = page.getByRole('dialog');
+    await drawer.waitFor();
+    expect(await drawer.evaluate((d) => d.contains(document.activeElement))).toBe(true);
+    await page.keyboard.press('Escape');
+    await expect.poll(() => drawer.count()).toBe(0);
+    expect(await page.evaluate(() => document.activeElement?.hasAttribute('data-call-id'))).toBe(true);
+  });
+
+  it('an unknown page says so inside the app', async () => {
+    await page.goto(`${server.url}/no-such-page`);
+    await page.getByRole('heading', { name: 'Page not found', level: 1 }).waitFor();
+    expect(await page.title()).toBe('Page not found · ReskPoints');
+  });
+
   it('traces list links to trace views', async () => {
     await page.goto(`${server.url}/traces?${range}`);
     const first = page.locator('table[data-traces] tbody tr a').first();
@@ -283,20 +324,54 @@ describe('dashboard in Chromium', () => {
       await empty.waitFor();
       expect(await empty.textContent()).toContain(`export OTEL_EXPORTER_OTLP_ENDPOINT=${fresh.url}`);
       await p.screenshot({ path: join(SHOTS, 'empty-state-desktop.png'), fullPage: true });
+      await p.setViewportSize(PHONE);
+      await p.screenshot({ path: join(SHOTS, 'empty-state-phone.png'), fullPage: true });
+      // The other data pages teach too instead of showing an empty table.
+      await p.goto(`${fresh.url}/calls`);
+      await p.locator('main[data-ready]').waitFor();
+      expect(await p.locator('main').textContent()).toMatch(/No calls|send/i);
       await ctx.close();
     } finally {
       await fresh.stop();
     }
   });
 
-  const PAGES = [
-    { name: 'overview', path: () => `/?${range}`, ready: '[data-kpi="requests"] [data-value]' },
-    { name: 'cost', path: () => `/cost?${range}`, ready: 'table[data-breakdown] tbody tr' },
-    { name: 'calls', path: () => `/calls?${range}`, ready: 'table[data-calls] tbody tr' },
-    { name: 'traces', path: () => `/traces?${range}`, ready: 'table[data-traces] tbody tr' },
-    { name: 'live', path: () => '/live', ready: 'table[data-live] tbody tr' },
-    { name: 'projects', path: () => '/projects', ready: '.project-list li' },
-  ];
+  /**
+   * Every page in the nav (so a page added to the registry is visited without editing this
+   * file), as the nav links it from the overview of the shared range. Each page sets
+   * `main[data-ready]` when its first data are on screen; the pages below also name what that
+   * data looks like here.
+   */
+  const CONTENT: Record<string, string> = {
+    '/': '[data-kpi="requests"] [data-value]',
+    '/cost': 'table[data-breakdown] tbody tr',
+    '/calls': 'table[data-calls] tbody tr',
+    '/traces': 'table[data-traces] tbody tr',
+    '/live': 'table[data-live] tbody tr',
+    '/projects': '.project-list li',
+  };
+  let pages: Array<{ name: string; href: string }> = [];
+  const navPages = async () => {
+    if (pages.length > 0) return pages;
+    await page.goto(`${server.url}/?${range}`);
+    await page.locator('main[data-ready]').waitFor();
+    const hrefs = await page
+      .getByRole('navigation', { name: 'Main' })
+      .getByRole('link')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('href')!));
+    pages = hrefs.map((href) => {
+      const path = href.split('?')[0]!;
+      return { name: path === '/' ? 'overview' : path.slice(1).replace(/\//g, '-'), href };
+    });
+    for (const known of Object.keys(CONTENT)) expect(pages.map((pg) => pg.href.split('?')[0])).toContain(known);
+    return pages;
+  };
+  const waitReady = async (p: Page, href: string) => {
+    await p.locator('main[data-ready]').waitFor({ timeout: 20_000 });
+    const content = CONTENT[href.split('?')[0]!];
+    if (content) await p.locator(content).first().waitFor({ timeout: 20_000 });
+    await p.waitForLoadState('networkidle').catch(() => undefined);
+  };
 
   it('screenshots of every page at desktop and phone width', async () => {
     for (const [label, viewport] of [
@@ -305,10 +380,9 @@ describe('dashboard in Chromium', () => {
     ] as const) {
       for (const theme of ['light', 'dark'] as const) {
         const { ctx, page: p } = await newPage(viewport, theme);
-        for (const pg of PAGES) {
-          await p.goto(`${server.url}${pg.path()}`);
-          await p.locator(pg.ready).first().waitFor({ timeout: 20_000 });
-          await p.waitForLoadState('networkidle').catch(() => undefined);
+        for (const pg of await navPages()) {
+          await p.goto(`${server.url}${pg.href}`);
+          await waitReady(p, pg.href);
           await p.screenshot({ path: join(SHOTS, `${pg.name}-${label}-${theme}.png`), fullPage: label === 'desktop' });
           if (pg.name === 'traces') {
             await p.locator('table[data-traces] tbody tr a').first().click();
@@ -332,13 +406,13 @@ describe('dashboard in Chromium', () => {
       ['light', PHONE],
     ] as const) {
       const { ctx, page: p } = await newPage(viewport, theme);
-      for (const pg of [...PAGES, { name: 'trace', path: () => '', ready: 'table[data-waterfall] tbody tr' }]) {
+      for (const pg of [...(await navPages()), { name: 'trace', href: '' }]) {
         if (pg.name === 'trace') {
           await p.goto(`${server.url}/traces?${range}`);
           await p.locator('table[data-traces] tbody tr a').first().click();
-        } else await p.goto(`${server.url}${pg.path()}`);
-        await p.locator(pg.ready).first().waitFor({ timeout: 20_000 });
-        await p.waitForLoadState('networkidle').catch(() => undefined);
+          await p.locator('table[data-waterfall] tbody tr').first().waitFor({ timeout: 20_000 });
+        } else await p.goto(`${server.url}${pg.href}`);
+        await waitReady(p, pg.href);
         await p.addScriptTag({ content: AXE_SOURCE });
         const violations = await p.evaluate(async () => {
           const axe = (window as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<any> } }).axe;

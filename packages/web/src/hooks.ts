@@ -56,3 +56,20 @@ export function useInterval(fn: () => void, ms: number | null): void {
     return () => clearInterval(id);
   }, [ms]);
 }
+
+/**
+ * Marks the page view ready once its main numbers or chart are on screen (`ready` turns true
+ * when the first data, or an error, arrived): sets `data-ready` on `<main>` and the
+ * `rp:ready` performance mark, once per page view. Browser tests wait for the marker;
+ * `npm run bench:dashboard` reads the mark as the time to first meaningful paint. Every page
+ * calls this.
+ */
+export function usePageReady(ready: boolean): void {
+  useEffect(() => {
+    if (!ready) return;
+    const main = document.getElementById('main');
+    if (!main || main.hasAttribute('data-ready')) return;
+    main.setAttribute('data-ready', '');
+    performance.mark('rp:ready', { detail: location.pathname });
+  }, [ready]);
+}

@@ -1,23 +1,10 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, clearToken, getToken, type Me, onUnauthorized, setToken } from './api.js';
+import { usePageReady } from './hooks.js';
+import { PAGES, type PageDef, pageFor, pageMatches } from './page-registry.js';
 import { navigate, onLinkClick, useLocation } from './router.js';
 import './styles.css';
-import { Calls } from './pages/calls.js';
-import { CostExplorer } from './pages/cost.js';
-import { Live } from './pages/live.js';
-import { Overview } from './pages/overview.js';
-import { Projects } from './pages/projects.js';
-import { Traces } from './pages/traces.js';
-
-const NAV = [
-  { path: '/', label: 'Overview' },
-  { path: '/cost', label: 'Cost' },
-  { path: '/calls', label: 'Calls' },
-  { path: '/traces', label: 'Traces' },
-  { path: '/live', label: 'Live' },
-  { path: '/projects', label: 'Projects' },
-] as const;
 
 /** Query parameters that carry over between pages (range and filters). */
 const SHARED = [
@@ -36,16 +23,24 @@ const SHARED = [
   'tag',
 ];
 
-function navHref(path: string, params: URLSearchParams): string {
-  if (path === '/projects' || path === '/live') return path;
+function navHref(page: PageDef, params: URLSearchParams): string {
+  if (page.keepsFilters === false) return page.path;
   const p = new URLSearchParams();
   for (const k of SHARED) for (const v of params.getAll(k)) p.append(k, v);
   const qs = p.toString();
-  return qs ? `${path}?${qs}` : path;
+  return qs ? `${page.path}?${qs}` : page.path;
 }
 
-function isActive(navPath: string, path: string): boolean {
-  return navPath === '/' ? path === '/' : path === navPath || path.startsWith(`${navPath}/`);
+function NotFound() {
+  usePageReady(true);
+  return (
+    <>
+      <h1>Page not found</h1>
+      <p>
+        There is no dashboard page at <code>{location.pathname}</code>. <a href="/">Go to the overview</a>.
+      </p>
+    </>
+  );
 }
 
 function ThemeToggle() {
@@ -146,20 +141,16 @@ function App() {
   }, []);
 
   useEffect(() => {
-    const title = NAV.find((n) => isActive(n.path, path))?.label ?? 'Dashboard';
+    const title = pageFor(path)?.label ?? 'Page not found';
     document.title = `${title} · ReskPoints`;
   }, [path]);
 
   if (checking) return <p class="muted center">Loading…</p>;
   if (!me) return <SignIn onSignedIn={setMe} />;
   const isAdmin = me.kind === 'admin';
-  const pageProps = { refresh, onRefresh: () => setRefresh((r) => r + 1), isAdmin };
-  let page = <Overview {...pageProps} />;
-  if (path.startsWith('/cost')) page = <CostExplorer {...pageProps} />;
-  else if (path.startsWith('/calls')) page = <Calls {...pageProps} />;
-  else if (path.startsWith('/traces')) page = <Traces {...pageProps} />;
-  else if (path.startsWith('/live')) page = <Live isAdmin={isAdmin} />;
-  else if (path.startsWith('/projects')) page = <Projects isAdmin={isAdmin} />;
+  const current = pageFor(path);
+  const Page = current?.component ?? NotFound;
+  const nav = PAGES.filter((pg) => isAdmin || !pg.adminOnly);
 
   return (
     <div class="shell">
@@ -172,10 +163,10 @@ function App() {
         </a>
         <nav aria-label="Main">
           <ul>
-            {NAV.map((n) => (
-              <li key={n.path}>
-                <a href={navHref(n.path, params)} aria-current={isActive(n.path, path) ? 'page' : undefined}>
-                  {n.label}
+            {nav.map((pg) => (
+              <li key={pg.path}>
+                <a href={navHref(pg, params)} aria-current={pageMatches(pg, path) ? 'page' : undefined}>
+                  {pg.label}
                 </a>
               </li>
             ))}
@@ -198,7 +189,7 @@ function App() {
         </div>
       </header>
       <main id="main" tabIndex={-1} key={path}>
-        {page}
+        <Page refresh={refresh} onRefresh={() => setRefresh((r) => r + 1)} isAdmin={isAdmin} />
       </main>
     </div>
   );

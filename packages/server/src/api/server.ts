@@ -34,7 +34,7 @@ import { registerOpsRoutes } from './routes/ops.js';
 import { registerProjectRoutes } from './routes/projects.js';
 import { registerQueryRoutes } from './routes/query.js';
 import { registerTraceRoutes } from './routes/traces.js';
-import { registerWebAssets } from './web-assets.js';
+import { type AppShell, registerWebAssets } from './web-assets.js';
 
 export interface ApiDeps {
   /** The config in force; a function so hot-reloaded values are seen. */
@@ -188,9 +188,12 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     req.log.error({ err: error, url: req.url }, 'unhandled error');
     return sendError(reply, appError('RP_INTERNAL', `internal error (request ${req.id})`));
   });
-  app.setNotFoundHandler((req, reply) =>
-    sendError(reply, appError('RP_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)),
-  );
+  // A browser opening a dashboard page (a shared link) gets the app; the app routes itself.
+  let appShell: AppShell = () => false;
+  app.setNotFoundHandler((req, reply) => {
+    if (appShell(req, reply)) return reply;
+    return sendError(reply, appError('RP_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));
+  });
   // Credentials are checked first, before body parsing and parameter validation.
   app.addHook('onRequest', async (req) => authenticateEarly(req, deps));
   app.addHook('onResponse', async (req, reply) => {
@@ -218,7 +221,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
 
-  registerWebAssets(app, deps.webDir, deps.version);
+  appShell = registerWebAssets(app, deps.webDir, deps.version);
   registerOpsRoutes(app, deps);
   registerProjectRoutes(app, deps);
   registerDeadLetterRoutes(app, deps);

@@ -2,13 +2,14 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import type { LlmCall } from '../api.js';
 import { Drawer, FilterBar, RangePicker, Status, TableWrap } from '../components.js';
 import { formatCount, formatDurationMs, formatTime, formatUsd } from '../format.js';
-import { useApi, usePageState } from '../hooks.js';
+import { useApi, usePageReady, usePageState } from '../hooks.js';
+import type { PageProps } from '../page-registry.js';
 import { setParams } from '../router.js';
 import { apiParams } from '../url-state.js';
 
 const PAGE = 50;
 
-export function Calls(props: { refresh: number; onRefresh: () => void; isAdmin: boolean }) {
+export function Calls(props: PageProps) {
   const { params, range, filters, window } = usePageState(props.refresh);
   const [cursors, setCursors] = useState<string[]>([]);
   const cursor = cursors[cursors.length - 1];
@@ -24,6 +25,7 @@ export function Calls(props: { refresh: number; onRefresh: () => void; isAdmin: 
     '/api/v1/llm/calls',
     apiParams(window, filters, { limit: PAGE, cursor, traceId, q: search.trim() || undefined }),
   );
+  usePageReady(!res.loading);
   const items = res.data?.items ?? [];
   const openId = params.get('call');
   const openProject = params.get('callProject');

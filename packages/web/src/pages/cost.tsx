@@ -3,7 +3,8 @@ import type { SummaryResult, SummaryRow } from '../api.js';
 import { type ChartSeries, PALETTE, TimeChart } from '../charts.js';
 import { Card, download, FilterBar, hourAligned, RangePicker, Status, TableWrap } from '../components.js';
 import { formatChange, formatCount, formatPercent, formatUsd } from '../format.js';
-import { useApi, usePageState } from '../hooks.js';
+import { useApi, usePageReady, usePageState } from '../hooks.js';
+import type { PageProps } from '../page-registry.js';
 import { setParams } from '../router.js';
 import { apiParams, pickInterval, previousPeriod, rollingAverage, toCsv } from '../url-state.js';
 
@@ -31,7 +32,7 @@ function metricOf(r: SummaryRow, m: Metric): number | null {
   return typeof v === 'number' ? v : null;
 }
 
-export function CostExplorer(props: { refresh: number; onRefresh: () => void; isAdmin: boolean }) {
+export function CostExplorer(props: PageProps) {
   const { params, range, filters, window } = usePageState(props.refresh);
   const dimParam = params.get('groupBy') ?? 'model';
   const dim = (COST_DIMENSIONS as readonly string[]).includes(dimParam) ? dimParam : 'model';
@@ -56,6 +57,8 @@ export function CostExplorer(props: { refresh: number; onRefresh: () => void; is
     '/api/v1/llm/summary',
     apiParams(prevW, filters, { groupBy: dim, orderBy: 'costUsd', limit: 100 }),
   );
+
+  usePageReady(!series.loading && !cur.loading);
 
   const chart = useMemo(() => {
     const rows = series.data?.rows ?? [];

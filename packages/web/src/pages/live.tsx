@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { getToken, type LlmCall } from '../api.js';
 import { TableWrap } from '../components.js';
 import { formatCount, formatDurationMs, formatTime, formatUsd } from '../format.js';
+import { usePageReady } from '../hooks.js';
 import { setParams, useLocation } from '../router.js';
 import { CallDrawer } from './calls.js';
 
@@ -16,6 +17,7 @@ export function Live(props: { isAdmin: boolean }) {
   const [state, setState] = useState<'connecting' | 'open' | 'closed'>('connecting');
   const [received, setReceived] = useState(0);
   const [open, setOpen] = useState<LlmCall | null>(null);
+  usePageReady(state !== 'connecting');
   const pausedRef = useRef(paused);
   pausedRef.current = paused;
 

@@ -10,7 +10,8 @@ import {
   formatTime,
   formatUsd,
 } from '../format.js';
-import { useApi, usePageState } from '../hooks.js';
+import { useApi, usePageReady, usePageState } from '../hooks.js';
+import type { PageProps } from '../page-registry.js';
 import { apiParams, type Filters, previousPeriod } from '../url-state.js';
 import { FirstCall } from './first-call.js';
 
@@ -46,7 +47,7 @@ function useTotal(w: { fromMs: number; toMs: number }, filters: Filters) {
   return useApi<SummaryResult>('/api/v1/llm/summary', apiParams(w, filters));
 }
 
-export function Overview(props: { refresh: number; onRefresh: () => void; isAdmin: boolean }) {
+export function Overview(props: PageProps) {
   const { range, filters, window } = usePageState(props.refresh);
   const span = window.toMs - window.fromMs;
   // Ranges of a day or more are widened to whole hours so hourly rollups answer them.
@@ -67,6 +68,8 @@ export function Overview(props: { refresh: number; onRefresh: () => void; isAdmi
     apiParams(window, { ...filters, status: ['error'] }, { limit: 8 }),
   );
 
+  // Meaningful once the headline figures and their sparklines can be drawn.
+  usePageReady(!cur.loading && !series.loading);
   const c = total(cur.data);
   const p = total(prev.data);
   // Until the totals arrive the figures show a dash, never a zero that is not true.

@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { api, type KeyInfo, type Project } from '../api.js';
 import { Card, Status, TableWrap } from '../components.js';
 import { formatTime } from '../format.js';
-import { useApi } from '../hooks.js';
+import { useApi, usePageReady } from '../hooks.js';
 
 interface Issued {
   projectId: string;
@@ -28,6 +28,7 @@ export function Projects(props: { isAdmin: boolean }) {
   const [issued, setIssued] = useState<Issued | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [selected, setSelected] = useState<string | null>(null);
+  usePageReady(!props.isAdmin || !projects.loading);
 
   if (!props.isAdmin)
     return (

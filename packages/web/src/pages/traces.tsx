@@ -2,20 +2,21 @@ import { useState } from 'preact/hooks';
 import type { LlmCall, TraceDetail, TraceSpan, TraceSummary } from '../api.js';
 import { Card, FilterBar, Pager, RangePicker, Status, TableWrap } from '../components.js';
 import { formatCount, formatDurationMs, formatTime, formatUsd } from '../format.js';
-import { useApi, usePageState } from '../hooks.js';
+import { useApi, usePageReady, usePageState } from '../hooks.js';
+import type { PageProps } from '../page-registry.js';
 import { useLocation } from '../router.js';
 import { apiParams } from '../url-state.js';
 import { CallDrawer } from './calls.js';
 
 const PAGE = 50;
 
-export function Traces(props: { refresh: number; onRefresh: () => void; isAdmin: boolean }) {
+export function Traces(props: PageProps) {
   const { path } = useLocation();
   const id = path.startsWith('/traces/') ? decodeURIComponent(path.slice('/traces/'.length)) : null;
   return id ? <TraceView traceId={id} isAdmin={props.isAdmin} /> : <TraceList {...props} />;
 }
 
-function TraceList(props: { refresh: number; onRefresh: () => void; isAdmin: boolean }) {
+function TraceList(props: PageProps) {
   const { params, range, filters, window } = usePageState(props.refresh);
   // Cursors of the pages before this one; a new range or filter starts again at the newest.
   const [cursors, setCursors] = useState<string[]>([]);
@@ -29,6 +30,7 @@ function TraceList(props: { refresh: number; onRefresh: () => void; isAdmin: boo
     '/api/v1/traces',
     apiParams(window, filters, { limit: PAGE, cursor: cursors[cursors.length - 1] }),
   );
+  usePageReady(!res.loading);
   return (
     <>
       <div class="page-head">
@@ -177,6 +179,7 @@ function TraceView(props: { traceId: string; isAdmin: boolean }) {
   if (project && props.isAdmin) q.set('project', project);
   const res = useApi<TraceDetail>(`/api/v1/traces/${encodeURIComponent(props.traceId)}`, q);
   const [open, setOpen] = useState<LlmCall | null>(null);
+  usePageReady(!res.loading);
   const t = res.data;
   const rows = t ? waterfallRows(t) : [];
   const span = t ? Math.max(1, t.durationMs) : 1;
