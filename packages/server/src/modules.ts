@@ -7,6 +7,7 @@
 import { alertingModule } from './alerting/module.js';
 import { costModule } from './cost/module.js';
 import { detectModule } from './detect/module.js';
+import { forecastModule } from './forecast/module.js';
 import { langfuseModule } from './langfuse/module.js';
 import { logsModule } from './logs/module.js';
 import type { AnyModule } from './platform/module-config.js';
@@ -20,5 +21,6 @@ export const MODULES: readonly AnyModule[] = [
   detectModule,
   logsModule,
   quotaModule,
+  forecastModule,
   alertingModule,
 ];
