@@ -14,11 +14,12 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type CallCost, type LlmCall, type SummaryQuery, UNPRICED } from '@reskpoints/core';
+import type { SummaryQuery } from '@reskpoints/core';
 import { loadCatalogue } from '../packages/server/src/cost/catalogue.js';
 import { IndexedPriceBook } from '../packages/server/src/cost/price-book.js';
 import { repriced } from '../packages/server/src/cost/price-calls.js';
 import { DuckDbTelemetryStore } from '../packages/server/src/store/duckdb/duckdb-telemetry-store.js';
+import { type CallSet, DAY_MS, HOUR_MS, loadCalls } from './lib/llm-calls.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -33,110 +34,10 @@ const totalCalls = Number(args.calls ?? process.env['BENCH_CALLS'] ?? 10_000_000
 const batchSize = Number(args.batch ?? process.env['BENCH_BATCH'] ?? 50_000);
 const runs = Number(args.runs ?? process.env['BENCH_RUNS'] ?? 20);
 
-const HOUR_MS = 3_600_000;
-const DAY_MS = 24 * HOUR_MS;
 const SPAN_DAYS = 90;
 const END_MS = Date.UTC(2026, 3, 1);
 const START_MS = END_MS - SPAN_DAYS * DAY_MS;
-
-const MODELS = [
-  ['openai', 'gpt-4o', 2.5e-6, 10e-6],
-  ['openai', 'gpt-4o-mini', 0.15e-6, 0.6e-6],
-  ['anthropic', 'claude-sonnet-4', 3e-6, 15e-6],
-  ['anthropic', 'claude-haiku-3.5', 0.8e-6, 4e-6],
-  ['google', 'gemini-2.5-pro', 1.25e-6, 10e-6],
-  ['google', 'gemini-2.5-flash', 0.3e-6, 2.5e-6],
-] as const;
-const PROJECTS = ['prj_checkout', 'prj_search', 'prj_support', 'prj_docs', 'prj_internal'];
-const USERS = 5000;
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Calls `from..from+count` of the data set, in time order, deterministic per index. */
-function priced(inputUsd: number, outputUsd: number): CallCost {
-  return {
-    ...{ ...UNPRICED },
-    totalUsd: inputUsd + outputUsd,
-    inputUsd,
-    outputUsd,
-    priceId: 'bench',
-    priceVersion: '1',
-  };
-}
-
-function generate(from: number, count: number): LlmCall[] {
-  const random = rng(from + 1);
-  const out: LlmCall[] = new Array(count);
-  const stepMs = (SPAN_DAYS * DAY_MS) / totalCalls;
-  for (let k = 0; k < count; k++) {
-    const i = from + k;
-    const m = MODELS[Math.floor(random() * random() * MODELS.length)]!;
-    const input = Math.floor(200 + random() * 4000);
-    const output = Math.floor(20 + random() * 800);
-    const cacheRead = random() < 0.3 ? Math.floor(input * 0.6) : 0;
-    const isError = random() < 0.03;
-    const streaming = random() < 0.5;
-    const latencyMs = Math.round(Math.exp(5 + random() * 3.5 + (m[1].includes('pro') ? 0.5 : 0)));
-    const startTimeMs = Math.floor(START_MS + i * stepMs);
-    out[k] = {
-      id: `call-${i.toString(36)}`,
-      projectId: PROJECTS[i % PROJECTS.length]!,
-      environment: random() < 0.8 ? 'production' : 'staging',
-      source: 'native',
-      traceId: random() < 0.5 ? `${i.toString(16).padStart(32, '0')}` : null,
-      spanId: null,
-      parentSpanId: null,
-      serviceName: random() < 0.5 ? 'chat-api' : 'search-api',
-      provider: m[0],
-      model: m[1],
-      requestModel: null,
-      responseModel: null,
-      operation: random() < 0.9 ? 'chat' : 'embeddings',
-      startTimeMs,
-      latencyMs,
-      ttftMs: streaming ? Math.round(latencyMs * 0.2) : null,
-      status: isError ? 'error' : 'ok',
-      errorType: isError ? 'RateLimitError' : null,
-      errorMessage: null,
-      userId: `user-${Math.floor(random() * random() * USERS)}`,
-      sessionId: `sess-${Math.floor(random() * 100_000)}`,
-      tags: random() < 0.2 ? ['beta'] : [],
-      metadata: random() < 0.2 ? { feature: 'summarise' } : {},
-      usageRaw: {
-        semantics: 'input-includes-cached',
-        inputTokens: input,
-        outputTokens: output,
-        cacheReadTokens: cacheRead || null,
-        cacheWriteTokens: null,
-        reasoningTokens: null,
-        totalTokens: null,
-      },
-      usage: {
-        inputTokens: input,
-        outputTokens: output,
-        cacheReadTokens: cacheRead,
-        cacheWriteTokens: 0,
-        reasoningTokens: 0,
-        totalTokens: input + output,
-      },
-      reportedCostUsd: null,
-      cost: random() < 0.97 ? priced(input * m[2], output * m[3]) : { ...UNPRICED },
-      promptExcerpt: null,
-      responseExcerpt: null,
-      ingestedAtMs: startTimeMs + 1000,
-    };
-  }
-  return out;
-}
+const CALLS: CallSet = { totalCalls, endMs: END_MS, spanDays: SPAN_DAYS };
 
 async function main(): Promise<void> {
   const reuse = args.file !== undefined;
@@ -157,27 +58,8 @@ async function main(): Promise<void> {
 }
 
 async function load(store: DuckDbTelemetryStore, path: string): Promise<void> {
-  let appendMs = 0;
-  let generateMs = 0;
   const loadStart = performance.now();
-  let lastReport = loadStart;
-  for (let from = 0; from < totalCalls; from += batchSize) {
-    const g0 = performance.now();
-    const batch = generate(from, Math.min(batchSize, totalCalls - from));
-    const g1 = performance.now();
-    const res = await store.appendBatch({ llmCalls: batch, spans: [] });
-    const g2 = performance.now();
-    if (res.llmCallsInserted !== batch.length) throw new Error(`inserted ${res.llmCallsInserted} of ${batch.length}`);
-    generateMs += g1 - g0;
-    appendMs += g2 - g1;
-    const done = from + batch.length;
-    if (g2 - lastReport > 5000 || done === totalCalls) {
-      lastReport = g2;
-      console.log(
-        `load ${done}/${totalCalls} calls, append ${Math.round(done / (appendMs / 1000))} calls/s (last batch ${Math.round(g2 - g1)} ms)`,
-      );
-    }
-  }
+  const { appendMs, generateMs } = await loadCalls(store, CALLS, batchSize);
   const loadMs = performance.now() - loadStart;
   await store.compact();
   const sizeMb = (await stat(path)).size / 1e6;
