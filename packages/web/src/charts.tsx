@@ -1,6 +1,7 @@
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import type { ChartMarker } from './anomalies.js';
 
 /** Series colours: distinguishable, and each meets 3:1 against both backgrounds. */
 export const PALETTE = [
@@ -21,8 +22,54 @@ function cssVar(name: string, fallback: string): string {
   return v || fallback;
 }
 
+/**
+ * A uPlot plugin drawing each marker as a vertical line with a small triangle on top (anomalies);
+ * their text is in the list the page shows with the chart (AnomalyList).
+ */
+function markerPlugin(markers: readonly ChartMarker[] | undefined): uPlot.Plugin {
+  return {
+    hooks: {
+      draw: [
+        (u) => {
+          if (!markers || markers.length === 0) return;
+          const ctx = u.ctx;
+          const color = cssVar('--bad', '#b91c1c');
+          const { left, top, width, height } = u.bbox;
+          ctx.save();
+          ctx.strokeStyle = color;
+          ctx.fillStyle = color;
+          ctx.lineWidth = Math.max(1, devicePixelRatio);
+          ctx.setLineDash([4 * devicePixelRatio, 3 * devicePixelRatio]);
+          const size = 4 * devicePixelRatio;
+          for (const m of markers) {
+            const x = Math.round(u.valToPos(m.atMs / 1000, 'x', true));
+            if (x < left || x > left + width) continue;
+            ctx.beginPath();
+            ctx.moveTo(x, top);
+            ctx.lineTo(x, top + height);
+            ctx.stroke();
+            ctx.beginPath();
+            ctx.moveTo(x - size, top);
+            ctx.lineTo(x + size, top);
+            ctx.lineTo(x, top + size * 1.5);
+            ctx.closePath();
+            ctx.fill();
+          }
+          ctx.restore();
+        },
+      ],
+    },
+  };
+}
+
 /** A small line with no axes; `label` describes it for screen readers. */
-export function Sparkline(props: { values: Array<number | null>; xs: number[]; label: string; color?: string }) {
+export function Sparkline(props: {
+  values: Array<number | null>;
+  xs: number[];
+  label: string;
+  color?: string;
+  markers?: readonly ChartMarker[];
+}) {
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const el = ref.current;
@@ -36,6 +83,7 @@ export function Sparkline(props: { values: Array<number | null>; xs: number[]; l
         select: { show: false, left: 0, top: 0, width: 0, height: 0 },
         axes: [{ show: false }, { show: false }],
         scales: { x: { time: true }, y: { auto: true } },
+        plugins: [markerPlugin(props.markers)],
         series: [
           {},
           {
@@ -55,8 +103,10 @@ export function Sparkline(props: { values: Array<number | null>; xs: number[]; l
       ro.disconnect();
       plot.destroy();
     };
-  }, [props.xs, props.values, props.color]);
-  return <div class="spark" ref={ref} role="img" aria-label={props.label} />;
+  }, [props.xs, props.values, props.color, props.markers]);
+  const n = props.markers?.length ?? 0;
+  const label = n > 0 ? `${props.label}, ${n} anomal${n === 1 ? 'y' : 'ies'} marked` : props.label;
+  return <div class="spark" ref={ref} role="img" aria-label={label} />;
 }
 
 export interface ChartSeries {
@@ -78,6 +128,8 @@ export function TimeChart(props: {
   format: (v: number | null) => string;
   label: string;
   overlay?: ChartSeries[];
+  /** Vertical marks (anomalies) at these times. */
+  markers?: readonly ChartMarker[];
 }) {
   const ref = useRef<HTMLDivElement>(null);
   const theme = document.documentElement.dataset.theme ?? '';
@@ -142,6 +194,7 @@ export function TimeChart(props: {
           },
         ],
         legend: { live: true },
+        plugins: [markerPlugin(props.markers)],
       },
       data,
       el,
@@ -152,7 +205,7 @@ export function TimeChart(props: {
       ro.disconnect();
       plot.destroy();
     };
-  }, [props.xs, props.series, props.stacked, props.overlay, theme]);
+  }, [props.xs, props.series, props.stacked, props.overlay, props.markers, theme]);
   return (
     <figure class="chart" aria-label={props.label}>
       <div ref={ref} />

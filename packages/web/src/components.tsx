@@ -1,7 +1,9 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
+import { type ChartMarker, METRIC_LABELS } from './anomalies.js';
 import type { SummaryResult } from './api.js';
-import { useApi } from './hooks.js';
+import { formatTime } from './format.js';
+import { useAfterPageReady, useApi } from './hooks.js';
 import { setParams } from './router.js';
 import {
   apiParams,
@@ -135,8 +137,9 @@ function DimensionSelect(props: {
 }
 
 function useOptions(dim: FilterKey | null, window: { fromMs: number; toMs: number }): Array<string | null> | null {
+  const after = useAfterPageReady();
   const res = useApi<SummaryResult>(
-    dim === null ? null : '/api/v1/llm/summary',
+    dim === null || !after ? null : '/api/v1/llm/summary',
     apiParams(hourAligned(window), {}, { groupBy: dim ?? '', orderBy: 'requests', limit: 50 }),
   );
   return res.data && dim ? res.data.rows.map((r) => r.group[dim] ?? null) : null;
@@ -261,5 +264,33 @@ export function Pager(props: { page: number; onNewer: (() => void) | null; onOld
         Older
       </button>
     </nav>
+  );
+}
+
+/**
+ * The anomalies marked on a chart, as text (the marks themselves are drawn on the canvas):
+ * collapsed to a count, opened for the list.
+ */
+export function AnomalyList(props: { markers: readonly ChartMarker[]; showMetric?: boolean }) {
+  const n = props.markers.length;
+  if (n === 0) return null;
+  return (
+    <details class="anomalies" data-anomalies={n}>
+      <summary>
+        <span class="anomaly-mark" aria-hidden="true">
+          ▼
+        </span>{' '}
+        {n} anomal{n === 1 ? 'y' : 'ies'} in this range
+      </summary>
+      <ul>
+        {props.markers.map((m) => (
+          <li key={m.id} data-anomaly={m.id}>
+            <time dateTime={new Date(m.atMs).toISOString()}>{formatTime(m.atMs, false)}</time>{' '}
+            {props.showMetric && <strong>{METRIC_LABELS[m.metric] ?? m.metric}: </strong>}
+            {m.label}
+          </li>
+        ))}
+      </ul>
+    </details>
   );
 }

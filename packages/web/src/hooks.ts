@@ -1,4 +1,5 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { type Anomaly, anomalyParams } from './anomalies.js';
 import { api } from './api.js';
 import { useLocation } from './router.js';
 import { type Filters, readFilters, readRange, resolveRange, type TimeRange } from './url-state.js';
@@ -71,5 +72,44 @@ export function usePageReady(ready: boolean): void {
     if (!main || main.hasAttribute('data-ready')) return;
     main.setAttribute('data-ready', '');
     performance.mark('rp:ready', { detail: location.pathname });
+    document.dispatchEvent(new Event('rp:ready'));
   }, [ready]);
+}
+
+/** Longest a secondary load waits for the page's main data, ms (a page that never marks itself ready). */
+const SECONDARY_WAIT_MS = 2000;
+
+/**
+ * False until the page view is ready (see usePageReady), then true: secondary loads (filter
+ * options, side lists) pass `null` to useApi until then, so the server answers the page's
+ * headline queries first instead of queueing them behind the rest.
+ */
+export function useAfterPageReady(): boolean {
+  const isReady = () => !!document.getElementById('main')?.hasAttribute('data-ready');
+  const [done, setDone] = useState(isReady);
+  useEffect(() => {
+    if (done) return;
+    if (isReady()) {
+      setDone(true);
+      return;
+    }
+    const go = () => setDone(true);
+    document.addEventListener('rp:ready', go, { once: true });
+    const timer = setTimeout(go, SECONDARY_WAIT_MS);
+    return () => {
+      document.removeEventListener('rp:ready', go);
+      clearTimeout(timer);
+    };
+  }, [done]);
+  return done;
+}
+
+/**
+ * Anomalies the detect module found from the window's start (`GET /api/v1/anomalies`), asked
+ * once the page's main data are in. Empty while loading, or when detection is off (404).
+ */
+export function useAnomalies(window: { fromMs: number; toMs: number }, filters: Filters): Anomaly[] {
+  const after = useAfterPageReady();
+  const res = useApi<{ anomalies: Anomaly[] }>(after ? '/api/v1/anomalies' : null, anomalyParams(window, filters));
+  return res.data?.anomalies ?? [];
 }

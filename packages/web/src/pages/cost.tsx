@@ -1,9 +1,10 @@
 import { useMemo } from 'preact/hooks';
+import { anomalyMarkers, snapMarkers } from '../anomalies.js';
 import type { SummaryResult, SummaryRow } from '../api.js';
 import { type ChartSeries, PALETTE, TimeChart } from '../charts.js';
-import { Card, download, FilterBar, hourAligned, RangePicker, Status, TableWrap } from '../components.js';
+import { AnomalyList, Card, download, FilterBar, hourAligned, RangePicker, Status, TableWrap } from '../components.js';
 import { formatChange, formatCount, formatPercent, formatUsd } from '../format.js';
-import { useApi, usePageReady, usePageState } from '../hooks.js';
+import { useAfterPageReady, useAnomalies, useApi, usePageReady, usePageState } from '../hooks.js';
 import type { PageProps } from '../page-registry.js';
 import { setParams } from '../router.js';
 import { apiParams, pickInterval, previousPeriod, rollingAverage, toCsv } from '../url-state.js';
@@ -53,8 +54,10 @@ export function CostExplorer(props: PageProps) {
     '/api/v1/llm/summary',
     apiParams(w, filters, { groupBy: dim, orderBy: 'costUsd', limit: 100 }),
   );
+  // The previous period only feeds the comparison columns: asked once the chart and table are in.
+  const after = useAfterPageReady();
   const prev = useApi<SummaryResult>(
-    '/api/v1/llm/summary',
+    after ? '/api/v1/llm/summary' : null,
     apiParams(prevW, filters, { groupBy: dim, orderBy: 'costUsd', limit: 100 }),
   );
 
@@ -100,6 +103,13 @@ export function CostExplorer(props: PageProps) {
     return { xs: xs.map((t) => t / 1000), series: chartSeries, overlay, total };
   }, [series.data, dim, metric, rolling, w.fromMs, w.toMs, interval.ms]);
 
+  const anomalies = useAnomalies(w, filters);
+  const markers = useMemo(
+    () => anomalyMarkers(anomalies, metric, w, filters),
+    [anomalies, metric, w.fromMs, w.toMs, filters],
+  );
+  const chartMarkers = useMemo(() => snapMarkers(markers, interval.ms), [markers, interval.ms]);
+
   const breakdown = useMemo(() => {
     const prevBy = new Map((prev.data?.rows ?? []).map((r) => [r.group[dim] ?? '(none)', r]));
     const rows = cur.data?.rows ?? [];
@@ -114,21 +124,22 @@ export function CostExplorer(props: PageProps) {
       const p = prevBy.get(k);
       const cv = c ? (metricOf(c, metric) ?? 0) : 0;
       const pv = p ? (metricOf(p, metric) ?? 0) : 0;
+      const known = prev.data !== null;
       return {
         key: k,
         current: c ? metricOf(c, metric) : 0,
-        previous: p ? metricOf(p, metric) : 0,
+        previous: !known ? null : p ? metricOf(p, metric) : 0,
         requests: c?.requests ?? 0,
         tokens: c?.totalTokens ?? 0,
         unpriced: c?.unpricedRequests ?? 0,
         share: curTotal > 0 ? cv / curTotal : null,
-        change: cv - pv,
+        change: known ? cv - pv : null,
         // Which groups explain the change of the total.
-        attribution: delta !== 0 ? (cv - pv) / delta : null,
+        attribution: known && delta !== 0 ? (cv - pv) / delta : null,
       };
     });
-    out.sort((a, b) => (b.current ?? 0) - (a.current ?? 0) || Math.abs(b.change) - Math.abs(a.change));
-    return { rows: out, curTotal, prevTotal, delta };
+    out.sort((a, b) => (b.current ?? 0) - (a.current ?? 0) || Math.abs(b.change ?? 0) - Math.abs(a.change ?? 0));
+    return { rows: out, curTotal, prevTotal: prev.data ? prevTotal : null, delta };
   }, [cur.data, prev.data, dim, metric]);
 
   const fmt = METRICS[metric].format;
@@ -244,12 +255,14 @@ export function CostExplorer(props: PageProps) {
               xs={chart.xs}
               series={chart.series}
               overlay={chart.overlay}
+              markers={chartMarkers}
               stacked
               format={fmt}
               label={`Stacked ${METRICS[metric].label.toLowerCase()} by ${dim} over time`}
             />
           )
         )}
+        <AnomalyList markers={markers} />
       </Card>
       <Card title="Breakdown and comparison with the previous period">
         <p class="summary-line" data-total>
@@ -300,7 +313,7 @@ export function CostExplorer(props: PageProps) {
                   <td class="num">{formatPercent(r.share)}</td>
                   <td class="num">{fmt(r.previous)}</td>
                   <td class="num">
-                    {r.change > 0 ? '+' : ''}
+                    {(r.change ?? 0) > 0 ? '+' : ''}
                     {fmt(r.change)}
                   </td>
                   <td class="num">{formatPercent(r.attribution)}</td>

@@ -1,6 +1,8 @@
+import { useMemo } from 'preact/hooks';
+import { anomalyMarkers, type ChartMarker, snapMarkers } from '../anomalies.js';
 import type { LlmCall, SummaryResult, SummaryRow } from '../api.js';
 import { Sparkline } from '../charts.js';
-import { Card, FilterBar, hourAligned, RangePicker, Status, TableWrap } from '../components.js';
+import { AnomalyList, Card, FilterBar, hourAligned, RangePicker, Status, TableWrap } from '../components.js';
 import {
   changeRatio,
   formatChange,
@@ -10,7 +12,7 @@ import {
   formatTime,
   formatUsd,
 } from '../format.js';
-import { useApi, usePageReady, usePageState } from '../hooks.js';
+import { useAfterPageReady, useAnomalies, useApi, usePageReady, usePageState } from '../hooks.js';
 import type { PageProps } from '../page-registry.js';
 import { apiParams, type Filters, previousPeriod } from '../url-state.js';
 import { FirstCall } from './first-call.js';
@@ -43,8 +45,9 @@ function spendText(res: SummaryResult | null): string {
   return row ? formatUsd(row.costUsd) : formatUsd(0);
 }
 
-function useTotal(w: { fromMs: number; toMs: number }, filters: Filters) {
-  return useApi<SummaryResult>('/api/v1/llm/summary', apiParams(w, filters));
+/** The totals of a window; `load` false holds the request back (until the headline figures are in). */
+function useTotal(w: { fromMs: number; toMs: number }, filters: Filters, load = true) {
+  return useApi<SummaryResult>(load ? '/api/v1/llm/summary' : null, apiParams(w, filters));
 }
 
 export function Overview(props: PageProps) {
@@ -56,20 +59,38 @@ export function Overview(props: PageProps) {
   const interval = intervalMs % HOUR_MS === 0 ? `${intervalMs / HOUR_MS}h` : `${intervalMs / 60_000}m`;
   const spend = spendWindows(props.refresh ? Date.now() : window.toMs);
 
+  // The headline figures load first; comparisons and side lists once they are on screen.
+  const after = useAfterPageReady();
   const cur = useTotal(w, filters);
-  const prev = useTotal(previousPeriod(w), filters);
   const series = useApi<SummaryResult>('/api/v1/llm/summary', apiParams(w, filters, { interval }));
   const today = useTotal(spend.today, filters);
-  const yesterday = useTotal(spend.yesterday, filters);
   const month = useTotal(spend.month, filters);
-  const lastMonth = useTotal(spend.lastMonth, filters);
+  const prev = useTotal(previousPeriod(w), filters, after);
+  const yesterday = useTotal(spend.yesterday, filters, after);
+  const lastMonth = useTotal(spend.lastMonth, filters, after);
   const errors = useApi<{ items: LlmCall[] }>(
-    '/api/v1/llm/calls',
+    after ? '/api/v1/llm/calls' : null,
     apiParams(window, { ...filters, status: ['error'] }, { limit: 8 }),
   );
 
   // Meaningful once the headline figures and their sparklines can be drawn.
-  usePageReady(!cur.loading && !series.loading);
+  usePageReady(!cur.loading && !series.loading && !today.loading && !month.loading);
+  const anomalies = useAnomalies(w, filters);
+  const marks = useMemo(() => {
+    const by = (metric: string) => anomalyMarkers(anomalies, metric, w, filters);
+    const all: ChartMarker[] = ['costUsd', 'totalTokens', 'requests', 'errorRate', 'latencyP95Ms', 'ttftP95Ms']
+      .flatMap(by)
+      .sort((a, b) => a.atMs - b.atMs);
+    // On the sparklines, at the start of the bucket whose point they belong to.
+    const spark = (metric: string) => snapMarkers(by(metric), intervalMs);
+    return {
+      requests: spark('requests'),
+      errorRate: spark('errorRate'),
+      latencyP95Ms: spark('latencyP95Ms'),
+      ttftP95Ms: spark('ttftP95Ms'),
+      all,
+    };
+  }, [anomalies, w.fromMs, w.toMs, filters, intervalMs]);
   const c = total(cur.data);
   const p = total(prev.data);
   // Until the totals arrive the figures show a dash, never a zero that is not true.
@@ -97,7 +118,7 @@ export function Overview(props: PageProps) {
               id="spend-today"
               label="Spend today"
               value={spendText(today.data)}
-              change={[total(today.data)?.costUsd ?? 0, total(yesterday.data)?.costUsd ?? 0]}
+              change={[total(today.data)?.costUsd ?? 0, yesterday.data ? (total(yesterday.data)?.costUsd ?? 0) : null]}
               changeLabel="vs same time yesterday"
               upIsBad
             />
@@ -105,7 +126,7 @@ export function Overview(props: PageProps) {
               id="spend-month"
               label="Spend this month"
               value={spendText(month.data)}
-              change={[monthRow?.costUsd ?? 0, total(lastMonth.data)?.costUsd ?? 0]}
+              change={[monthRow?.costUsd ?? 0, lastMonth.data ? (total(lastMonth.data)?.costUsd ?? 0) : null]}
               changeLabel="vs same point last month"
               upIsBad
             />
@@ -113,15 +134,15 @@ export function Overview(props: PageProps) {
               id="requests"
               label="Requests"
               value={formatCount(shown(c?.requests ?? 0))}
-              change={[c?.requests ?? 0, p?.requests ?? 0]}
-              spark={{ xs, values: rows.map((r) => r.requests) }}
+              change={[c?.requests ?? 0, prev.data ? (p?.requests ?? 0) : null]}
+              spark={{ xs, values: rows.map((r) => r.requests), markers: marks.requests }}
             />
             <Kpi
               id="error-rate"
               label="Error rate"
               value={formatPercent(shown(c?.errorRate ?? 0))}
-              change={[c?.errorRate ?? 0, p?.errorRate ?? 0]}
-              spark={{ xs, values: rows.map((r) => r.errorRate) }}
+              change={[c?.errorRate ?? 0, prev.data ? (p?.errorRate ?? 0) : null]}
+              spark={{ xs, values: rows.map((r) => r.errorRate), markers: marks.errorRate }}
               upIsBad
             />
             <Kpi
@@ -129,7 +150,7 @@ export function Overview(props: PageProps) {
               label="Latency p95"
               value={formatDurationMs(c?.latencyP95Ms ?? null)}
               change={[c?.latencyP95Ms ?? null, p?.latencyP95Ms ?? null]}
-              spark={{ xs, values: rows.map((r) => r.latencyP95Ms) }}
+              spark={{ xs, values: rows.map((r) => r.latencyP95Ms), markers: marks.latencyP95Ms }}
               upIsBad
             />
             <Kpi
@@ -137,10 +158,11 @@ export function Overview(props: PageProps) {
               label="Time to first token p95"
               value={formatDurationMs(c?.ttftP95Ms ?? null)}
               change={[c?.ttftP95Ms ?? null, p?.ttftP95Ms ?? null]}
-              spark={{ xs, values: rows.map((r) => r.ttftP95Ms) }}
+              spark={{ xs, values: rows.map((r) => r.ttftP95Ms), markers: marks.ttftP95Ms }}
               upIsBad
             />
           </div>
+          <AnomalyList markers={marks.all} showMetric />
           {unpriced > 0 && (
             <p class="warning" role="status">
               <strong>{formatCount(unpriced)}</strong> calls this month have no known price, so spend shown is a lower
@@ -153,7 +175,7 @@ export function Overview(props: PageProps) {
             <TopList title="Top users" dim="user" w={w} filters={filters} />
           </div>
           <Card title="Recent errors">
-            <Status loading={errors.loading && !errors.data} error={errors.error} />
+            <Status loading={(errors.loading || !after) && !errors.data} error={errors.error} />
             {errors.data && errors.data.items.length === 0 && <p class="muted">No errors in this range.</p>}
             {errors.data && errors.data.items.length > 0 && (
               <TableWrap>
@@ -199,7 +221,7 @@ function Kpi(props: {
   value: string;
   change: [number | null, number | null];
   changeLabel?: string;
-  spark?: { xs: number[]; values: Array<number | null> };
+  spark?: { xs: number[]; values: Array<number | null>; markers?: readonly ChartMarker[] };
   upIsBad?: boolean;
 }) {
   const r = changeRatio(props.change[0], props.change[1]);
@@ -215,21 +237,27 @@ function Kpi(props: {
         <span class="muted">{props.changeLabel ?? 'vs previous period'}</span>
       </div>
       {props.spark && props.spark.xs.length > 1 && (
-        <Sparkline xs={props.spark.xs} values={props.spark.values} label={`${props.label} over the range`} />
+        <Sparkline
+          xs={props.spark.xs}
+          values={props.spark.values}
+          markers={props.spark.markers}
+          label={`${props.label} over the range`}
+        />
       )}
     </div>
   );
 }
 
 function TopList(props: { title: string; dim: string; w: { fromMs: number; toMs: number }; filters: Filters }) {
+  const after = useAfterPageReady();
   const res = useApi<SummaryResult>(
-    '/api/v1/llm/summary',
+    after ? '/api/v1/llm/summary' : null,
     apiParams(props.w, props.filters, { groupBy: props.dim, orderBy: 'costUsd', limit: 5 }),
   );
   const rows = res.data?.rows ?? [];
   return (
     <Card title={props.title}>
-      <Status loading={res.loading && !res.data} error={res.error} />
+      <Status loading={(res.loading || !after) && !res.data} error={res.error} />
       {res.data && rows.length === 0 && <p class="muted">Nothing in this range.</p>}
       {rows.length > 0 && (
         <table class="compact" data-top={props.dim}>
