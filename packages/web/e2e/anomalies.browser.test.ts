@@ -3,7 +3,8 @@
  * ingested through the native API and scored by the detect module; the cost explorer and the
  * overview list the anomalies `GET /api/v1/anomalies` returns for their range and filters.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ import { gaussian, seededRandom } from '../../server/src/detect/synthetic.js';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from '../../server/src/test-support/harness.js';
 
 const CHROMIUM = process.env['RP_CHROMIUM'] ?? '/usr/bin/chromium';
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const SHOTS = resolve(import.meta.dirname, '../../../artifacts/screenshots');
 const MINUTE_MS = 60_000;
 const MINUTES = 200;
@@ -113,6 +115,14 @@ describe('anomaly markers in Chromium', () => {
     mkdirSync(SHOTS, { recursive: true });
     await page.locator('[data-anomalies] summary').click();
     await page.locator('.chart').screenshot({ path: join(SHOTS, 'cost-anomaly-markers.png') });
+    // The opened list passes axe like the rest of the page.
+    await page.addScriptTag({ content: AXE_SOURCE });
+    const serious = await page.evaluate(async () => {
+      const axe = (window as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<any> } }).axe;
+      const r = await axe.run('[data-anomalies]', { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] });
+      return r.violations.filter((v: any) => v.impact === 'serious' || v.impact === 'critical').map((v: any) => v.id);
+    });
+    expect(serious).toEqual([]);
     // The tokens chart has its own anomaly (the spike had 20 times the input).
     const tokens = (await get<{ anomalies: Anomaly[] }>('/api/v1/anomalies?metric=totalTokens')).anomalies;
     await page.getByLabel('Measure').selectOption('totalTokens');

@@ -275,7 +275,7 @@ describe('dashboard in Chromium', () => {
     await page.locator('table[data-waterfall]').waitFor();
   });
 
-  it('live: calls stream in, pause holds the table still', async () => {
+  it('live: calls stream in, pause holds the table still, a model filter narrows the stream', async () => {
     await page.goto(`${server.url}/live`);
     const rows = page.locator('table[data-live] tbody tr');
     await expect.poll(() => rows.count(), { timeout: 20_000 }).toBeGreaterThan(0);
@@ -290,6 +290,15 @@ describe('dashboard in Chromium', () => {
     expect(await rows.count()).toBe(held);
     await page.getByRole('button', { name: 'Resume' }).click();
     await expect.poll(() => rows.count(), { timeout: 20_000 }).toBeGreaterThan(held);
+    // Filtered by a model: the table starts again with that model's calls only, and the URL keeps it.
+    const model = (await rows.first().locator('td').nth(2).textContent())!;
+    const box = page.getByRole('searchbox', { name: 'Model' });
+    await box.fill(model);
+    await box.press('Enter');
+    await expect.poll(() => new URL(page.url()).searchParams.get('model')).toBe(model);
+    await expect
+      .poll(async () => [...new Set(await rows.locator('td:nth-child(3)').allTextContents())], { timeout: 20_000 })
+      .toEqual([model]);
   });
 
   it('projects: create a project and a key, shown once with the OTel set-up; revoke a key', async () => {

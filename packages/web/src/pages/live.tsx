@@ -22,6 +22,8 @@ export function Live(props: { isAdmin: boolean }) {
   pausedRef.current = paused;
 
   useEffect(() => {
+    // A new filter starts an empty table: rows from before it may not match.
+    setCalls([]);
     const q = new URLSearchParams({ token: getToken() ?? '' });
     if (model) q.set('model', model);
     if (project) q.set('project', project);
