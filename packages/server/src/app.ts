@@ -4,9 +4,13 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  appError,
   batchEventCount,
   type Clock,
+  err,
   type LlmCall,
+  ok,
+  type Result,
   randomHex,
   systemClock,
   type TelemetryBatch,
@@ -30,6 +34,7 @@ import { RecostJobs } from './cost/recost-jobs.js';
 import { LangfusePending } from './ingest/langfuse/langfuse-pending.js';
 import { LangfusePendingFlusher } from './langfuse/langfuse-ingest.js';
 import { MODULES } from './modules.js';
+import type { LoggedRequest } from './pipeline/ack-log.js';
 import { openAckLogRecovering } from './pipeline/ack-log-recovery.js';
 import { FileDeadLetterStore } from './pipeline/file-dead-letters.js';
 import { IngestPipeline } from './pipeline/ingest-pipeline.js';
@@ -40,7 +45,7 @@ import {
 } from './platform/commit-notifications.js';
 import { LocalPlatformEvents, type PlatformEvents } from './platform/events.js';
 import { createIngestPath } from './platform/ingest-path.js';
-import type { RouteHelpers } from './platform/module.js';
+import type { RouteHelpers, SelfIngestRequest } from './platform/module.js';
 import { type AnyModule, ModuleHost } from './platform/module-host.js';
 import { roleParts } from './platform/roles.js';
 import { Scheduler } from './platform/scheduler.js';
@@ -191,6 +196,7 @@ function committedNotice(batch: TelemetryBatch, result: AppendResult, atMs: numb
     llmCallsInserted: result.llmCallsInserted,
     spansInserted: result.spansInserted,
     llmCalls: calls,
+    ...(batch.logs?.length ? { logs: batch.logs } : {}),
     ...(result.ingestedAtRange ? { ingestedAtRange: result.ingestedAtRange } : {}),
   };
 }
@@ -361,7 +367,11 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
       tickMs: opts.schedulerTickMs,
     });
     registerSchedulerMetrics(metrics.registry, scheduler);
+    // Modules' own telemetry (their LLM calls) takes the ingest path once it exists below.
+    let selfIngest: ((request: SelfIngestRequest) => Promise<Result<void>>) | null = null;
     await modules.create({
+      ingest: (request) =>
+        selfIngest ? selfIngest(request) : Promise.resolve(err(appError('RP_UNAVAILABLE', 'not started yet'))),
       role,
       clock,
       logger,
@@ -483,6 +493,23 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
       w.start();
       cleanups.push(() => w.stop());
     }
+
+    selfIngest = async (r) => {
+      const request: LoggedRequest = {
+        ...r,
+        receivedAtMs: clock.nowMs(),
+        excerptMaxChars: config.ingest.excerptMaxChars,
+      };
+      const decoded = await ingestPath.process(request);
+      if (!decoded.ok) return decoded;
+      if (pipeline) {
+        const submitted = await pipeline.submit(decoded.value.batch, request);
+        return submitted.ok ? ok(undefined) : submitted;
+      }
+      if (!deadLetterSink) return err(appError('RP_UNAVAILABLE', 'this node neither takes ingest nor reaches the bus'));
+      await deadLetterSink.commit(decoded.value.batch);
+      return ok(undefined);
+    };
 
     const api = await buildApi({
       config: () => config,

@@ -1,3 +1,4 @@
+import { LOG_SEVERITIES } from '@reskpoints/core';
 import { Command, CommanderError, Option } from 'commander';
 import { VERSION } from '../version.js';
 import {
@@ -18,6 +19,7 @@ import { runDropDeadLetter, runListDeadLetters, runRetryDeadLetter } from './dea
 import { runDetect } from './detect.js';
 import type { CliIo } from './io.js';
 import { runCreateKey, runCreateLangfuseKey, runCreateProject, runListProjects } from './keys.js';
+import { runLogsPatterns, runLogsSearch, runLogsTail } from './logs.js';
 import { runLogsMine } from './logs-mine.js';
 import {
   runPricesHistory,
@@ -259,6 +261,41 @@ export function buildProgram(io: CliIo, setOutcome: (o: CliOutcome) => void): Co
     .option('--format <format>', 'csv (line,pattern_id,template) or jsonl', 'csv')
     .option('--stream', 'print each line as it is mined (templates as known then) instead of after the whole file')
     .action(async (file: string, o) => done(await runLogsMine(file, o, io)));
+  const logFilters = (cmd: Command) =>
+    clientOptions(cmd)
+      .option('--project <id>', 'only this project (admin token; repeat or comma-separate)', collect)
+      .option('--service <name>', 'only this service (repeat or comma-separate)', collect)
+      .option(
+        '--severity <level>',
+        `only these severities: ${LOG_SEVERITIES.join(', ')} (repeat or comma-separate)`,
+        collect,
+      );
+  logFilters(logs.command('search').description('Search stored log lines, newest first'))
+    .option('--since <duration>', 'how far back, e.g. 15m, 24h, 7d', '1h')
+    .option('--to <time>', 'range end (default now)')
+    .option('--pattern <id>', 'only this pattern id (repeat for several)', collect)
+    .option('--trace <id>', 'only lines of this trace')
+    .option('-q, --q <text>', 'lines whose body contains this text (case-insensitive)')
+    .option('--limit <n>', 'lines per page (1-1000)', '100')
+    .option('--cursor <cursor>', 'the next page, as printed after the previous one')
+    .action(async (o) => done(await runLogsSearch(o, io)));
+  logFilters(logs.command('tail').description('Print the last lines, then new lines as they are stored (live)'))
+    .option('--pattern <id>', 'only this pattern id (repeat for several)', collect)
+    .option('-q, --q <text>', 'lines whose body contains this text (case-insensitive)')
+    .option('--lines <n>', 'stored lines printed before following', '10')
+    .option('--count <n>', 'exit after printing this many lines')
+    .action(async (o) => done(await runLogsTail(o, io)));
+  logFilters(
+    logs
+      .command('patterns')
+      .description('Pattern statistics: lines, rate, bytes, severities, new patterns, rate changes'),
+  )
+    .option('--since <duration>', 'how far back, e.g. 1h, 24h, 7d', '24h')
+    .option('--new', 'only patterns first seen in the second half of the range')
+    .option('--changed', 'only patterns whose last bucket deviates (|z-score| >= --z)')
+    .option('--z <score>', 'z-score that counts as a rate change', '3')
+    .option('--limit <n>', 'patterns shown', '100')
+    .action(async (o) => done(await runLogsPatterns(o, io)));
 
   program
     .command('detect')

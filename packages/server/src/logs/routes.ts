@@ -21,15 +21,18 @@ import { finish, parseRange, parseTime, splitList } from '../api/params.js';
 import type { RouteHelpers } from '../platform/module.js';
 import { parseLlmCallCursor } from '../store/llm-call-cursor.js';
 import type { TelemetryStore } from '../store/ports.js';
+import type { LogAssistant } from './assistant.js';
 import type { LogRepo, PolicyVersion } from './log-repo.js';
 import type { LogsConfig } from './module.js';
 import type { PatternService } from './pattern-service.js';
-import { diffPolicies, generatePolicy, type PatternStats, projectSavings } from './policy-generator.js';
+import { computePatternStats } from './pattern-stats.js';
+import { diffPolicies, type PatternStats, projectSavings } from './policy-generator.js';
 
 export interface LogRouteDeps {
   telemetry: TelemetryStore | null;
   repo: LogRepo;
   patterns: PatternService;
+  assistant: LogAssistant;
   config: () => LogsConfig;
   maxRangeDays: () => number;
   nowMs: () => number;
@@ -120,6 +123,17 @@ const projectionSchema = z.object({
   ),
 });
 
+const llmCallSchema = z
+  .object({
+    provider: z.string(),
+    model: z.string(),
+    inputTokens: z.number().nullable(),
+    outputTokens: z.number().nullable(),
+    latencyMs: z.number(),
+    recorded: z.boolean().describe('Stored as an LLM call of the project (service reskpoints)'),
+  })
+  .describe('The call to the LLM provider, when one was made');
+
 const serviceParams = z.object({ service: z.string().min(1).max(200) });
 const projectQuery = z.object({ project: z.string().max(128).optional().describe('Project id (admin token only)') });
 
@@ -186,6 +200,8 @@ export function registerLogRoutes(app: FastifyInstance, helpers: RouteHelpers, d
     );
   };
 
+  const patternStats = (q: LogSearchQuery) => computePatternStats(store(), deps.patterns, q);
+
   api.get(
     '/api/v1/logs',
     {
@@ -219,67 +235,7 @@ export function registerLogRoutes(app: FastifyInstance, helpers: RouteHelpers, d
     async (req) => {
       const principal = await helpers.authenticate(req, 'any');
       const q = parseSearch({ ...req.query, limit: 1000 }, principal);
-      const counts = await store().logPatternCounts(q);
-      const spanMs = q.toMs - q.fromMs;
-      const bucketMs = Math.max(60_000, Math.floor(spanMs / 12 / 60_000) * 60_000);
-      const rates = await store().logPatternRates(q, bucketMs);
-      const series = new Map<string, Map<number, number>>();
-      for (const r of rates) {
-        const k = `${r.serviceName}\u0000${r.patternId}`;
-        const m = series.get(k) ?? new Map<number, number>();
-        m.set(r.bucketStartMs, r.count);
-        series.set(k, m);
-      }
-      const firstBucket = Math.floor(q.fromMs / bucketMs) * bucketMs;
-      const lastBucket = Math.floor((q.toMs - 1) / bucketMs) * bucketMs;
-      const earliest = counts.reduce((m, c) => Math.min(m, c.firstSeenMs), Number.POSITIVE_INFINITY);
-      const templates = new Map<string, { template: string; examples: string[] }>();
-      const patternsOf = (projectId: string, service: string | null) => {
-        const k = `${projectId}\u0000${service ?? ''}`;
-        if (!templates.has(`${k}\u0000loaded`)) {
-          for (const p of deps.patterns.patterns(projectId, service ?? ''))
-            templates.set(`${k}\u0000${p.id}`, { template: p.template, examples: p.examples });
-          templates.set(`${k}\u0000loaded`, { template: '', examples: [] });
-        }
-        return (id: string | null) => (id ? templates.get(`${k}\u0000${id}`) : undefined);
-      };
-      return {
-        fromMs: q.fromMs,
-        toMs: q.toMs,
-        patterns: counts.map((c) => {
-          const meta = patternsOf(c.projectId, c.serviceName)(c.patternId);
-          const points = series.get(`${c.serviceName}\u0000${c.patternId}`) ?? new Map<number, number>();
-          const values: number[] = [];
-          for (let b = firstBucket; b < lastBucket; b += bucketMs) values.push(points.get(b) ?? 0);
-          let rateChange = null;
-          if (values.length >= 4) {
-            const mean = values.reduce((s, v) => s + v, 0) / values.length;
-            const sd = Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / values.length);
-            const last = points.get(lastBucket) ?? 0;
-            // A floor on the spread keeps a flat history from turning one extra line into a huge score.
-            rateChange = {
-              zScore: (last - mean) / Math.max(sd, Math.sqrt(Math.max(mean, 1))),
-              lastBucketCount: last,
-              baselineMean: mean,
-            };
-          }
-          return {
-            projectId: c.projectId,
-            service: c.serviceName,
-            patternId: c.patternId,
-            template: meta?.template ?? null,
-            count: c.count,
-            bytes: c.bytes,
-            ratePerMinute: c.count / (spanMs / 60_000),
-            firstSeenMs: c.firstSeenMs,
-            lastSeenMs: c.lastSeenMs,
-            severities: c.severities,
-            examples: meta?.examples.length ? meta.examples : [c.example],
-            isNew: c.firstSeenMs > earliest && c.firstSeenMs >= q.fromMs + spanMs / 2,
-            rateChange,
-          };
-        }),
-      };
+      return patternStats(q);
     },
   );
 
@@ -337,6 +293,57 @@ export function registerLogRoutes(app: FastifyInstance, helpers: RouteHelpers, d
       return reply.code(202).send({ accepted: b.patterns.length });
     },
   );
+
+  /** Pattern statistics of a service over a window: stored logs, and what SDKs reported (which wins). */
+  const collectStats = async (
+    projectId: string,
+    service: string,
+    window: string,
+    now: number,
+  ): Promise<{ stats: PatternStats[]; windowMs: number; statsFrom: 'stored' | 'reported' | 'both' }> => {
+    const fromMs = parseTime(`now-${window}`, now);
+    if (fromMs == null)
+      helpers.fail(validationError([{ path: 'window', message: 'expected a duration such as 1h or 7d' }]));
+    const windowMs = now - (fromMs as number);
+    const stats = new Map<string, PatternStats>();
+    let fromStored = false;
+    if (deps.telemetry) {
+      const counts = await deps.telemetry.logPatternCounts({
+        fromMs: fromMs as number,
+        toMs: now,
+        filter: { projectIds: [projectId], services: [service] },
+        limit: 1,
+      });
+      const tpl = new Map(deps.patterns.patterns(projectId, service).map((p) => [p.id, p.template]));
+      for (const c of counts) {
+        if (!c.patternId) continue;
+        fromStored = true;
+        stats.set(c.patternId, {
+          patternId: c.patternId,
+          template: tpl.get(c.patternId) ?? c.example,
+          count: c.count,
+          bytes: c.bytes,
+          severities: c.severities,
+        });
+      }
+    }
+    const reported = await deps.repo.reportedStats(projectId, service, fromMs as number, now + 1);
+    for (const r of reported) {
+      // SDK counts include lines that never reached the store; they win where both exist.
+      stats.set(r.patternId, {
+        patternId: r.patternId,
+        template: r.template,
+        count: r.lines,
+        bytes: r.bytes,
+        severities: r.severities as PatternStats['severities'],
+      });
+    }
+    return {
+      stats: [...stats.values()],
+      windowMs,
+      statsFrom: fromStored && reported.length ? 'both' : reported.length ? 'reported' : 'stored',
+    };
+  };
 
   // --- policies ---------------------------------------------------------------------------
 
@@ -517,12 +524,24 @@ export function registerLogRoutes(app: FastifyInstance, helpers: RouteHelpers, d
           capFactor: z.number().positive().optional(),
           costModel: costModelSchema.optional(),
           apply: z.boolean().default(false),
+          llm: z
+            .boolean()
+            .default(true)
+            .describe('Ask the configured LLM provider (logs.llm); false: the deterministic generator only'),
         }),
         response: {
           200: z.object({
             policy: samplingPolicySchema,
             projection: projectionSchema,
             statsFrom: z.enum(['stored', 'reported', 'both']),
+            generatedBy: z.enum(['llm', 'deterministic']),
+            fallbackReason: z
+              .string()
+              .nullable()
+              .describe(
+                'Why the deterministic generator answered (no provider, provider failed, answer malformed or unsafe)',
+              ),
+            llm: llmCallSchema.nullable(),
             version: policyVersionSchema.nullable(),
           }),
         },
@@ -533,71 +552,192 @@ export function registerLogRoutes(app: FastifyInstance, helpers: RouteHelpers, d
       const projectId = projectOf(principal, req.query.project, helpers);
       const service = req.params.service;
       const now = deps.nowMs();
-      const fromMs = parseTime(`now-${req.body.window}`, now);
-      if (fromMs == null)
-        helpers.fail(validationError([{ path: 'window', message: 'expected a duration such as 1h or 7d' }]));
-      const windowMs = now - (fromMs as number);
-      const stats = new Map<string, PatternStats>();
-      let fromStored = false;
-      if (deps.telemetry) {
-        const counts = await deps.telemetry.logPatternCounts({
-          fromMs: fromMs as number,
-          toMs: now,
-          filter: { projectIds: [projectId], services: [service] },
-          limit: 1,
-        });
-        const tpl = new Map(deps.patterns.patterns(projectId, service).map((p) => [p.id, p.template]));
-        for (const c of counts) {
-          if (!c.patternId) continue;
-          fromStored = true;
-          stats.set(c.patternId, {
-            patternId: c.patternId,
-            template: tpl.get(c.patternId) ?? c.example,
-            count: c.count,
-            bytes: c.bytes,
-            severities: c.severities,
-          });
-        }
-      }
-      const reported = await deps.repo.reportedStats(projectId, service, fromMs as number, now + 1);
-      for (const r of reported) {
-        // SDK counts include lines that never reached the store; they win where both exist.
-        stats.set(r.patternId, {
-          patternId: r.patternId,
-          template: r.template,
-          count: r.lines,
-          bytes: r.bytes,
-          severities: r.severities as PatternStats['severities'],
-        });
-      }
+      const { stats, windowMs, statsFrom } = await collectStats(projectId, service, req.body.window, now);
       const cfg = deps.config();
-      const policy = generatePolicy(service, [...stats.values()], {
+      const options = {
         windowMs,
         targetPerMinute: req.body.targetPerMinute ?? cfg.targetPerMinute,
         minRate: cfg.minRate,
         ...(req.body.capFactor ? { capFactor: req.body.capFactor } : {}),
-      });
+      };
+      const outcome = await deps.assistant.policy(
+        { projectId, service, stats, ...options },
+        { deterministic: !req.body.llm },
+      );
+      const policy = outcome.result;
       const model = { ...cfg.costModel, ...req.body.costModel };
-      const projection = projectSavings(policy, [...stats.values()], windowMs, model);
+      const projection = projectSavings(policy, stats, windowMs, model);
       let version: PolicyVersion | null = null;
       if (req.body.apply && policy.rules.length > 0)
         version = await deps.repo.addPolicyVersion({
           projectId,
           service,
           policy,
-          generatedBy: 'deterministic',
-          note: `generated from ${req.body.window} of statistics`,
+          generatedBy: outcome.generatedBy,
+          note: `generated from ${req.body.window} of statistics${outcome.generatedBy === 'llm' ? ` by ${outcome.llm?.model}` : ''}`,
           createdAtMs: now,
           createdBy: principal.kind === 'admin' ? 'admin' : principal.keyId,
         });
       return {
         policy,
         projection,
-        statsFrom: (fromStored && reported.length ? 'both' : reported.length ? 'reported' : 'stored') as
-          | 'both'
-          | 'reported'
-          | 'stored',
+        statsFrom,
+        generatedBy: outcome.generatedBy,
+        fallbackReason: outcome.fallbackReason,
+        llm: outcome.llm,
         version: version ? toOut(version) : null,
+      };
+    },
+  );
+
+  const assistMeta = {
+    generatedBy: z.enum(['llm', 'deterministic']),
+    fallbackReason: z.string().nullable().describe('Why the deterministic answer was given'),
+    llm: llmCallSchema.nullable(),
+  };
+
+  api.post(
+    '/api/v1/policies/:service/advice',
+    {
+      schema: {
+        tags: ['policies'],
+        summary:
+          "Cost-optimisation advice for a service's logs (LLM when configured, else from the deterministic policy)",
+        description:
+          'Reads the same statistics as generate. An LLM answer is validated (shape, known pattern ids, every suggested rate through the policy safety checks); otherwise the advice lists the savings of the deterministic policy rule by rule.',
+        params: serviceParams,
+        querystring: projectQuery,
+        body: z.object({
+          window: z.string().max(16).default('24h'),
+          targetPerMinute: z.number().positive().optional(),
+          costModel: costModelSchema.optional(),
+          llm: z.boolean().default(true),
+        }),
+        response: {
+          200: z.object({
+            advice: z.object({
+              summary: z.string(),
+              actions: z.array(
+                z.object({
+                  title: z.string(),
+                  detail: z.string(),
+                  patternId: z.string().optional(),
+                  suggestedRate: z.number().optional(),
+                  estimatedSavingsUsdPerMonth: z.number().optional(),
+                }),
+              ),
+            }),
+            projection: projectionSchema,
+            statsFrom: z.enum(['stored', 'reported', 'both']),
+            ...assistMeta,
+          }),
+        },
+      },
+    },
+    async (req) => {
+      const principal = await helpers.authenticate(req, 'any');
+      const projectId = projectOf(principal, req.query.project, helpers);
+      const service = req.params.service;
+      const now = deps.nowMs();
+      const { stats, windowMs, statsFrom } = await collectStats(projectId, service, req.body.window, now);
+      const cfg = deps.config();
+      const current = (await deps.repo.currentPolicy(projectId, service))?.policy ?? null;
+      const input = {
+        projectId,
+        service,
+        stats,
+        windowMs,
+        targetPerMinute: req.body.targetPerMinute ?? cfg.targetPerMinute,
+        minRate: cfg.minRate,
+        costModel: { ...cfg.costModel, ...req.body.costModel },
+        current,
+      };
+      const out = await deps.assistant.advice(input, { deterministic: !req.body.llm });
+      return {
+        advice: out.result,
+        projection: out.projection,
+        statsFrom,
+        generatedBy: out.generatedBy,
+        fallbackReason: out.fallbackReason,
+        llm: out.llm,
+      };
+    },
+  );
+
+  api.post(
+    '/api/v1/logs/patterns/explain',
+    {
+      schema: {
+        tags: ['logs'],
+        summary: 'Explain a new or surging pattern (LLM when configured, else from its statistics)',
+        description:
+          'Looks the pattern up in the statistics of its service over the range (as GET /api/v1/logs/patterns computes them) and explains it with the other patterns that changed.',
+        querystring: projectQuery,
+        body: z.object({
+          service: z.string().min(1).max(200),
+          patternId: z.string().min(1).max(64),
+          from: time.default('now-24h'),
+          to: time.optional(),
+          llm: z.boolean().default(true),
+        }),
+        response: {
+          200: z.object({
+            explanation: z.object({
+              summary: z.string(),
+              likelyCauses: z.array(z.string()),
+              suggestedChecks: z.array(z.string()),
+            }),
+            pattern: patternStatSchema,
+            ...assistMeta,
+          }),
+        },
+      },
+    },
+    async (req) => {
+      const principal = await helpers.authenticate(req, 'any');
+      const projectId = projectOf(principal, req.query.project, helpers);
+      const b = req.body;
+      const q = parseSearch(
+        { from: b.from, ...(b.to ? { to: b.to } : {}), project: projectId, service: b.service, limit: 1000 },
+        principal,
+      );
+      const all = await patternStats(q);
+      const patternId = deps.patterns.resolve(projectId, b.service, b.patternId);
+      const p = all.patterns.find((x) => x.patternId === patternId);
+      if (!p)
+        return helpers.fail(
+          appError('RP_NOT_FOUND', `pattern ${b.patternId} has no lines in ${b.service} over the range`),
+        );
+      const input = {
+        projectId,
+        service: b.service,
+        pattern: {
+          patternId,
+          template: p.template ?? p.examples[0] ?? '',
+          examples: p.examples,
+          severities: p.severities as Partial<Record<LogSeverity, number>>,
+          ratePerMinute: p.ratePerMinute,
+          isNew: p.isNew,
+          rateChange: p.rateChange,
+        },
+        neighbours: all.patterns
+          .filter(
+            (x) => x.patternId && x.patternId !== patternId && (x.isNew || Math.abs(x.rateChange?.zScore ?? 0) >= 3),
+          )
+          .map((x) => ({
+            patternId: x.patternId as string,
+            template: x.template ?? x.examples[0] ?? '',
+            zScore: x.rateChange?.zScore ?? null,
+            isNew: x.isNew,
+          })),
+      };
+      const out = await deps.assistant.explain(input, { deterministic: !b.llm });
+      return {
+        explanation: out.result,
+        pattern: p,
+        generatedBy: out.generatedBy,
+        fallbackReason: out.fallbackReason,
+        llm: out.llm,
       };
     },
   );

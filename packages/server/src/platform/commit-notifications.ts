@@ -6,7 +6,7 @@
  * mode workers publish them on a NATS subject that every node subscribes to
  * (`store/nats/nats-commit-notifications.ts`).
  */
-import type { LlmCall } from '@reskpoints/core';
+import type { LlmCall, LogRecord } from '@reskpoints/core';
 
 export interface CommitNotice {
   /** When the commit completed, epoch ms (the committing node's clock). */
@@ -20,6 +20,8 @@ export interface CommitNotice {
    * committed them; absent when it came over the network (read the store instead).
    */
   llmCalls?: readonly LlmCall[];
+  /** The log records of the commit, when delivered in the process that committed them (for the live tail). */
+  logs?: readonly LogRecord[];
 }
 
 export interface CommitNotifications {

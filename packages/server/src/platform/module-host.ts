@@ -3,7 +3,7 @@
  * schema, migrates their state, creates them with their context, and hands their routes,
  * enrichers, jobs and derived processors to the platform parts that run them.
  */
-import type { Clock } from '@reskpoints/core';
+import { appError, type Clock, err, type Result } from '@reskpoints/core';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -12,7 +12,14 @@ import type { StateStore, TelemetryStore } from '../store/ports.js';
 import type { CommitNotifications } from './commit-notifications.js';
 import { derivedProcessorJob } from './derived.js';
 import type { PlatformEvents } from './events.js';
-import type { EnrichmentStep, ModuleContext, ModuleInstance, NodeRole, RouteHelpers } from './module.js';
+import type {
+  EnrichmentStep,
+  ModuleContext,
+  ModuleInstance,
+  NodeRole,
+  RouteHelpers,
+  SelfIngestRequest,
+} from './module.js';
 import { type AnyModule, assertModuleList, moduleHotReloadableKeys, moduleSectionKey } from './module-config.js';
 import { PLATFORM_MIGRATIONS, PLATFORM_MODULE_NAME } from './platform-state.js';
 import { roleParts } from './roles.js';
@@ -46,6 +53,8 @@ export interface ModuleHostDeps {
   scheduler: Scheduler | null;
   /** Safety lag of derived processing where the telemetry store cannot bound visibility, ms. */
   derivedLagMs: number;
+  /** Stores telemetry modules produce themselves (`ModuleContext.ingest`); absent: refused. */
+  ingest?: (request: SelfIngestRequest) => Promise<Result<void>>;
 }
 
 interface Running {
@@ -98,6 +107,10 @@ export class ModuleHost {
         signals: this.signals,
         metrics: deps.metrics,
         wake: (job) => deps.scheduler?.wake(`${def.name}.${job}`),
+        ingest: (request) =>
+          deps.ingest
+            ? deps.ingest(request)
+            : Promise.resolve(err(appError('RP_UNAVAILABLE', 'this node cannot store telemetry'))),
       };
       entry.instance = await def.create(ctx);
       this.running.push(entry);

@@ -17,13 +17,14 @@
  * - `leader` jobs and `derivedProcessors`: once per cluster, on the leader among `all`/`worker`
  *   nodes.
  */
-import type { AppError, Clock, LlmCall, TelemetryBatch } from '@reskpoints/core';
+import type { AppError, Clock, LlmCall, Result, TelemetryBatch } from '@reskpoints/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { z } from 'zod';
 import type { Principal } from '../api/auth.js';
 import type { Config } from '../config/schema.js';
+import type { LoggedBodyKind } from '../pipeline/ack-log.js';
 import type { StateStore, TelemetryStore } from '../store/ports.js';
 import type { CommitNotifications } from './commit-notifications.js';
 import type { PlatformEvents } from './events.js';
@@ -94,6 +95,20 @@ export interface ModuleContext<C = unknown> {
   readonly metrics: Registry;
   /** Makes one of this module's jobs (or derived processors) due now, by its local name. */
   wake(jobName: string): void;
+  /**
+   * Stores telemetry the module produced itself (such as its own LLM calls) through the one
+   * ingest path, as if the project had sent it to the ingest API: decoded, enriched (priced)
+   * and submitted; resolves once durable. An error value when this node can store nothing
+   * (it neither takes ingest nor reaches the bus) or the pipeline refuses (overload).
+   */
+  ingest(request: SelfIngestRequest): Promise<Result<void>>;
+}
+
+/** A request body of one of the ingest API's kinds, for `ModuleContext.ingest`. */
+export interface SelfIngestRequest {
+  kind: LoggedBodyKind;
+  projectId: string;
+  body: Buffer;
 }
 
 export interface ModuleInstance {

@@ -1,0 +1,114 @@
+/**
+ * Pattern statistics and the `log-pattern` signals on DuckDB: a pattern first seen late in the
+ * window is new, a pattern whose last bucket jumps is a rate rise, steady patterns are quiet.
+ */
+import { FakeClock, LogMiner, type LogRecord } from '@reskpoints/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type OpenedStateSql, openStateSql } from '../platform/testing/state-sql.js';
+import { DuckDbTelemetryStore } from '../store/duckdb/duckdb-telemetry-store.js';
+import { LogRepo } from './log-repo.js';
+import { PatternService } from './pattern-service.js';
+import { computePatternStats, patternSignals } from './pattern-stats.js';
+
+const NOW = Date.UTC(2026, 5, 1, 12, 0, 0);
+const MIN = 60_000;
+let telemetry: DuckDbTelemetryStore;
+let state: OpenedStateSql;
+let patterns: PatternService;
+
+function log(
+  i: number,
+  timeMs: number,
+  body: string,
+  severity: LogRecord['severity'] = 'info',
+  projectId = 'p1',
+): LogRecord {
+  return {
+    id: `l${i}`,
+    projectId,
+    timeMs,
+    observedTimeMs: timeMs,
+    ingestedAtMs: timeMs,
+    source: 'native',
+    serviceName: 'api',
+    environment: 'production',
+    severity,
+    severityNumber: 9,
+    severityText: null,
+    body,
+    traceId: null,
+    spanId: null,
+    eventName: null,
+    attributes: {},
+    resource: {},
+    patternId: null,
+  };
+}
+
+beforeAll(async () => {
+  telemetry = await DuckDbTelemetryStore.open({ path: ':memory:', clock: new FakeClock(NOW) });
+  await telemetry.migrate();
+  state = await openStateSql('duckdb');
+  patterns = new PatternService({ repo: new LogRepo(state.db), nowMs: () => NOW });
+  const logs: LogRecord[] = [];
+  let i = 0;
+  // An hour of steady health checks (10 a minute), cache lines that jump in the last 5 minutes,
+  // and a failure that starts 10 minutes before now; another project logs the same failure all hour.
+  for (let m = 60; m >= 1; m--) {
+    const t = NOW - m * MIN;
+    for (let k = 0; k < 10; k++) logs.push(log(i++, t + k * 1000, `GET /health 200 in ${k}ms`));
+    const cache = m <= 5 ? 60 : 5;
+    for (let k = 0; k < cache; k++) logs.push(log(i++, t + k * 500, `cache miss for key user:${k}`, 'debug'));
+    if (m <= 10) logs.push(log(i++, t + 30_000, `payment provider refused order ${m}`, 'error'));
+    logs.push(log(i++, t + 40_000, `payment provider refused order ${m}`, 'error', 'p2'));
+  }
+  const batch = { llmCalls: [], spans: [], logs };
+  patterns.enrich(batch);
+  await telemetry.appendBatch(batch);
+});
+afterAll(async () => {
+  await telemetry?.close();
+  await state?.close();
+});
+
+describe('pattern statistics', () => {
+  it('counts per pattern with templates, new patterns and the last bucket z-score', async () => {
+    const s = await computePatternStats(telemetry, patterns, {
+      fromMs: NOW - 60 * MIN,
+      toMs: NOW,
+      filter: { projectIds: ['p1'] },
+      limit: 1000,
+    });
+    const by = (re: RegExp) => s.patterns.find((p) => re.test(p.examples[0] ?? '')) as (typeof s.patterns)[number];
+    const health = by(/health/);
+    expect(health.count).toBe(600);
+    expect(health.ratePerMinute).toBeCloseTo(10, 5);
+    expect(health.template).toBe('GET /health <*> in <*>');
+    expect(health.isNew).toBe(false);
+    expect(Math.abs(health.rateChange?.zScore ?? 99)).toBeLessThan(1);
+    const cache = by(/cache/);
+    expect(cache.rateChange?.zScore).toBeGreaterThan(10);
+    expect(cache.severities).toEqual({ debug: 55 * 5 + 5 * 60 });
+    const failure = by(/payment/);
+    expect(failure.isNew).toBe(true);
+    expect(failure.count).toBe(10);
+  });
+
+  it('gives new-pattern and rate-change signals per project', async () => {
+    const miner = new LogMiner();
+    const opts = { windowMs: 60 * MIN, zScore: 4, minLines: 20 };
+    const p1 = await patternSignals(telemetry, patterns, 'p1', NOW, opts);
+    expect(p1.map((s) => [s.labels.kind, s.annotations?.summary]).sort()).toEqual([
+      ['new', `New log pattern in api: payment provider refused order <*>`],
+      ['rate-rise', 'Log pattern surging in api: cache miss for key <*>'],
+    ]);
+    const rise = p1.find((s) => s.labels.kind === 'rate-rise');
+    expect(rise?.labels).toMatchObject({ project: 'p1', service: 'api' });
+    expect(rise?.value).toBeGreaterThan(4);
+    expect(p1.find((s) => s.labels.kind === 'new')?.labels.pattern).toBe(
+      miner.add('payment provider refused order 10').patternId,
+    );
+    // In p2 the same failure has logged all hour: neither new nor changed.
+    expect(await patternSignals(telemetry, patterns, 'p2', NOW, opts)).toEqual([]);
+  });
+});
