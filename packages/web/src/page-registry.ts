@@ -7,7 +7,10 @@ import type { ComponentType } from 'preact';
 import { Calls } from './pages/calls.js';
 import { CostExplorer } from './pages/cost.js';
 import { Live } from './pages/live.js';
+import { Logs } from './pages/logs.js';
 import { Overview } from './pages/overview.js';
+import { Patterns } from './pages/patterns.js';
+import { Policies } from './pages/policies.js';
 import { Projects } from './pages/projects.js';
 import { Traces } from './pages/traces.js';
 
@@ -38,6 +41,9 @@ export const PAGES: readonly PageDef[] = [
   { path: '/calls', label: 'Calls', component: Calls },
   { path: '/traces', label: 'Traces', component: Traces },
   { path: '/live', label: 'Live', component: Live, keepsFilters: false },
+  { path: '/logs', label: 'Logs', component: Logs },
+  { path: '/patterns', label: 'Patterns', component: Patterns },
+  { path: '/policies', label: 'Policies', component: Policies, keepsFilters: false },
   { path: '/projects', label: 'Projects', component: Projects, keepsFilters: false },
 ];
 
