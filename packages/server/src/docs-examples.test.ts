@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,7 +32,15 @@ function promptedCommands(markdown: string): string[] {
 }
 
 const asLinked = (script: string) =>
-  script.replace(/\bnpx reskpoints\b/g, `node ${BIN_JS}`).replace(/^reskpoints /gm, `node ${BIN_JS} `);
+  script
+    .replace(/\bnpx reskpoints\b/g, `node ${BIN_JS}`)
+    .replace(/^reskpoints /gm, `node ${BIN_JS} `)
+    .replace(/\$\(reskpoints /g, `$(node ${BIN_JS} `);
+
+/** Files a text shows as fenced ```yaml blocks whose first line is `# NAME`: name and content. */
+function shownFiles(markdown: string): [string, string][] {
+  return [...markdown.matchAll(/^```yaml\n# ([\w.-]+)\n([\s\S]*?)^```$/gm)].map((m) => [m[1] as string, m[2] as string]);
+}
 
 let dir: string;
 let server: ChildProcess | undefined;
@@ -93,8 +101,10 @@ describe('documented commands', () => {
   }, 120_000);
 
   it('the commands shown in docs/cli.md work as written', () => {
-    const commands = promptedCommands(read('docs/cli.md'));
+    const cli = read('docs/cli.md');
+    const commands = promptedCommands(cli);
     expect(commands.length).toBeGreaterThan(0);
+    for (const [name, content] of shownFiles(cli)) writeFileSync(join(dir, name), content);
     for (const c of commands) {
       const r = spawnSync('bash', ['-c', asLinked(c)], {
         cwd: dir,

@@ -161,6 +161,7 @@ export interface SilenceCreateOptions extends KeysOptions {
   times?: string[];
   weekdays?: string[];
   location?: string;
+  quiet?: boolean;
 }
 
 /** The POST body of `silences create`, every bad option reported at once. */
@@ -228,6 +229,7 @@ export function runSilencesCreate(o: SilenceCreateOptions, io: CliIo): Promise<n
       return { method: 'POST', path: '/api/v1/alerts/silences', body: built.body };
     },
     ({ silence }) => {
+      if (o.quiet) return println(io.stdout, silence.id);
       println(io.stdout, `Created silence ${silence.id}`);
       println(io.stdout, formatSilences([silence]));
     },

@@ -407,6 +407,7 @@ export function buildProgram(io: CliIo, setOutcome: (o: CliOutcome) => void): Co
     .option('--comment <text>', 'why')
     .option('--times <range>', 'recurring: only inside HH:MM-HH:MM each day (repeatable)', collect)
     .option('--weekdays <days>', 'recurring: only on these days, e.g. saturday:sunday (repeatable)', collect)
+    .option('-q, --quiet', 'print only the new silence id')
     .option('--location <zone>', 'IANA time zone of --times and --weekdays (default UTC)')
     .action(async (o) => done(await runSilencesCreate(o, io)));
   clientOptions(silences.command('expire').argument('<id>', 'silence id').description('Expire a silence now')).action(
