@@ -39,7 +39,10 @@ const asLinked = (script: string) =>
 
 /** Files a text shows as fenced ```yaml blocks whose first line is `# NAME`: name and content. */
 function shownFiles(markdown: string): [string, string][] {
-  return [...markdown.matchAll(/^```yaml\n# ([\w.-]+)\n([\s\S]*?)^```$/gm)].map((m) => [m[1] as string, m[2] as string]);
+  return [...markdown.matchAll(/^```yaml\n# ([\w.-]+)\n([\s\S]*?)^```$/gm)].map((m) => [
+    m[1] as string,
+    m[2] as string,
+  ]);
 }
 
 let dir: string;
