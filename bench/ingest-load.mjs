@@ -45,6 +45,59 @@ function nativeTemplate(batch) {
   };
 }
 
+/** A fixed-length marker in the OTLP body, replaced per request so records stay distinct. */
+const MARK = 'MMMMMMMMMMMMMMMM';
+
+/**
+ * OTLP/HTTP protobuf logs, as the OpenTelemetry logs SDK's proto exporter sends them: `batch`
+ * records of a service, HDFS-like lines with varying numbers, one in 50 at ERROR. Serialised once
+ * by the exporters' own serializer; each request swaps the marker (an attribute value of every
+ * record) for a fresh id of the same length, which leaves the protobuf lengths as they are.
+ */
+async function otlpLogsTemplate(batch) {
+  const { LoggerProvider, SimpleLogRecordProcessor, InMemoryLogRecordExporter } = await import(
+    '@opentelemetry/sdk-logs'
+  );
+  const { resourceFromAttributes } = await import('@opentelemetry/resources');
+  const { ProtobufLogsSerializer } = await import('@opentelemetry/otlp-transformer');
+  const exporter = new InMemoryLogRecordExporter();
+  const provider = new LoggerProvider({
+    resource: resourceFromAttributes({ 'service.name': 'bench-datanode', 'host.name': 'node-7' }),
+    processors: [new SimpleLogRecordProcessor({ exporter })],
+  });
+  const logger = provider.getLogger('bench');
+  const now = Date.now();
+  for (let i = 0; i < batch; i++) {
+    const error = i % 50 === 0;
+    const block = `blk_${(1_000_000_007 * (i + 1)) % 9_999_999_967}`;
+    const body = error
+      ? `PacketResponder ${i % 3} for block ${block} terminating with exception java.io.IOException: Connection reset`
+      : i % 3 === 0
+        ? `Receiving block ${block} src: /10.250.${i % 250}.${(i * 7) % 250}:${50010 + (i % 40)} dest: /10.250.${(i * 3) % 250}.${i % 200}:50010`
+        : i % 3 === 1
+          ? `BLOCK* NameSystem.addStoredBlock: blockMap updated: 10.251.${i % 250}.${(i * 11) % 250}:50010 is added to ${block} size ${67108864 - i * 13}`
+          : `Served block ${block} to /10.251.${(i * 5) % 250}.${i % 250} in ${1 + (i % 900)} ms`;
+    logger.emit({
+      timestamp: now - batch + i,
+      severityNumber: error ? 17 : 9,
+      severityText: error ? 'ERROR' : 'INFO',
+      body,
+      attributes: { 'bench.request': MARK, 'thread.id': i % 16 },
+    });
+  }
+  const bytes = Buffer.from(ProtobufLogsSerializer.serializeRequest(exporter.getFinishedLogRecords()));
+  const mark = Buffer.from(MARK);
+  const offsets = [];
+  for (let at = bytes.indexOf(mark); at >= 0; at = bytes.indexOf(mark, at + mark.length)) offsets.push(at);
+  if (offsets.length !== batch) throw new Error(`marker found ${offsets.length} times, expected ${batch}`);
+  return () => {
+    const body = Buffer.from(bytes);
+    const id = randomBytes(8).toString('hex');
+    for (const at of offsets) body.write(id, at, 'latin1');
+    return body;
+  };
+}
+
 function percentile(sorted, p) {
   if (!sorted.length) return 0;
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
@@ -53,8 +106,13 @@ function percentile(sorted, p) {
 // `maxEvents` (optional) stops the load once that many events were sent, warm-up included,
 // so that two runs can load the same data set.
 process.on('message', async ({ url, key, seconds, clients, batch, format = 'native', maxEvents }) => {
-  if (format !== 'native') throw new Error(`unknown format ${format}`);
-  const makeBody = nativeTemplate(batch);
+  const formats = {
+    native: { path: '/api/v1/ingest', type: 'application/json', make: () => nativeTemplate(batch) },
+    'otlp-logs': { path: '/v1/logs', type: 'application/x-protobuf', make: () => otlpLogsTemplate(batch) },
+  };
+  const f = formats[format];
+  if (!f) throw new Error(`unknown format ${format}`);
+  const makeBody = await f.make();
   const dispatcher = new Agent({ connections: clients, pipelining: 1, keepAliveTimeout: 30_000 });
   const latencies = [];
   // BENCH_TRACE=file writes "start_ms latency_ms" per acknowledged request, to look at the tail.
@@ -75,10 +133,10 @@ process.on('message', async ({ url, key, seconds, clients, batch, format = 'nati
       const body = makeBody();
       const t = performance.now();
       try {
-        const res = await request(`${url}/api/v1/ingest`, {
+        const res = await request(`${url}${f.path}`, {
           method: 'POST',
           dispatcher,
-          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          headers: { authorization: `Bearer ${key}`, 'content-type': f.type },
           body,
         });
         await res.body.arrayBuffer();

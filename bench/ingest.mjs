@@ -7,7 +7,12 @@
 // ratios (the log exists to keep DuckDB's checkpoint stalls out of the acknowledgement latency)
 // and the pricing on/off ratios (target: events/s with pricing at least 0.90 of without).
 //
+// With `--format otlp-logs` it sends log records instead, as OTLP/HTTP protobuf to `/v1/logs` (the
+// OpenTelemetry logs SDK's proto exporter's bodies), once per ack-log mode; pricing does not apply
+// (`npm run bench:logs-ingest`: target at least 100,000 lines/s embedded).
+//
 //   node bench/ingest.mjs [--seconds 30] [--clients 8] [--batch 500] [--ack-log on,off] [--pricing on,off]
+//                         [--format native|otlp-logs]
 //   BENCH_TRACE=/tmp/trace node bench/ingest.mjs   # per-request "start_ms latency_ms" files
 import { fork, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -22,6 +27,7 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '500' },
     'ack-log': { type: 'string', default: 'on,off' },
     pricing: { type: 'string', default: 'on,off' },
+    format: { type: 'string', default: 'native' },
   },
 });
 
@@ -87,7 +93,7 @@ function load(url, key, trace) {
       seconds: Number(args.seconds),
       clients: Number(args.clients),
       batch: Number(args.batch),
-      format: 'native',
+      format: args.format,
     });
   });
 }
@@ -123,7 +129,9 @@ console.log(`calibration json_parse_mb_per_s=${calibrate().toFixed(0)}`);
 // Scenarios: every ack-log mode with the first pricing mode, then the other pricing modes with
 // the first ack-log mode.
 const ackModes = args['ack-log'].split(',');
-const pricingModes = args.pricing.split(',');
+const logs = args.format === 'otlp-logs';
+if (!logs && args.format !== 'native') throw new Error(`--format: native or otlp-logs, got ${args.format}`);
+const pricingModes = logs ? ['on'] : args.pricing.split(',');
 const scenarios = [
   ...ackModes.map((ack) => ({ ack, pricing: pricingModes[0] })),
   ...pricingModes.slice(1).map((pricing) => ({ ack: ackModes[0], pricing })),
@@ -155,7 +163,7 @@ for (const { ack: mode, pricing } of scenarios) {
     const logSyncMs = logSyncs ? (metric('reskpoints_ack_log_sync_seconds_sum') / logSyncs) * 1000 : 0;
     const logAcked = metric('reskpoints_ack_log_acknowledged_events_total');
     console.log(
-      `ingest ack_log=${mode} pricing=${pricing} clients=${args.clients} batch=${args.batch} seconds=${args.seconds} ` +
+      `ingest ${logs ? 'format=otlp-logs' : `pricing=${pricing}`} ack_log=${mode} clients=${args.clients} batch=${args.batch} seconds=${args.seconds} ` +
         `events/s=${Math.round(result.eventsPerSec)} p50_ack_ms=${result.p50.toFixed(1)} ` +
         `p99_ack_ms=${result.p99.toFixed(1)} p999_ack_ms=${result.p999.toFixed(1)} max_ack_ms=${result.max.toFixed(1)} ` +
         `requests=${result.requests} refused_429=${result.refused} errors=${result.errors} ` +
