@@ -254,14 +254,27 @@ describe('logs on a started server', () => {
     // The statistics the SDK reported count every line; the savings estimate matches what was dropped.
     const gen = await send('POST', '/api/v1/policies/shop/generate', { window: '1h', targetPerMinute: 1 });
     expect(gen.body.statsFrom).toBe('both');
-    const reported = await fetch(`${server.url}/api/v1/policies/shop/generate`, {
-      method: 'POST',
-      headers: { ...auth(), 'content-type': 'application/json' },
-      body: JSON.stringify({ window: '1h' }),
-    });
-    expect(reported.status).toBe(200);
-    expect(droppedBytes).toBeGreaterThan(0);
-    const project = projectId;
-    expect(project).toBeTruthy();
+    // The current policy's projected savings over the hour the statistics cover are the bytes the
+    // SDK dropped: the projection is a month of the window's dropped bytes.
+    const projected = await send('POST', '/api/v1/policies/shop/project', { window: '1h' });
+    expect(projected.status).toBe(200);
+    expect(projected.body.version).toBe(1);
+    expect(projected.body.statsFrom).toBe('both');
+    const rule = projected.body.projection.byRule.find((r: any) => r.patternId === noisyId);
+    const monthsPerHour = 1 / (30 * 24);
+    const projectedDroppedBytes = rule.savedGbPerMonth * 1e9 * monthsPerHour;
+    const noisyBytes = Array.from({ length: 2000 }, (_, i) => `GET /items 200 in ${i % 7}ms`.length).reduce(
+      (a, b) => a + b,
+      0,
+    );
+    // The projection is the expectation (90% of the pattern's bytes); what was dropped is one draw.
+    expect(projectedDroppedBytes).toBeCloseTo(noisyBytes * 0.9, 3);
+    const sigma = Math.sqrt(2000 * 0.1 * 0.9) * (noisyBytes / 2000);
+    expect(Math.abs(droppedBytes - projectedDroppedBytes)).toBeLessThan(4 * sigma);
+    // Unknown policy: 404 naming the service; a bad body: 400 naming the field.
+    expect((await send('POST', '/api/v1/policies/nosuch/project', {})).status).toBe(404);
+    const bad = await send('POST', '/api/v1/policies/shop/project', { window: 5 });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain('window');
   });
 });

@@ -590,6 +590,51 @@ export function registerLogRoutes(app: FastifyInstance, helpers: RouteHelpers, d
     },
   );
 
+  api.post(
+    '/api/v1/policies/:service/project',
+    {
+      schema: {
+        tags: ['policies'],
+        summary: 'Projected volume and monthly savings of a policy (the given one, else the current version)',
+        description:
+          'Reads the same statistics as generate (stored logs and what SDKs reported over the window) and projects them to a month under the policy: lines, GB and USD before and after, and per rule the GB and USD it drops.',
+        params: serviceParams,
+        querystring: projectQuery,
+        body: z.object({
+          window: z.string().max(16).default('24h').describe('How far back statistics are read, e.g. 1h, 24h, 7d'),
+          policy: samplingPolicySchema.optional().describe('A policy to project; omitted: the current version'),
+          costModel: costModelSchema.optional(),
+        }),
+        response: {
+          200: z.object({
+            projection: projectionSchema,
+            statsFrom: z.enum(['stored', 'reported', 'both']),
+            version: z.number().nullable().describe('The version projected; null for a policy given in the body'),
+          }),
+        },
+      },
+    },
+    async (req) => {
+      const principal = await helpers.authenticate(req, 'any');
+      const projectId = projectOf(principal, req.query.project, helpers);
+      const service = req.params.service;
+      let policy = req.body.policy ? { ...req.body.policy, service } : null;
+      let version: number | null = null;
+      if (!policy) {
+        const current = await deps.repo.currentPolicy(projectId, service);
+        if (!current?.policy)
+          return helpers.fail(
+            appError('RP_NOT_FOUND', `no sampling policy for service ${service}: give one in the body`),
+          );
+        policy = current.policy;
+        version = current.version;
+      }
+      const { stats, windowMs, statsFrom } = await collectStats(projectId, service, req.body.window, deps.nowMs());
+      const model = { ...deps.config().costModel, ...req.body.costModel };
+      return { projection: projectSavings(policy, stats, windowMs, model), statsFrom, version };
+    },
+  );
+
   const assistMeta = {
     generatedBy: z.enum(['llm', 'deterministic']),
     fallbackReason: z.string().nullable().describe('Why the deterministic answer was given'),
