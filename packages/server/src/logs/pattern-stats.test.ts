@@ -8,7 +8,7 @@ import { type OpenedStateSql, openStateSql } from '../platform/testing/state-sql
 import { DuckDbTelemetryStore } from '../store/duckdb/duckdb-telemetry-store.js';
 import { LogRepo } from './log-repo.js';
 import { PatternService } from './pattern-service.js';
-import { computePatternStats, patternSignals } from './pattern-stats.js';
+import { bucketRateChange, computePatternStats, patternSignals } from './pattern-stats.js';
 
 const NOW = Date.UTC(2026, 5, 1, 12, 0, 0);
 const MIN = 60_000;
@@ -92,6 +92,26 @@ describe('pattern statistics', () => {
     const failure = by(/payment/);
     expect(failure.isNew).toBe(true);
     expect(failure.count).toBe(10);
+  });
+
+  it('judges the last bucket with the MAD detector: robust to an old burst, floored for flat counts', () => {
+    // One extra line on a flat history is noise, not a surge.
+    expect(Math.abs(bucketRateChange([10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10], 11).zScore)).toBeLessThan(1);
+    const surge = bucketRateChange([10, 12, 9, 11, 10, 10, 11, 9, 10, 12, 10], 60);
+    expect(surge.zScore).toBeGreaterThan(10);
+    expect(surge.score).toBe(1);
+    expect(surge.expected).toBe(10);
+    expect(surge.upper).toBeLessThan(25);
+    // A burst earlier in the range moves neither the median nor the MAD: the surge still stands
+    // out, where a mean and standard deviation widened by the burst would hide it.
+    const afterBurst = bucketRateChange([10, 12, 9, 400, 10, 10, 11, 9, 10, 12, 10], 60);
+    expect(afterBurst.expected).toBe(10);
+    expect(afterBurst.zScore).toBeGreaterThan(10);
+    const mean = afterBurst.baselineMean;
+    const sd = Math.sqrt([10, 12, 9, 400, 10, 10, 11, 9, 10, 12, 10].reduce((a, v) => a + (v - mean) ** 2, 0) / 11);
+    expect((60 - mean) / sd).toBeLessThan(1);
+    // A drop scores negative.
+    expect(bucketRateChange([100, 102, 98, 101, 99, 100, 100, 103, 97, 100, 100], 5).zScore).toBeLessThan(-9);
   });
 
   it('gives new-pattern and rate-change signals per project', async () => {

@@ -1,11 +1,13 @@
 /**
  * Pattern statistics over a range: per service and pattern the count, bytes, rate, first and last
  * seen, severity mix, template and examples, whether the pattern is new (first seen in the second
- * half of the range, after the range's first line) and the last bucket's z-score against the
- * earlier buckets (rate change). Read by the patterns API, the explain endpoint and the
- * `log-pattern` signal source.
+ * half of the range, after the range's first line) and how far the last bucket lies from the
+ * earlier ones (rate change), judged by the detection module's robust median/MAD detector. Read by
+ * the patterns API, the explain endpoint and the `log-pattern` signal source.
  */
+
 import type { LogSearchQuery, LogSeverity } from '@reskpoints/core';
+import { MadDetector } from '../detect/mad.js';
 import type { Signal } from '../platform/signals.js';
 import type { TelemetryStore } from '../store/ports.js';
 import type { PatternService } from './pattern-service.js';
@@ -23,7 +25,47 @@ export interface PatternStat {
   severities: Partial<Record<LogSeverity, number>>;
   examples: string[];
   isNew: boolean;
-  rateChange: { zScore: number; lastBucketCount: number; baselineMean: number } | null;
+  rateChange: {
+    /** Robust z-score of the last bucket: (count − baseline median) / robust standard deviation. */
+    zScore: number;
+    /** The detector's anomaly score of the last bucket, in [0, 1]. */
+    score: number;
+    lastBucketCount: number;
+    baselineMean: number;
+    /** The median of the earlier buckets, and the detector's band (3 robust standard deviations). */
+    expected: number;
+    lower: number;
+    upper: number;
+  } | null;
+}
+
+/**
+ * Scores the last bucket against the earlier ones with the MAD detector fed the buckets in order.
+ * Line counts are Poisson-like, so the spread is floored at √median: a flat history does not turn
+ * one extra line into a huge score.
+ */
+export function bucketRateChange(baseline: readonly number[], last: number): NonNullable<PatternStat['rateChange']> {
+  const mean = baseline.reduce((s, v) => s + v, 0) / baseline.length;
+  const sorted = [...baseline].sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)] as number;
+  const floor = Math.sqrt(Math.max(median, 1));
+  const detector = new MadDetector({
+    windowPoints: baseline.length,
+    warmupPoints: baseline.length,
+    minStdRelative: floor / Math.max(median, 1e-9),
+  });
+  baseline.forEach((v, i) => detector.update(i, v));
+  const score = detector.update(baseline.length, last);
+  const std = Math.max((detector.upper - detector.expected) / 3, floor);
+  return {
+    zScore: (last - detector.expected) / std,
+    score,
+    lastBucketCount: last,
+    baselineMean: mean,
+    expected: detector.expected,
+    lower: detector.lower,
+    upper: detector.upper,
+  };
 }
 
 export async function computePatternStats(
@@ -64,17 +106,7 @@ export async function computePatternStats(
       const values: number[] = [];
       for (let b = firstBucket; b < lastBucket; b += bucketMs) values.push(points.get(b) ?? 0);
       let rateChange: PatternStat['rateChange'] = null;
-      if (values.length >= 4) {
-        const mean = values.reduce((s, v) => s + v, 0) / values.length;
-        const sd = Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / values.length);
-        const last = points.get(lastBucket) ?? 0;
-        // A floor on the spread keeps a flat history from turning one extra line into a huge score.
-        rateChange = {
-          zScore: (last - mean) / Math.max(sd, Math.sqrt(Math.max(mean, 1))),
-          lastBucketCount: last,
-          baselineMean: mean,
-        };
-      }
+      if (values.length >= 4) rateChange = bucketRateChange(values, points.get(lastBucket) ?? 0);
       return {
         projectId: c.projectId,
         service: c.serviceName,

@@ -90,7 +90,15 @@ const patternStatSchema = z.object({
   examples: z.array(z.string()),
   isNew: z.boolean().describe('First seen inside the range (and the range is not the start of the data)'),
   rateChange: z
-    .object({ zScore: z.number(), lastBucketCount: z.number(), baselineMean: z.number() })
+    .object({
+      zScore: z.number().describe('Robust z-score of the last bucket against the earlier ones (median/MAD)'),
+      score: z.number().describe("The detection module's anomaly score of the last bucket, in [0, 1]"),
+      lastBucketCount: z.number(),
+      baselineMean: z.number(),
+      expected: z.number().describe('Median of the earlier buckets'),
+      lower: z.number(),
+      upper: z.number(),
+    })
     .nullable()
     .describe('The last bucket against the earlier ones (z-score of per-bucket counts); null with too few buckets'),
 });
