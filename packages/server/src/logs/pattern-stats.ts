@@ -54,7 +54,7 @@ export function bucketRateChange(baseline: readonly number[], last: number): Non
     warmupPoints: baseline.length,
     minStdRelative: floor / Math.max(median, 1e-9),
   });
-  baseline.forEach((v, i) => detector.update(i, v));
+  for (let i = 0; i < baseline.length; i++) detector.update(i, baseline[i] as number);
   const score = detector.update(baseline.length, last);
   const std = Math.max((detector.upper - detector.expected) / 3, floor);
   return {
