@@ -17,6 +17,7 @@ import { runConfigCheck } from './config-command.js';
 import { type CostCommand, type CostOptions, runCost, runRecost, runReport } from './cost.js';
 import { runDropDeadLetter, runListDeadLetters, runRetryDeadLetter } from './dead-letters.js';
 import { runDetect } from './detect.js';
+import { type ForecastOptions, runCapacity, runForecast } from './forecast.js';
 import type { CliIo } from './io.js';
 import { runCreateKey, runCreateLangfuseKey, runCreateProject, runListProjects } from './keys.js';
 import { runLogsPatterns, runLogsSearch, runLogsTail } from './logs.js';
@@ -124,7 +125,10 @@ export function buildProgram(io: CliIo, setOutcome: (o: CliOutcome) => void): Co
       writeErr: (s) => io.stderr.write(s),
     })
     .showHelpAfterError('(run with --help for usage)')
-    .showSuggestionAfterError(true);
+    .showSuggestionAfterError(true)
+    // A command's options end at its subcommand: `forecast --scope …` and `forecast capacity --scope …`
+    // share option names.
+    .enablePositionalOptions();
 
   const done = (exitCode: number) => setOutcome({ exitCode, keepRunning: false });
 
@@ -347,6 +351,39 @@ export function buildProgram(io: CliIo, setOutcome: (o: CliOutcome) => void): Co
     .option('--at <time>', 'the report covers the last whole period before this (default now)')
     .option('--project <value>', 'only this project', collect)
     .action(async (o: CostOptions & { period?: string; format?: string; at?: string }) => done(await runReport(o, io)));
+  const forecast = clientOptions(
+    program
+      .command('forecast')
+      .description(
+        'Projected period total (e.g. month-end spend) per scope with prediction intervals, and when a threshold is reached',
+      ),
+  )
+    .option('--metric <metric>', 'cost (default), tokens or requests')
+    .option(
+      '--scope <dim=value>',
+      'only calls matching it, e.g. project=shop or model=gpt-4o (repeat or comma-separate)',
+      collect,
+    )
+    .option('--by <dims>', 'one forecast per group of these dimensions, e.g. model or project,model')
+    .option('--horizon <duration>', 'how far to project, e.g. 30d or 48h (default 30d)')
+    .option('--interval <step>', '1d (default) or 1h')
+    .option('--period <period>', 'period whose total is projected: day, week or month (default month)')
+    .option('--history <duration>', 'history fitted on, e.g. 90d')
+    .option('--level <p>', 'central probability of the intervals (default 0.9)')
+    .option('--threshold <n>', 'a period total to watch (USD for cost): when it is reached')
+    .option('--limit <n>', 'scopes at most, largest first (default 20)')
+    .option('--points', 'also print each forecast step with its interval')
+    .action(async (o: ForecastOptions) => done(await runForecast(o, io)));
+  clientOptions(
+    forecast
+      .command('capacity')
+      .description('Requests and tokens per minute per model projected against the configured rate limits'),
+  )
+    .option('--scope <dim=value>', 'only calls matching it, e.g. project=shop (repeat or comma-separate)', collect)
+    .option('--horizon <duration>', 'how far to project, 1h to 28d (default 7d)')
+    .option('--level <p>', 'central probability of the intervals (default 0.9)')
+    .action(async (o: ForecastOptions) => done(await runCapacity(o, io)));
+
   const quotas = program
     .command('quotas')
     .description('Request, token and cost quotas: definitions and usage against their limits');
