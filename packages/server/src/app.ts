@@ -29,8 +29,7 @@ import { getAtPath, setAtPath } from './config/keys.js';
 import { type Config, HOT_RELOADABLE_KEYS } from './config/schema.js';
 import { loadCatalogue } from './cost/catalogue.js';
 import { IndexedPriceBook } from './cost/price-book.js';
-import { pricingBookOf, withPricing } from './cost/price-calls.js';
-import { RecostJobs } from './cost/recost-jobs.js';
+import { withPricing } from './cost/price-calls.js';
 import { LangfusePending } from './ingest/langfuse/langfuse-pending.js';
 import { LangfusePendingFlusher } from './langfuse/langfuse-ingest.js';
 import { MODULES } from './modules.js';
@@ -389,8 +388,6 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
     // brings its own pricing step.
     const enrichers = withPricing(modules.enrichers(), once(catalogueBook));
     const ingestPath = createIngestPath(enrichers);
-    // Re-costing prices with the book the ingest path prices with.
-    const pricing = pricingBookOf(enrichers) ?? once(catalogueBook);
 
     let pipeline: IngestPipeline | null = null;
     // Where a retried dead letter goes: the same sink as fresh ingest.
@@ -536,7 +533,6 @@ export async function startApp(initial: Config, opts: StartOptions = {}): Promis
       // Ready while not draining and the state store answers (every role depends on it).
       isReady: async () => !draining && (await state.getSetting(ADMIN_HASH_SETTING)) !== undefined,
       ingest: ingestPath,
-      ...(telemetry ? { recostJobs: new RecostJobs({ telemetry, book: pricing, clock }) } : {}),
       moduleRoutes: parts.servesApi ? modules.routePlugins(routeHelpers(auth)) : [],
       // The dashboard reads the API; nodes that serve the API serve it too.
       webDir: parts.servesApi ? (opts.webDir !== undefined ? opts.webDir : defaultWebDir(import.meta.dirname)) : null,

@@ -13,7 +13,6 @@ import {
 } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import type { RecostJobs } from '../cost/recost-jobs.js';
 import { registerLangfuseIngestionRoute, registerLangfuseMetricsRoute } from '../langfuse/routes.js';
 import type { DeadLetterRetryDeps } from '../pipeline/dead-letter-retry.js';
 import type { IngestPipeline } from '../pipeline/ingest-pipeline.js';
@@ -44,8 +43,6 @@ export interface ApiDeps {
   telemetry: TelemetryStore | null;
   /** Null on nodes that do not take ingest (role worker/api). */
   pipeline: IngestPipeline | null;
-  /** Re-costing jobs; absent on nodes without a telemetry store. */
-  recostJobs?: RecostJobs;
   /** The dead-letter area and how to retry from it; null on nodes without one. */
   deadLetters?: DeadLetterRetryDeps | null;
   auth: Authenticator;

@@ -192,7 +192,7 @@ export async function runCost(kind: CostCommand, o: CostOptions, io: CliIo): Pro
 
 interface RecostJobDto {
   id: string;
-  state: 'running' | 'done' | 'failed';
+  state: 'queued' | 'running' | 'done' | 'failed';
   periodsDone: number;
   periodsTotal: number;
   callsRecosted: number;
@@ -234,9 +234,9 @@ export async function runRecost(
     return EXIT_FAILURE;
   }
   let job = started.value;
-  println(io.stdout, `re-costing job ${job.id} started`);
+  println(io.stdout, `re-costing job ${job.id} queued`);
   if (o.wait === false) return EXIT_OK;
-  while (job.state === 'running') {
+  while (job.state === 'queued' || job.state === 'running') {
     await pauseMs(500);
     const r = await client.request<RecostJobDto>({ method: 'GET', path: `/api/v1/cost/recost/${job.id}` });
     if (!r.ok) {

@@ -1,10 +1,12 @@
 /**
  * The cost module: the price book (catalogue + user entries and aliases in state tables), its
- * HTTP API, the pricing step of the ingest path, and a node job that picks up price changes
- * made on other nodes. See docs/cost.md.
+ * HTTP API, the pricing step of the ingest path, a node job that picks up price changes made
+ * on other nodes, and two leader jobs: re-costing jobs queued through the API, and cost
+ * reports made on a schedule. See docs/cost.md.
  */
 import { z } from 'zod';
 import { defineModule } from '../platform/module.js';
+import type { JobContext } from '../platform/scheduler.js';
 import { COST_MIGRATIONS } from './price-repo.js';
 
 export const costConfigSchema = z.object({
@@ -31,6 +33,46 @@ export const costConfigSchema = z.object({
     .max(3_600_000)
     .default(5_000)
     .describe('How often a node checks the state database for price changes made on other nodes'),
+  recostPollMs: z
+    .number()
+    .int()
+    .min(100)
+    .max(3_600_000)
+    .default(2_000)
+    .describe(
+      'How often the leader looks for queued re-costing jobs (a job queued on the leader itself starts at once)',
+    ),
+  reports: z
+    .object({
+      periods: z
+        .array(z.enum(['day', 'week', 'month']))
+        .default(['day', 'week', 'month'])
+        .describe('Which cost reports are made on a schedule, for all projects; [] makes none'),
+      delayMinutes: z
+        .number()
+        .int()
+        .min(0)
+        .max(7 * 24 * 60)
+        .default(30)
+        .describe("A period's report is made this long after the period ends (UTC), so calls arriving late are in it"),
+      keep: z.number().int().min(1).max(10_000).default(100).describe('Stored reports kept per period'),
+      groupsPerSection: z
+        .number()
+        .int()
+        .min(1)
+        .max(1000)
+        .default(50)
+        .describe('Groups per section (models, projects, users, drivers) of a stored report'),
+      checkEveryMs: z
+        .number()
+        .int()
+        .min(1000)
+        .max(86_400_000)
+        .default(60_000)
+        .describe('How often the leader checks whether a report is due'),
+    })
+    .prefault({})
+    .describe('Cost reports made on a schedule by the leader and kept in the state database'),
 });
 
 export type CostConfig = z.infer<typeof costConfigSchema>;
@@ -61,9 +103,25 @@ export const costModule = defineModule<CostConfig>({
     ctx.onConfigChange(() => {
       service.refresh(true).catch((e: unknown) => ctx.logger.warn({ err: e }, 'price book rebuild failed'));
     });
-    const { pricingStep } = await import('./price-calls.js');
+    const [{ pricingStep }, { registerCostJobRoutes }, { runRecostJobs, runScheduledReports }] = await Promise.all([
+      import('./price-calls.js'),
+      import('./job-routes.js'),
+      import('./recost-jobs.js'),
+    ]);
+    const telemetry = ctx.telemetry;
+    const jobDeps = telemetry
+      ? { state: ctx.state, telemetry, book: () => service.book, clock: ctx.clock, logger: ctx.logger }
+      : null;
     return {
-      routes: (api, helpers) => registerPriceRoutes(api, helpers, service, () => ctx.clock.nowMs()),
+      routes: async (api, helpers) => {
+        registerPriceRoutes(api, helpers, service, () => ctx.clock.nowMs());
+        registerCostJobRoutes(api, helpers, {
+          state: ctx.state,
+          nowMs: () => ctx.clock.nowMs(),
+          rangeLimits: () => ctx.platformConfig().query,
+          queued: () => ctx.wake('recost'),
+        });
+      },
       // Calls are priced at ingest with the whole price book: catalogue, user entries, aliases.
       // `priceAtIngest: false` keeps the step (so no other pricing is added) but it prices nothing.
       enrichers: [
@@ -81,6 +139,45 @@ export const costModule = defineModule<CostConfig>({
             await service.refresh();
           },
         },
+        ...(jobDeps
+          ? [
+              {
+                name: 'recost',
+                scope: 'leader' as const,
+                everyMs: ctx.config().recostPollMs,
+                async run({ fence, signal }: JobContext) {
+                  if (!fence) return;
+                  // Re-cost with the newest prices, also those set on another node a moment ago.
+                  await service.refresh();
+                  await runRecostJobs(jobDeps, fence, {
+                    signal,
+                    reportGroupsPerSection: ctx.config().reports.groupsPerSection,
+                  });
+                },
+              },
+              {
+                name: 'reports',
+                scope: 'leader' as const,
+                everyMs: ctx.config().reports.checkEveryMs,
+                async run({ fence, signal }: JobContext) {
+                  const r = ctx.config().reports;
+                  if (!fence || r.periods.length === 0) return;
+                  const made = await runScheduledReports(
+                    jobDeps,
+                    {
+                      periods: r.periods,
+                      delayMs: r.delayMinutes * 60_000,
+                      keep: r.keep,
+                      groupsPerSection: r.groupsPerSection,
+                    },
+                    fence,
+                    signal,
+                  );
+                  if (made.length > 0) ctx.logger.info({ reports: made }, 'cost reports made');
+                },
+              },
+            ]
+          : []),
       ],
     };
   },

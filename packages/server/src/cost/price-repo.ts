@@ -8,6 +8,7 @@
 import type { PriceEntry } from '@reskpoints/core';
 import { type SqlDatabase, type SqlExecutor, sqlNumber } from '../platform/sql.js';
 import type { StateMigration } from '../platform/state-migrations.js';
+import { COST_JOBS_MIGRATION } from './cost-jobs-repo.js';
 import type { ModelAlias } from './price-book.js';
 
 export const COST_MIGRATIONS: readonly StateMigration[] = [
@@ -41,6 +42,7 @@ export const COST_MIGRATIONS: readonly StateMigration[] = [
       'INSERT INTO cost_book_revision (id, revision, updated_at_ms) VALUES (1, 0, 0)',
     ],
   },
+  COST_JOBS_MIGRATION,
 ];
 
 /** One stored version of a user entry. */

@@ -1,4 +1,4 @@
-import { appError, type FieldIssue, SUMMARY_DIMENSIONS, type SummaryDimension } from '@reskpoints/core';
+import { type FieldIssue, SUMMARY_DIMENSIONS, type SummaryDimension } from '@reskpoints/core';
 import { z } from 'zod';
 import { compareCost, costBreakdown, rollingAverages, topCostDrivers } from '../../cost/cost-reads.js';
 import { buildCostReport, REPORT_PERIODS, reportToCsv } from '../../cost/reports.js';
@@ -235,83 +235,6 @@ export function registerCostRoutes(app: Api | import('fastify').FastifyInstance,
           .send(reportToCsv(report));
       }
       return report;
-    },
-  );
-
-  const jobs = deps.recostJobs;
-  if (!jobs) return;
-  const jobSchema = z.object({
-    id: z.string(),
-    state: z.enum(['running', 'done', 'failed']),
-    fromMs: z.number(),
-    toMs: z.number(),
-    projectId: z.string().optional(),
-    periodsDone: z.number().describe('Hours (embedded) or UTC days (ClickHouse) of the range done'),
-    periodsTotal: z.number(),
-    callsRecosted: z.number(),
-    startedAtMs: z.number(),
-    finishedAtMs: z.number().nullable(),
-    error: z.string().nullable(),
-  });
-  api.post(
-    '/api/v1/cost/recost',
-    {
-      schema: {
-        tags: ['cost'],
-        summary: 'Recompute the cost of a range with the prices in force now, and the rollups with it (admin)',
-        description:
-          'Starts a job and answers 202 with it; follow its progress with GET /api/v1/cost/recost/{id}. One job runs at a time (409 otherwise). Re-costing a range twice gives the same result as once.',
-        body: z.object({
-          from: z.string().min(1).max(40),
-          to: z.string().min(1).max(40),
-          project: z.string().min(1).max(128).optional(),
-        }),
-        response: { 202: jobSchema },
-      },
-    },
-    async (req, reply) => {
-      await requirePrincipal(req, deps, 'admin');
-      const issues: FieldIssue[] = [];
-      const range = parseRange(req.body, deps.config().query, deps.clock.nowMs(), issues);
-      const q = finish({ ...range, ...(req.body.project ? { projectId: req.body.project } : {}) }, issues);
-      if (!q.ok) throw new HttpAppError(q.error);
-      const job = jobs.start(q.value);
-      if (!job)
-        throw new HttpAppError(
-          appError('RP_CONFLICT', 'a re-costing job is running already; wait for it (GET /api/v1/cost/recost)'),
-        );
-      return reply.code(202).send(job);
-    },
-  );
-  api.get(
-    '/api/v1/cost/recost',
-    {
-      schema: {
-        tags: ['cost'],
-        summary: 'Re-costing jobs of this server, newest first (admin)',
-        response: { 200: z.object({ jobs: z.array(jobSchema) }) },
-      },
-    },
-    async (req) => {
-      await requirePrincipal(req, deps, 'admin');
-      return { jobs: jobs.list() };
-    },
-  );
-  api.get(
-    '/api/v1/cost/recost/:id',
-    {
-      schema: {
-        tags: ['cost'],
-        summary: 'One re-costing job and its progress (admin)',
-        params: z.object({ id: z.string().max(64) }),
-        response: { 200: jobSchema },
-      },
-    },
-    async (req) => {
-      await requirePrincipal(req, deps, 'admin');
-      const job = jobs.get(req.params.id);
-      if (!job) throw new HttpAppError(appError('RP_NOT_FOUND', `no re-costing job ${req.params.id}`));
-      return job;
     },
   );
 }
