@@ -3,6 +3,10 @@
  * receivers, inhibition rules and named time intervals. Durations are strings like `5m` or ms.
  */
 import { z } from 'zod';
+import { emailSchema } from './channels/email.js';
+import { pagerdutySchema } from './channels/pagerduty.js';
+import { slackSchema } from './channels/slack.js';
+import { teamsSchema } from './channels/teams.js';
 import { compilePipeline } from './pipeline-config.js';
 import { duration } from './rules.js';
 
@@ -55,6 +59,10 @@ export const receiverSchema = z
       })
       .strict()
       .optional(),
+    slack: slackSchema.optional().describe('Slack incoming webhook (Block Kit)'),
+    teams: teamsSchema.optional().describe('Microsoft Teams workflow webhook (Adaptive Card)'),
+    email: emailSchema.optional().describe('Email over SMTP (text and HTML)'),
+    pagerduty: pagerdutySchema.optional().describe('PagerDuty Events API v2'),
   })
   .strict();
 export type ReceiverConfig = z.infer<typeof receiverSchema>;
@@ -94,7 +102,9 @@ export const alertingConfigSchema = z
     receivers: z
       .array(receiverSchema)
       .default([])
-      .describe('Notification receivers (name, sendResolved, rateLimit, webhook)'),
+      .describe(
+        'Notification receivers (name, sendResolved, rateLimit; channels webhook, slack, teams, email, pagerduty)',
+      ),
     inhibitRules: z
       .array(
         z

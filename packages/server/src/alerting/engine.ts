@@ -16,7 +16,8 @@ import { fencedTransaction } from '../platform/fencing.js';
 import type { SignalHub } from '../platform/signals.js';
 import type { SqlDatabase } from '../platform/sql.js';
 import { backoffMs, type DeliveryOutcome } from './channels/delivery.js';
-import { sendWebhook, webhookPayload } from './channels/webhook.js';
+import { type ChannelKind, channelsOf, sendChannel } from './channels/index.js';
+import { webhookPayload } from './channels/webhook.js';
 import type { ReceiverConfig } from './config.js';
 import { Dispatcher, type PipelineConfig } from './dispatcher.js';
 import { evaluateRule, evaluateSignalRule, type Summarize } from './evaluator.js';
@@ -48,6 +49,7 @@ export interface EngineDeps {
 interface QueuedNotification {
   id: string;
   receiver: string;
+  channel: string | null;
   groupKey: string;
   status: string;
   alerts: number;
@@ -235,20 +237,35 @@ export class AlertingEngine {
       for (const e of logEntries) await repo.putLog(tx, e);
       for (const i of inbound) await repo.deleteInbound(tx, i.id);
       for (const n of notifications) {
-        if (!receivers.has(n.receiver)) continue; // the implicit `default` receiver sends nowhere
-        const id = randomUUID();
-        queued.push({ id, receiver: n.receiver, groupKey: n.groupKey, status: n.status, alerts: n.alerts.length });
-        await repo.enqueue(tx, {
-          id,
-          receiver: n.receiver,
-          group_key: n.groupKey,
-          status: n.status,
-          body: JSON.stringify(webhookPayload(n, n.receiver, this.deps.externalUrl())),
-          created_at_ms: nowMs,
-          attempts: 0,
-          next_attempt_at_ms: nowMs,
-          last_error: null,
-        });
+        const receiver = receivers.get(n.receiver);
+        if (!receiver) continue; // the implicit `default` receiver sends nowhere
+        const body = JSON.stringify(webhookPayload(n, n.receiver, this.deps.externalUrl()));
+        // One row per channel, each delivered and retried on its own; a receiver without
+        // channels still gets a row, recorded as failed, so the gap shows in the log.
+        const kinds = channelsOf(receiver);
+        for (const channel of kinds.length ? kinds : [null]) {
+          const id = randomUUID();
+          queued.push({
+            id,
+            receiver: n.receiver,
+            channel,
+            groupKey: n.groupKey,
+            status: n.status,
+            alerts: n.alerts.length,
+          });
+          await repo.enqueue(tx, {
+            id,
+            receiver: n.receiver,
+            channel,
+            group_key: n.groupKey,
+            status: n.status,
+            body,
+            created_at_ms: nowMs,
+            attempts: 0,
+            next_attempt_at_ms: nowMs,
+            last_error: null,
+          });
+        }
       }
     });
     this.persisted = new Map([...held].map(([fp, a]) => [fp, JSON.stringify(a)]));
@@ -300,15 +317,20 @@ export class AlertingEngine {
     await Promise.all(
       rows.map(async (row) => {
         const receiver = receivers.get(row.receiver);
+        // Rows queued before channels had rows were webhook deliveries.
+        const channel = (row.channel ?? 'webhook') as ChannelKind;
         let outcome: DeliveryOutcome;
-        if (!receiver?.webhook)
+        if (!receiver) outcome = { kind: 'failed', reason: `receiver "${row.receiver}" is no longer configured` };
+        else if (!row.channel && channelsOf(receiver).length === 0)
           outcome = { kind: 'failed', reason: `receiver "${row.receiver}" has no channel configured` };
-        else outcome = await sendWebhook(receiver.webhook, row.body, nowMs, policy.timeoutMs);
+        else
+          outcome = await sendChannel(receiver, channel, row.body, { id: row.id, nowMs, timeoutMs: policy.timeoutMs });
         const attempts = row.attempts + 1;
         this.publish(nowMs, {
           kind: 'notification',
           id: row.id,
           receiver: row.receiver,
+          channel: row.channel,
           groupKey: row.group_key,
           status: row.status,
           outcome:
@@ -324,7 +346,7 @@ export class AlertingEngine {
           await db.transaction((tx) => repo.finish(tx, row, 'delivered', this.deps.clock.nowMs(), null));
         } else if (outcome.kind === 'failed' || attempts >= policy.maxAttempts) {
           this.deps.logger.warn(
-            { receiver: row.receiver, reason: outcome.reason, attempts },
+            { receiver: row.receiver, channel: row.channel, reason: outcome.reason, attempts },
             'notification not delivered',
           );
           await db.transaction((tx) => repo.finish(tx, row, 'failed', this.deps.clock.nowMs(), outcome.reason));

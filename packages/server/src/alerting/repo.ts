@@ -33,6 +33,11 @@ export const ALERTING_MIGRATIONS: readonly StateMigration[] = [
       'CREATE TABLE alerting_api_rules_rev (id BIGINT PRIMARY KEY, rev BIGINT NOT NULL)',
     ],
   },
+  {
+    version: 3,
+    name: 'one outbox row per receiver channel',
+    steps: ['ALTER TABLE alerting_outbox ADD COLUMN channel TEXT', 'ALTER TABLE alerting_sent ADD COLUMN channel TEXT'],
+  },
 ];
 
 /** A rule created through the API, as stored (the spec as given, validated). */
@@ -45,6 +50,8 @@ export type ApiRuleRow = {
 export type OutboxRow = {
   id: string;
   receiver: string;
+  /** The receiver's channel (`webhook`, `slack`, …); null in rows queued before channels had rows. */
+  channel: string | null;
   group_key: string;
   status: string;
   body: string;
@@ -57,6 +64,7 @@ export type OutboxRow = {
 export type SentRow = {
   id: string;
   receiver: string;
+  channel: string | null;
   group_key: string;
   status: string;
   alert_count: number;
@@ -120,8 +128,8 @@ export class AlertingRepo {
 
   async enqueue(tx: SqlExecutor, row: OutboxRow): Promise<void> {
     await tx.exec(
-      `INSERT INTO alerting_outbox (id, receiver, group_key, status, body, created_at_ms, attempts, next_attempt_at_ms, last_error)
-       VALUES ($1, $2, $3, $4, $5, CAST($6 AS BIGINT), CAST($7 AS BIGINT), CAST($8 AS BIGINT), $9)`,
+      `INSERT INTO alerting_outbox (id, receiver, group_key, status, body, created_at_ms, attempts, next_attempt_at_ms, last_error, channel)
+       VALUES ($1, $2, $3, $4, $5, CAST($6 AS BIGINT), CAST($7 AS BIGINT), CAST($8 AS BIGINT), $9, $10)`,
       [
         row.id,
         row.receiver,
@@ -132,6 +140,7 @@ export class AlertingRepo {
         row.attempts,
         row.next_attempt_at_ms,
         row.last_error,
+        row.channel,
       ],
     );
   }
@@ -153,8 +162,8 @@ export class AlertingRepo {
     if (removed === 0) return;
     const alertCount = (JSON.parse(row.body) as { alerts?: unknown[] }).alerts?.length ?? 0;
     await tx.exec(
-      `INSERT INTO alerting_sent (id, receiver, group_key, status, alert_count, created_at_ms, finished_at_ms, outcome, attempts, detail)
-       VALUES ($1, $2, $3, $4, CAST($5 AS BIGINT), CAST($6 AS BIGINT), CAST($7 AS BIGINT), $8, CAST($9 AS BIGINT), $10)
+      `INSERT INTO alerting_sent (id, receiver, group_key, status, alert_count, created_at_ms, finished_at_ms, outcome, attempts, detail, channel)
+       VALUES ($1, $2, $3, $4, CAST($5 AS BIGINT), CAST($6 AS BIGINT), CAST($7 AS BIGINT), $8, CAST($9 AS BIGINT), $10, $11)
        ON CONFLICT (id) DO NOTHING`,
       [
         row.id,
@@ -167,6 +176,7 @@ export class AlertingRepo {
         outcome,
         row.attempts + 1,
         detail,
+        row.channel,
       ],
     );
   }

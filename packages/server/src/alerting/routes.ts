@@ -7,6 +7,7 @@ import { appError, validationError } from '@reskpoints/core';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { ModuleContext, RouteHelpers } from '../platform/module.js';
+import { describeChannels } from './channels/index.js';
 import type { AlertingConfig } from './config.js';
 import type { AlertingEngine } from './engine.js';
 import { fingerprint, isResolved } from './labels.js';
@@ -127,16 +128,14 @@ export function registerAlertingRoutes(api: FastifyInstance, helpers: RouteHelpe
 
   api.get(
     '/api/v1/alerts/receivers',
-    { schema: { tags: ['alerting'], summary: 'Receivers, without secrets' } },
+    { schema: { tags: ['alerting'], summary: 'Receivers and their channels; URLs, keys and passwords redacted' } },
     async (req) => {
       await helpers.authenticate(req, 'admin');
       return {
         receivers: ctx.config().receivers.map((r) => ({
           name: r.name,
           sendResolved: r.sendResolved,
-          channels: r.webhook
-            ? [{ type: 'webhook', host: new URL(r.webhook.url).host, signed: !!r.webhook.secret }]
-            : [],
+          channels: describeChannels(r),
         })),
       };
     },
@@ -160,6 +159,7 @@ export function registerAlertingRoutes(api: FastifyInstance, helpers: RouteHelpe
         pending: pending.map((p) => ({
           id: p.id,
           receiver: p.receiver,
+          channel: p.channel,
           groupKey: p.group_key,
           status: p.status,
           createdAtMs: p.created_at_ms,
@@ -170,6 +170,7 @@ export function registerAlertingRoutes(api: FastifyInstance, helpers: RouteHelpe
         sent: sent.map((s) => ({
           id: s.id,
           receiver: s.receiver,
+          channel: s.channel,
           groupKey: s.group_key,
           status: s.status,
           alertCount: s.alert_count,

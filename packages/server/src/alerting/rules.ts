@@ -6,6 +6,7 @@ import { err, ok, type Result, SUMMARY_DIMENSIONS } from '@reskpoints/core';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { parseMatchers } from './matchers.js';
+import { expandTemplate } from './template.js';
 
 const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
@@ -226,12 +227,10 @@ export function renderTemplate(
   template: string,
   vars: { value: number; labels: Record<string, string>; threshold?: number },
 ): string {
-  const fmt = (n: number) => (Number.isInteger(n) ? String(n) : String(Number(n.toPrecision(6))));
-  return template.replace(/\{\{\s*\$(\w+)(?:\.(\w+))?\s*\}\}/g, (_m, name: string, key?: string) => {
-    if (name === 'value') return fmt(vars.value);
-    if (name === 'threshold') return vars.threshold === undefined ? '' : fmt(vars.threshold);
-    if (name === 'labels' && key) return vars.labels[key] ?? '';
-    return '';
+  return expandTemplate(template, {
+    value: vars.value,
+    labels: vars.labels,
+    ...(vars.threshold !== undefined ? { threshold: vars.threshold } : {}),
   });
 }
 

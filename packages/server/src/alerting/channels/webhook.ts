@@ -2,11 +2,13 @@
  * Generic webhook: the notification as JSON (Alertmanager's webhook v4 shape, so receivers
  * written for Alertmanager take it), signed with HMAC-SHA256 over `<timestamp>.<body>` when a
  * secret is configured, in `X-ReskPoints-Signature: sha256=<hex>` and `X-ReskPoints-Timestamp`
- * (epoch seconds) headers, so a receiver can refuse replays.
+ * (epoch seconds) headers, so a receiver can refuse replays. `Idempotency-Key` carries the
+ * notification id, the same on every attempt, so a receiver can drop a second copy.
  */
 import { createHmac } from 'node:crypto';
 import type { Notification } from '../dispatcher.js';
-import { classifyHttp, type DeliveryOutcome } from './delivery.js';
+import { postJson } from './common.js';
+import type { DeliveryOutcome } from './delivery.js';
 
 export interface WebhookTarget {
   url: string;
@@ -47,26 +49,23 @@ export function signBody(secret: string, timestampSec: number, body: string): st
   return `sha256=${createHmac('sha256', secret).update(`${timestampSec}.${body}`).digest('hex')}`;
 }
 
+/** Posts the stored body; `Idempotency-Key` is the notification id, the same on every retry. */
 export async function sendWebhook(
   target: WebhookTarget,
   body: string,
   nowMs: number,
   timeoutMs: number,
+  id?: string,
 ): Promise<DeliveryOutcome> {
   const ts = Math.floor(nowMs / 1000);
   const headers: Record<string, string> = {
-    'content-type': 'application/json',
-    'user-agent': 'ReskPoints-Alerting',
     ...(target.headers ?? {}),
     'x-reskpoints-timestamp': String(ts),
+    ...(id ? { 'idempotency-key': id } : {}),
   };
   if (target.secret) headers['x-reskpoints-signature'] = signBody(target.secret, ts, body);
-  try {
-    const res = await fetch(target.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeoutMs) });
-    await res.arrayBuffer().catch(() => undefined);
-    return classifyHttp(res.status, res.headers.get('retry-after'), nowMs);
-  } catch (e) {
-    // Network errors and timeouts are worth retrying; the message never includes the secret.
-    return { kind: 'retry', reason: (e as Error).name === 'TimeoutError' ? 'timeout' : 'connection failed' };
-  }
+  return postJson(target.url, body, headers, { id: id ?? '', nowMs, timeoutMs }, [
+    ...(target.secret ? [target.secret] : []),
+    ...Object.values(target.headers ?? {}),
+  ]);
 }
