@@ -3,7 +3,6 @@
  * from the notification id so a mail system can drop a second copy. SMTP 4xx answers and
  * connection failures are transient (retried); 5xx answers are final. The password is a secret.
  */
-import nodemailer from 'nodemailer';
 import { z } from 'zod';
 import { type NotificationPayload, render, type SendContext, scrub, template, truncate } from './common.js';
 import type { DeliveryOutcome } from './delivery.js';
@@ -83,6 +82,8 @@ export function classifySmtp(e: SmtpError, secrets: readonly string[]): Delivery
 }
 
 export async function sendEmail(c: EmailConfig, p: NotificationPayload, ctx: SendContext): Promise<DeliveryOutcome> {
+  // Loaded on first use: a server without email receivers never loads the SMTP client.
+  const nodemailer = (await import('nodemailer')).default;
   const transport = nodemailer.createTransport({
     host: c.host,
     port: c.port ?? 587,
