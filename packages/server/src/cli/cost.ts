@@ -255,29 +255,81 @@ export async function runRecost(
   return EXIT_OK;
 }
 
-/** `reskpoints report --period day|week|month --format csv|json|table`: the cost report. */
-export async function runReport(
-  o: CostOptions & { period?: string; format?: string; at?: string },
-  io: CliIo,
-): Promise<number> {
+export interface ReportOptions extends CostOptions {
+  period?: string;
+  format?: string;
+  at?: string;
+  stored?: boolean;
+  id?: string;
+}
+
+interface StoredReportSummaryDto {
+  id: string;
+  period: string;
+  fromMs: number;
+  toMs: number;
+  updatedAtMs: number;
+  costUsd: number | null;
+  changeRatio: number | null;
+  requests: number;
+  unpricedRequests: number;
+  costIsLowerBound: boolean;
+}
+
+/**
+ * `reskpoints report --period day|week|month --format csv|json|table`: the cost report, built
+ * now; `--stored` lists the reports the server made on its schedule, `--id` prints one of them.
+ */
+export async function runReport(o: ReportOptions, io: CliIo): Promise<number> {
   const problems: string[] = [];
-  const period = o.period ?? 'month';
-  if (!['day', 'week', 'month'].includes(period))
-    problems.push(`--period: expected day, week or month, got ${JSON.stringify(period)}`);
   const format = o.format ?? 'table';
   if (!['csv', 'json', 'table'].includes(format))
     problems.push(`--format: expected csv, json or table, got ${JSON.stringify(format)}`);
-  // CSV is rendered here from the JSON answer, by the same function the API's CSV uses.
-  const params = new URLSearchParams({ period, format: 'json' });
-  if (o.at !== undefined) {
-    const t = parseInstant(o.at, io.clock.nowMs());
-    if (t === null)
-      problems.push(`--at: expected RFC 3339, epoch milliseconds or a duration ago, got ${JSON.stringify(o.at)}`);
-    else params.set('at', String(t));
-  }
-  for (const [option, param] of FILTER_OPTIONS) {
-    const values = (o[option] ?? []).flatMap((v) => v.split(',')).filter(Boolean);
-    if (values.length > 0) params.set(param, values.join(','));
+  const params = new URLSearchParams();
+  let path = '/api/v1/reports/cost';
+  if (o.stored || o.id !== undefined) {
+    if (o.stored && o.id !== undefined) problems.push('--stored lists the stored reports; --id prints one: use either');
+    for (const [flag, v] of [
+      ['--at', o.at],
+      ['--project', o.project],
+    ] as const)
+      if (v !== undefined) problems.push(`${flag} does not apply to stored reports (they cover every project)`);
+    if (o.id !== undefined) {
+      if (!/^(day|week|month)-\d{4}-\d{2}-\d{2}$/.test(o.id))
+        problems.push(`--id: expected a stored report id such as month-2026-11-01, got ${JSON.stringify(o.id)}`);
+      if (o.period !== undefined) problems.push('--period does not apply with --id (the id names the period)');
+      path = `/api/v1/reports/cost/stored/${encodeURIComponent(o.id)}`;
+    } else {
+      path = '/api/v1/reports/cost/stored';
+      if (o.period !== undefined) {
+        if (!['day', 'week', 'month'].includes(o.period))
+          problems.push(`--period: expected day, week or month, got ${JSON.stringify(o.period)}`);
+        params.set('period', o.period);
+      }
+      if (o.limit !== undefined) {
+        if (!/^\d+$/.test(o.limit) || Number(o.limit) < 1 || Number(o.limit) > 1000)
+          problems.push(`--limit: expected a whole number from 1 to 1000, got ${JSON.stringify(o.limit)}`);
+        params.set('limit', o.limit);
+      }
+      if (o.format === 'csv') problems.push('--format csv applies to one report (--id), not to the list');
+    }
+  } else {
+    const period = o.period ?? 'month';
+    if (!['day', 'week', 'month'].includes(period))
+      problems.push(`--period: expected day, week or month, got ${JSON.stringify(period)}`);
+    // CSV is rendered here from the JSON answer, by the same function the API's CSV uses.
+    params.set('period', period);
+    params.set('format', 'json');
+    if (o.at !== undefined) {
+      const t = parseInstant(o.at, io.clock.nowMs());
+      if (t === null)
+        problems.push(`--at: expected RFC 3339, epoch milliseconds or a duration ago, got ${JSON.stringify(o.at)}`);
+      else params.set('at', String(t));
+    }
+    for (const [option, param] of FILTER_OPTIONS) {
+      const values = (o[option] ?? []).flatMap((v) => v.split(',')).filter(Boolean);
+      if (values.length > 0) params.set(param, values.join(','));
+    }
   }
   if (problems.length > 0) {
     for (const p of problems) println(io.stderr, `error: ${p}`);
@@ -285,15 +337,48 @@ export async function runReport(
   }
   const target = resolveClientTarget(o, io);
   const client = new ApiClient({ baseUrl: target.url, token: target.token, fetch: io.fetch });
-  const r = await client.request<CostReport>({ method: 'GET', path: '/api/v1/reports/cost', query: params });
+  const r = await client.request<unknown>({ method: 'GET', path, query: params });
   if (!r.ok) {
     println(io.stderr, `error: ${describeApiFailure(r.error)}`);
     return EXIT_FAILURE;
   }
-  if (format === 'csv') io.stdout.write(reportToCsv(r.value));
-  else if (format === 'json' || o.json) println(io.stdout, JSON.stringify(r.value, null, 2));
-  else println(io.stdout, formatReport(r.value));
+  if (o.stored) {
+    const { reports } = r.value as { reports: StoredReportSummaryDto[] };
+    if (format === 'json' || o.json) println(io.stdout, JSON.stringify(r.value, null, 2));
+    else println(io.stdout, formatStoredReports(reports));
+    return EXIT_OK;
+  }
+  const report = r.value as CostReport;
+  if (format === 'csv') io.stdout.write(reportToCsv(report));
+  else if (format === 'json' || o.json) println(io.stdout, JSON.stringify(report, null, 2));
+  else println(io.stdout, formatReport(report));
   return EXIT_OK;
+}
+
+export function formatStoredReports(reports: readonly StoredReportSummaryDto[]): string {
+  if (reports.length === 0) return 'No stored reports yet (they are made after each day, week and month ends).';
+  return renderTable(
+    [
+      { header: 'id' },
+      { header: 'from' },
+      { header: 'to' },
+      { header: 'cost', align: 'right' },
+      { header: 'change', align: 'right' },
+      { header: 'requests', align: 'right' },
+      { header: 'unpriced', align: 'right' },
+      { header: 'made' },
+    ],
+    reports.map((r) => [
+      r.id,
+      formatMinute(r.fromMs),
+      formatMinute(r.toMs),
+      formatCost(r.costUsd, r.costIsLowerBound),
+      formatPercent(r.changeRatio),
+      formatInt(r.requests),
+      formatInt(r.unpricedRequests),
+      formatMinute(r.updatedAtMs),
+    ]),
+  );
 }
 
 export function formatReport(report: CostReport): string {

@@ -14,7 +14,7 @@ import {
 } from './alerts.js';
 import { runListAnomalies } from './anomalies.js';
 import { runConfigCheck } from './config-command.js';
-import { type CostCommand, type CostOptions, runCost, runRecost, runReport } from './cost.js';
+import { type CostCommand, type CostOptions, type ReportOptions, runCost, runRecost, runReport } from './cost.js';
 import { runDropDeadLetter, runListDeadLetters, runRetryDeadLetter } from './dead-letters.js';
 import { runDetect } from './detect.js';
 import { type ForecastOptions, runCapacity, runForecast } from './forecast.js';
@@ -344,13 +344,18 @@ export function buildProgram(io: CliIo, setOutcome: (o: CliOutcome) => void): Co
   clientOptions(
     program
       .command('report')
-      .description('Cost report of the last whole day, week or month: by model, project and user, drivers, change'),
+      .description(
+        'Cost report of the last whole day, week or month: by model, project and user, drivers, change; or the reports made on the schedule',
+      ),
   )
     .option('--period <period>', 'day, week or month (default month)')
     .option('--format <format>', 'table (default), csv or json')
     .option('--at <time>', 'the report covers the last whole period before this (default now)')
     .option('--project <value>', 'only this project', collect)
-    .action(async (o: CostOptions & { period?: string; format?: string; at?: string }) => done(await runReport(o, io)));
+    .option('--stored', 'list the reports made on the schedule and kept by the server, newest first (admin token)')
+    .option('--id <id>', 'a stored report, e.g. month-2026-11-01 (admin token; --format applies)')
+    .option('--limit <n>', 'stored reports to list (default 50)')
+    .action(async (o: ReportOptions) => done(await runReport(o, io)));
   const forecast = clientOptions(
     program
       .command('forecast')
