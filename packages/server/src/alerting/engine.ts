@@ -8,7 +8,7 @@
  * from deciding to send it a second time.
  */
 import { randomUUID } from 'node:crypto';
-import type { Clock } from '@reskpoints/core';
+import type { Clock, SummaryResult } from '@reskpoints/core';
 import type { Logger } from 'pino';
 import type { PlatformEvents } from '../platform/events.js';
 import type { Fence } from '../platform/fencing.js';
@@ -24,9 +24,26 @@ import { evaluateRule, evaluateSignalRule, type Summarize } from './evaluator.js
 import { type Alert, fingerprint, isResolved } from './labels.js';
 import { MemoryNotificationLog, type NotificationLogEntry } from './notification-log.js';
 import type { AlertingRepo } from './repo.js';
-import { type RuleAlertState, stepRule } from './rule-state.js';
+import { type ActiveSeries, type RuleAlertState, stepRule } from './rule-state.js';
 import type { Rule } from './rules.js';
 import type { Silence } from './silences.js';
+
+/** Rules evaluated at once in a pass. */
+const EVALUATION_CONCURRENCY = 4;
+
+/** `fn` over `items`, at most `limit` at a time; results in the items' order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
 
 export interface EngineDeps {
   db: SqlDatabase;
@@ -111,6 +128,8 @@ export class AlertingEngine {
   private ruleStates = new Map<string, RuleAlertState[]>();
   private lastEvalMs = new Map<string, number>();
   private persisted = new Map<string, string>();
+  /** Rule states as last written (JSON per rule), to skip rewriting unchanged ones. */
+  private persistedStates = new Map<string, string>();
   private commitSeen = false;
   private pipelineRef: PipelineConfig | null = null;
   private readonly inbound: Alert[] = [];
@@ -149,6 +168,7 @@ export class AlertingEngine {
     const nowMs = this.deps.clock.nowMs();
     this.log = new TrackingLog(await repo.loadLog(db));
     this.ruleStates = await repo.loadRuleStates(db);
+    this.persistedStates = new Map([...this.ruleStates].map(([name, states]) => [name, JSON.stringify(states)]));
     this.silences = await repo.loadSilences(db, nowMs);
     this.pipelineRef = this.deps.pipeline();
     const d = new Dispatcher(this.pipelineRef, { log: this.log, silences: () => this.silences });
@@ -178,6 +198,21 @@ export class AlertingEngine {
     const signalsSeen = this.signalsSeen;
     this.signalsSeen = new Set();
     const transitions: RuleTransition[] = [];
+    // Rules on the same query (filter, grouping, window) share one summary per pass.
+    const base = this.deps.summarize;
+    const answers = new Map<string, Promise<SummaryResult>>();
+    const summarize: Summarize | null = base
+      ? (q) => {
+          const key = JSON.stringify(q);
+          let a = answers.get(key);
+          if (!a) {
+            a = base(q);
+            answers.set(key, a);
+          }
+          return a;
+        }
+      : null;
+    const due: Rule[] = [];
     for (const rule of rules) {
       const signal = rule.signal;
       if (signal ? !this.deps.signals : !this.deps.summarize) continue;
@@ -185,27 +220,39 @@ export class AlertingEngine {
       const woken = signal ? signalsSeen.has(signal.source) : all;
       if (!woken && last !== undefined && nowMs - last < rule.interval) continue;
       this.lastEvalMs.set(rule.name, nowMs);
-      try {
-        const active = signal
-          ? await evaluateSignalRule(rule, this.deps.signals as SignalHub, nowMs)
-          : await evaluateRule(rule, this.deps.summarize as Summarize, nowMs);
-        const before = this.ruleStates.get(rule.name) ?? [];
-        const r = stepRule(before, active, nowMs, {
-          forMs: rule.for,
-          keepFiringForMs: rule.keepFiringFor,
-          staleAfterMs: Math.max(4 * rule.interval, 5 * 60_000),
-        });
-        transitions.push(...ruleTransitions(rule.name, before, r.states));
-        this.ruleStates.set(rule.name, r.states);
-        evaluated.push(rule.name);
-        d.put(r.alerts, nowMs);
-      } catch (e) {
-        this.deps.logger.warn({ err: e, rule: rule.name }, 'rule evaluation failed');
-      }
+      due.push(rule);
     }
+    // Queries run a few at a time (the store answers them in parallel); states step in rule order.
+    const results = await mapLimit(due, EVALUATION_CONCURRENCY, (rule) =>
+      (rule.signal
+        ? evaluateSignalRule(rule, this.deps.signals as SignalHub, nowMs)
+        : evaluateRule(rule, summarize as Summarize, nowMs)
+      ).then(
+        (active) => ({ ok: true as const, active }),
+        (error: unknown) => ({ ok: false as const, error }),
+      ),
+    );
+    due.forEach((rule, i) => {
+      const result = results[i] as { ok: true; active: ActiveSeries[] } | { ok: false; error: unknown };
+      if (!result.ok) {
+        this.deps.logger.warn({ err: result.error, rule: rule.name }, 'rule evaluation failed');
+        return;
+      }
+      const before = this.ruleStates.get(rule.name) ?? [];
+      const r = stepRule(before, result.active, nowMs, {
+        forMs: rule.for,
+        keepFiringForMs: rule.keepFiringFor,
+        staleAfterMs: Math.max(4 * rule.interval, 5 * 60_000),
+      });
+      transitions.push(...ruleTransitions(rule.name, before, r.states));
+      this.ruleStates.set(rule.name, r.states);
+      evaluated.push(rule.name);
+      d.put(r.alerts, nowMs);
+    });
     // Rules removed (from the file, the config or the API) resolve their alerts.
+    const names = new Set(rules.map((r) => r.name));
     for (const name of [...this.ruleStates.keys()]) {
-      if (rules.some((r) => r.name === name)) continue;
+      if (names.has(name)) continue;
       const before = this.ruleStates.get(name) ?? [];
       const r = stepRule(before, [], nowMs, { forMs: 0, keepFiringForMs: 0, staleAfterMs: 0 });
       transitions.push(...ruleTransitions(name, before, []));
@@ -227,13 +274,26 @@ export class AlertingEngine {
     const logEntries = this.log.dirty.splice(0);
     const receivers = new Map(this.deps.receivers().map((r) => [r.name, r]));
     const queued: QueuedNotification[] = [];
+    // Only rules whose states changed are written (most rules of a large set stay inactive).
+    const changedStates: [string, RuleAlertState[]][] = [];
+    const written = new Map<string, string>();
+    for (const name of evaluated) {
+      const states = this.ruleStates.get(name) ?? [];
+      const body = JSON.stringify(states);
+      if ((this.persistedStates.get(name) ?? '[]') === body) continue;
+      changedStates.push([name, states]);
+      written.set(name, body);
+    }
     await fencedTransaction(db, fence, nowMs, async (tx) => {
-      for (const name of evaluated) await repo.replaceRuleStates(tx, name, this.ruleStates.get(name) ?? []);
-      for (const [fp, alert] of held) {
-        const body = JSON.stringify(alert);
-        if (this.persisted.get(fp) !== body) await repo.putAlert(tx, fp, alert);
-      }
-      for (const fp of this.persisted.keys()) if (!held.has(fp)) await repo.deleteAlert(tx, fp);
+      for (const [name, states] of changedStates) await repo.replaceRuleStates(tx, name, states);
+      await repo.putAlerts(
+        tx,
+        [...held].filter(([fp, alert]) => this.persisted.get(fp) !== JSON.stringify(alert)),
+      );
+      await repo.deleteAlerts(
+        tx,
+        [...this.persisted.keys()].filter((fp) => !held.has(fp)),
+      );
       for (const e of logEntries) await repo.putLog(tx, e);
       for (const i of inbound) await repo.deleteInbound(tx, i.id);
       for (const n of notifications) {
@@ -269,6 +329,7 @@ export class AlertingEngine {
       }
     });
     this.persisted = new Map([...held].map(([fp, a]) => [fp, JSON.stringify(a)]));
+    for (const [name, body] of written) this.persistedStates.set(name, body);
     this.publishChanges(nowMs, held, transitions, queued);
     await this.deliver(nowMs);
   }

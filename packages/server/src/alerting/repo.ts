@@ -75,6 +75,15 @@ export type SentRow = {
   detail: string | null;
 };
 
+/** Rows per multi-row statement (PostgreSQL allows 65,535 parameters in one). */
+const WRITE_CHUNK = 500;
+
+function chunks<T>(list: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
+  return out;
+}
+
 export class AlertingRepo {
   async loadRuleStates(db: SqlExecutor): Promise<Map<string, RuleAlertState[]>> {
     const rows = await db.query<{ rule: string; body: string }>('SELECT rule, body FROM alerting_rule_states');
@@ -89,12 +98,14 @@ export class AlertingRepo {
 
   async replaceRuleStates(tx: SqlExecutor, rule: string, states: readonly RuleAlertState[]): Promise<void> {
     await tx.exec('DELETE FROM alerting_rule_states WHERE rule = $1', [rule]);
-    for (const s of states)
-      await tx.exec('INSERT INTO alerting_rule_states (rule, fingerprint, body) VALUES ($1, $2, $3)', [
+    // One multi-row statement per chunk: a rule with many series costs a few statements, not one each.
+    for (const chunk of chunks(states, WRITE_CHUNK)) {
+      const values = chunk.map((_, i) => `($1, $${2 * i + 2}, $${2 * i + 3})`).join(', ');
+      await tx.exec(`INSERT INTO alerting_rule_states (rule, fingerprint, body) VALUES ${values}`, [
         rule,
-        s.fingerprint,
-        JSON.stringify(s),
+        ...chunk.flatMap((s) => [s.fingerprint, JSON.stringify(s)]),
       ]);
+    }
   }
 
   async loadAlerts(db: SqlExecutor): Promise<Alert[]> {
@@ -103,14 +114,30 @@ export class AlertingRepo {
   }
 
   async putAlert(tx: SqlExecutor, fp: string, alert: Alert): Promise<void> {
-    await tx.exec(
-      'INSERT INTO alerting_alerts (fingerprint, body) VALUES ($1, $2) ON CONFLICT (fingerprint) DO UPDATE SET body = excluded.body',
-      [fp, JSON.stringify(alert)],
-    );
+    await this.putAlerts(tx, [[fp, alert]]);
+  }
+
+  /** Inserts or replaces alerts by fingerprint, a chunk per statement. */
+  async putAlerts(tx: SqlExecutor, alerts: readonly (readonly [string, Alert])[]): Promise<void> {
+    for (const chunk of chunks(alerts, WRITE_CHUNK)) {
+      const values = chunk.map((_, i) => `($${2 * i + 1}, $${2 * i + 2})`).join(', ');
+      await tx.exec(
+        `INSERT INTO alerting_alerts (fingerprint, body) VALUES ${values} ON CONFLICT (fingerprint) DO UPDATE SET body = excluded.body`,
+        chunk.flatMap(([fp, a]) => [fp, JSON.stringify(a)]),
+      );
+    }
   }
 
   async deleteAlert(tx: SqlExecutor, fp: string): Promise<void> {
-    await tx.exec('DELETE FROM alerting_alerts WHERE fingerprint = $1', [fp]);
+    await this.deleteAlerts(tx, [fp]);
+  }
+
+  async deleteAlerts(tx: SqlExecutor, fps: readonly string[]): Promise<void> {
+    for (const chunk of chunks(fps, WRITE_CHUNK))
+      await tx.exec(
+        `DELETE FROM alerting_alerts WHERE fingerprint IN (${chunk.map((_, i) => `$${i + 1}`).join(', ')})`,
+        chunk,
+      );
   }
 
   async loadLog(db: SqlExecutor): Promise<NotificationLogEntry[]> {

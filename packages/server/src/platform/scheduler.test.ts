@@ -234,6 +234,34 @@ describe('Scheduler', () => {
     expect(runs).toBe(2);
   });
 
+  it('a wake during a run runs the job again as soon as it finished, not at the next timer tick', async () => {
+    const s = new Scheduler({ clock, lease: new Arbiter().lease('a'), state: db, tickMs: 3_600_000 });
+    schedulers.push(s);
+    let runs = 0;
+    let release: () => void = () => undefined;
+    const secondRun = new Promise<void>((resolve) => {
+      s.add({
+        name: 'evaluate',
+        scope: 'leader',
+        everyMs: 60_000,
+        run: async () => {
+          runs++;
+          if (runs === 1) await new Promise<void>((r) => (release = r));
+          else resolve();
+        },
+      });
+    });
+    s.start();
+    for (let i = 0; i < 100 && runs === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(runs).toBe(1);
+    s.wake('evaluate');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(runs).toBe(1);
+    release();
+    await secondRun;
+    expect(runs).toBe(2);
+  });
+
   it('refuses duplicate names and non-positive intervals', () => {
     const s = scheduler(null);
     s.add({ name: 'x', scope: 'node', everyMs: 1, run: async () => undefined });

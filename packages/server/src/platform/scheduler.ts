@@ -133,7 +133,11 @@ export class Scheduler {
     const job = this.jobs.get(name);
     if (!job) return;
     job.nextDueMs = Math.min(job.nextDueMs ?? 0, this.clock.nowMs());
-    // Many wake-ups in a burst (one per commit) make one tick.
+    this.tickSoon();
+  }
+
+  /** A tick right after the current turn, with the real timer running; many requests in a burst make one. */
+  private tickSoon(): void {
     if (!this.timer || this.stopped || this.wakePending) return;
     this.wakePending = true;
     setImmediate(() => {
@@ -239,6 +243,8 @@ export class Scheduler {
         job.running = null;
         job.abort = null;
         if (fence) await this.recordFinish(def.name, fence, job).catch(() => undefined);
+        // Woken while it ran (a commit during an evaluation): run again now, not at the next timer tick.
+        if (job.nextDueMs !== null && job.nextDueMs <= this.clock.nowMs()) this.tickSoon();
       }
     })();
     job.running = run;
