@@ -121,8 +121,11 @@ export interface AnomalyFilter {
   projectId?: string;
   metric?: string;
   series?: string;
+  model?: string;
   /** Buckets starting at or after this. */
   fromMs?: number;
+  /** Buckets starting before this. */
+  toMs?: number;
   /** Detected at or after this. */
   detectedSinceMs?: number;
   limit: number;
@@ -139,7 +142,9 @@ export async function listAnomalies(db: SqlExecutor, q: AnomalyFilter): Promise<
   if (q.projectId !== undefined) add('project_id = ?', q.projectId);
   if (q.metric !== undefined) add('metric = ?', q.metric);
   if (q.series !== undefined) add('series = ?', q.series);
+  if (q.model !== undefined) add('model = ?', q.model);
   if (q.fromMs !== undefined) add('bucket_start_ms >= CAST(? AS BIGINT)', q.fromMs);
+  if (q.toMs !== undefined) add('bucket_start_ms < CAST(? AS BIGINT)', q.toMs);
   if (q.detectedSinceMs !== undefined) add('detected_at_ms >= CAST(? AS BIGINT)', q.detectedSinceMs);
   params.push(q.limit);
   const rows = await db.query<AnomalyRow>(
@@ -148,6 +153,12 @@ export async function listAnomalies(db: SqlExecutor, q: AnomalyFilter): Promise<
     params,
   );
   return rows.map(fromRow);
+}
+
+/** One anomaly by id, or null. */
+export async function getAnomaly(db: SqlExecutor, id: string): Promise<Anomaly | null> {
+  const rows = await db.query<AnomalyRow>('SELECT * FROM detect_anomalies WHERE id = $1', [id]);
+  return rows[0] ? fromRow(rows[0]) : null;
 }
 
 /** The JSON an API, CLI or WebSocket client gets for an anomaly. */

@@ -267,6 +267,36 @@ describe('detect module', () => {
       // Found within a minute of the spike bucket's end (its calls' event time + one bucket).
       expect(detectedAtMs - (T0 + (SPIKE + 1) * MINUTE_MS)).toBeLessThanOrEqual(MINUTE_MS);
 
+      // Filters by model and bucket range.
+      const q = (p: string) => get(server!, `/api/v1/anomalies?${p}`).then((r) => r.body['anomalies'] as any[]);
+      expect(await q('model=gpt-4o&metric=costUsd')).toHaveLength(1);
+      expect(await q('model=gpt-4o-mini')).toEqual([]);
+      expect(await q(`toMs=${T0 + SPIKE * MINUTE_MS}`)).toEqual([]);
+      expect(await q(`fromMs=${T0 + SPIKE * MINUTE_MS}&toMs=${T0 + (SPIKE + 1) * MINUTE_MS}`)).toHaveLength(2);
+
+      // The series around it, for a chart: the spike bucket holds the anomaly's value.
+      const context = await get(
+        server,
+        `/api/v1/anomalies/context?id=${encodeURIComponent(found[0].id)}&before=30&after=10`,
+      );
+      expect(context.status).toBe(200);
+      expect(context.body['anomaly']).toEqual(found[0]);
+      const ctxSeries = context.body['series'];
+      expect(ctxSeries).toMatchObject({ intervalMs: MINUTE_MS, fromMs: T0 + (SPIKE - 30) * MINUTE_MS });
+      const points = ctxSeries.points as { bucketStartMs: number; value: number }[];
+      expect(points[0]!.bucketStartMs).toBe(T0 + (SPIKE - 30) * MINUTE_MS);
+      const at = points.find((p) => p.bucketStartMs === found[0].bucketStartMs)!;
+      expect(at.value).toBeCloseTo(found[0].value, 9);
+      expect(points.filter((p) => p.value > found[0].upper)).toEqual([at]);
+      expect(points.every((p, i) => i === 0 || p.bucketStartMs - points[i - 1]!.bucketStartMs === MINUTE_MS)).toBe(
+        true,
+      );
+      expect((await get(server, '/api/v1/anomalies/context?id=nope')).status).toBe(404);
+      expect((await get(server, `/api/v1/anomalies/context?id=${encodeURIComponent(found[0].id)}`, b.key)).status).toBe(
+        404,
+      );
+      expect((await get(server, `/api/v1/anomalies/context?id=x&before=-1`)).status).toBe(400);
+
       // Live: the admin client gets it; the other project's client does not.
       await until(() => events.messages.length >= 2);
       expect(events.messages).toHaveLength(2);

@@ -25,7 +25,8 @@ import { z } from 'zod';
 import { fencedTransaction } from '../platform/fencing.js';
 import { defineModule } from '../platform/module.js';
 import type { SqlExecutor } from '../platform/sql.js';
-import { type Anomaly, anomalyDto, anomalySignal, listAnomalies } from './anomaly-repo.js';
+import { type Anomaly, anomalyDto, anomalySignal, getAnomaly, listAnomalies } from './anomaly-repo.js';
+import { anomalySeries } from './anomaly-series.js';
 import {
   applyDue,
   countGroups,
@@ -93,6 +94,7 @@ export type DetectConfig = z.infer<typeof detectConfig>;
 
 const anomalyQuery = z.object({
   projectId: z.string().max(128).optional(),
+  model: z.string().max(256).optional(),
   metric: z.string().max(64).optional(),
   series: z
     .string()
@@ -105,7 +107,14 @@ const anomalyQuery = z.object({
     .min(0)
     .optional()
     .describe('Only anomalies of buckets starting at or after this, epoch ms'),
+  toMs: z.coerce.number().int().min(0).optional().describe('Only anomalies of buckets starting before this, epoch ms'),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+const contextQuery = z.object({
+  id: z.string().min(1).max(1024).describe('The anomaly id (as listed by GET /api/v1/anomalies)'),
+  before: z.coerce.number().int().min(0).max(1440).default(60).describe('Buckets before the anomaly'),
+  after: z.coerce.number().int().min(0).max(1440).default(15).describe('Buckets after the anomaly'),
 });
 
 const seriesParams = z.object({ name: z.string().min(1).max(64) });
@@ -307,10 +316,41 @@ export const detectModule = defineModule({
               projectId,
               metric: q.metric,
               series: q.series,
+              model: q.model,
               fromMs: q.fromMs,
+              toMs: q.toMs,
               limit: q.limit,
             });
             return { anomalies: found.map(anomalyDto) };
+          },
+        );
+        api.get(
+          '/api/v1/anomalies/context',
+          {
+            schema: {
+              tags: ['detection'],
+              summary:
+                "One anomaly and its series around it (the buckets before and after the anomaly's, summarised from the telemetry store), for a chart; series is null when a series named by API was deleted since",
+              querystring: contextQuery,
+            },
+          },
+          async (req) => {
+            const principal = await helpers.authenticate(req, 'any');
+            const q = contextQuery.parse(req.query);
+            const a = await getAnomaly(ctx.state, q.id);
+            if (a === null || (principal.kind === 'project' && a.projectId !== principal.projectId)) {
+              return helpers.fail(appError('RP_NOT_FOUND', `no anomaly with id "${q.id}"`));
+            }
+            if (!telemetry) return { anomaly: anomalyDto(a), series: null };
+            const series = await anomalySeries(a, {
+              keyBucketMs: ctx.config().bucketMs,
+              userSeries: await listUserSeries(ctx.state),
+              summarize: (sq) => telemetry.summarize(sq),
+              before: q.before,
+              after: q.after,
+              nowMs: ctx.clock.nowMs(),
+            });
+            return { anomaly: anomalyDto(a), series };
           },
         );
         api.get(
