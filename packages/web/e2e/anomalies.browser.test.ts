@@ -1,7 +1,10 @@
 /**
- * Anomaly markers in Chromium: steady traffic for two projects with one injected cost spike,
+ * Anomalies in Chromium: steady traffic for two projects with one injected cost spike,
  * ingested through the native API and scored by the detect module; the cost explorer and the
- * overview list the anomalies `GET /api/v1/anomalies` returns for their range and filters.
+ * overview list the anomalies `GET /api/v1/anomalies` returns for their range and filters, and
+ * the anomalies page shows each with the values the API gives, its series chart (the points of
+ * `GET /api/v1/anomalies/context`), its filters in the URL, axe-clean in both themes, with
+ * screenshots at desktop and phone width.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -10,6 +13,7 @@ import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gaussian, seededRandom } from '../../server/src/detect/synthetic.js';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from '../../server/src/test-support/harness.js';
+import { deviationText, firedText, formatMetric } from '../src/anomalies.js';
 
 const CHROMIUM = process.env['RP_CHROMIUM'] ?? '/usr/bin/chromium';
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -21,8 +25,22 @@ const SPIKE = 185;
 interface Anomaly {
   id: string;
   projectId: string;
+  model: string;
   metric: string;
+  series: string;
   bucketStartMs: number;
+  value: number;
+  expected: number | null;
+  lower: number | null;
+  upper: number | null;
+  score: number;
+  explanation: {
+    deviation: number | null;
+    deviationBands: number | null;
+    fired: { detector: string; score: number }[];
+    sinceMs: number | null;
+    changeStartMs: number | null;
+  };
 }
 
 /** Three gpt-4o calls a minute from `t0`; the spike minute has 20 times the input tokens. */
@@ -92,9 +110,19 @@ describe('anomaly markers in Chromium', () => {
     await server?.stop();
   });
 
-  const open = async (path: string) => {
-    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    await ctx.addInitScript((t) => sessionStorage.setItem('rp-token', t as string), ADMIN_TOKEN);
+  const open = async (
+    path: string,
+    o: { theme?: 'light' | 'dark'; viewport?: { width: number; height: number } } = {},
+  ) => {
+    const theme = o.theme ?? 'light';
+    const ctx = await browser.newContext({ viewport: o.viewport ?? { width: 1280, height: 900 }, colorScheme: theme });
+    await ctx.addInitScript(
+      ([token, t]) => {
+        sessionStorage.setItem('rp-token', token as string);
+        localStorage.setItem('rp-theme', t as string);
+      },
+      [ADMIN_TOKEN, theme],
+    );
     const page = await ctx.newPage();
     await page.goto(`${server.url}${path}`);
     await page.locator('main[data-ready]').waitFor();
@@ -149,5 +177,133 @@ describe('anomaly markers in Chromium', () => {
     await page.locator('[data-anomalies] summary').click();
     expect(await items.first().isVisible()).toBe(true);
     await ctx.close();
+  });
+
+  const pageIds = (page: import('playwright-core').Page) =>
+    page.locator('[data-anomaly-id]').evaluateAll((els) => els.map((e) => e.getAttribute('data-anomaly-id')));
+
+  it('the anomalies page shows each anomaly as the API gives it, with its series chart, band and explanation', async () => {
+    const toMs = t0 + MINUTES * MINUTE_MS;
+    const listed = (await get<{ anomalies: Anomaly[] }>(`/api/v1/anomalies?fromMs=${t0}&toMs=${toMs}`)).anomalies;
+    expect(listed.map((x) => x.metric).sort()).toEqual(['costUsd', 'totalTokens']);
+    const range = `from=${new Date(t0).toISOString()}&to=${new Date(toMs).toISOString()}`;
+    const { ctx, page } = await open(`/anomalies?${range}`);
+    await expect.poll(() => pageIds(page)).toEqual(listed.map((x) => x.id));
+    expect(await page.locator('[data-anomaly-count]').getAttribute('data-anomaly-count')).toBe(String(listed.length));
+
+    const cost = listed.find((x) => x.metric === 'costUsd')!;
+    const card = page.locator(`[data-anomaly-id="${cost.id}"]`);
+    const field = (name: string) => card.locator(`[data-field="${name}"]`).textContent();
+    expect(await card.locator('h2').textContent()).toBe('Cost · prj_checkout / gpt-4o');
+    expect(await card.locator('[data-score]').textContent()).toBe(`score ${cost.score.toFixed(3)}`);
+    expect(await field('value')).toBe(formatMetric('costUsd', cost.value));
+    expect(await field('expected')).toBe(formatMetric('costUsd', cost.expected));
+    expect(await field('band')).toBe(
+      `${formatMetric('costUsd', cost.lower)} to ${formatMetric('costUsd', cost.upper)}`,
+    );
+    expect(await field('deviation')).toBe(deviationText(cost));
+    expect(await field('fired')).toBe(firedText(cost.explanation));
+    expect(cost.explanation.fired.length).toBeGreaterThan(0);
+    expect(await card.locator('[data-field="bucket"] time').getAttribute('datetime')).toBe(
+      new Date(cost.bucketStartMs).toISOString(),
+    );
+    if (cost.explanation.sinceMs !== null)
+      expect(await card.locator('[data-field="since"] time').getAttribute('datetime')).toBe(
+        new Date(cost.explanation.sinceMs).toISOString(),
+      );
+
+    // The chart draws the points the context API returns around the anomaly.
+    const context = await get<{ series: { points: { bucketStartMs: number; value: number }[] } }>(
+      `/api/v1/anomalies/context?id=${encodeURIComponent(cost.id)}&before=60&after=15`,
+    );
+    const points = context.series.points;
+    expect(points.find((p) => p.bucketStartMs === cost.bucketStartMs)?.value).toBeCloseTo(cost.value, 9);
+    const chart = card.locator('[data-anomaly-chart]');
+    await chart.locator('canvas').waitFor();
+    expect(await chart.getAttribute('data-points')).toBe(String(points.length));
+    const label = await chart.locator('figure').getAttribute('aria-label');
+    expect(label).toContain(`${formatMetric('costUsd', cost.value)} at`);
+    expect(label).toContain(`band ${formatMetric('costUsd', cost.lower)} to ${formatMetric('costUsd', cost.upper)}`);
+    // The legend names the value, the expected value, the band and the anomalous point.
+    const legend = await chart.locator('.u-legend').textContent();
+    for (const name of ['Value', 'Expected', 'Band low', 'Band high', 'Anomaly']) expect(legend).toContain(name);
+
+    mkdirSync(SHOTS, { recursive: true });
+    await card.screenshot({ path: join(SHOTS, 'anomaly-card.png') });
+    await ctx.close();
+  });
+
+  it('the anomalies page filters by metric, series, project and model, all kept in the URL', async () => {
+    const toMs = t0 + MINUTES * MINUTE_MS;
+    const range = `from=${new Date(t0).toISOString()}&to=${new Date(toMs).toISOString()}`;
+    const list = async (q: string) =>
+      (await get<{ anomalies: Anomaly[] }>(`/api/v1/anomalies?fromMs=${t0}&toMs=${toMs}${q}`)).anomalies.map(
+        (x) => x.id,
+      );
+    const { ctx, page } = await open(`/anomalies?${range}`);
+    await page.locator('[data-anomaly-id]').first().waitFor();
+
+    await page.getByLabel('Metric').selectOption('totalTokens');
+    await expect.poll(() => pageIds(page)).toEqual(await list('&metric=totalTokens'));
+    expect(new URL(page.url()).searchParams.get('metric')).toBe('totalTokens');
+    // A shared link shows the same list.
+    const shared = page.url();
+    await page.getByLabel('Metric').selectOption('');
+    await expect.poll(async () => (await pageIds(page)).length).toBe(2);
+    await page.goto(shared);
+    await expect.poll(() => pageIds(page)).toEqual(await list('&metric=totalTokens'));
+    await page.getByLabel('Metric').selectOption('');
+
+    const costSeries = 'costUsd|prj_checkout|gpt-4o';
+    await page.getByLabel('Series').fill(costSeries);
+    await page.getByLabel('Series').press('Enter');
+    await expect.poll(() => pageIds(page)).toEqual(await list(`&series=${encodeURIComponent(costSeries)}`));
+    expect(new URL(page.url()).searchParams.get('series')).toBe(costSeries);
+    await page.getByLabel('Series').fill('');
+    await page.getByLabel('Series').press('Enter');
+    await expect.poll(async () => (await pageIds(page)).length).toBe(2);
+
+    await page.getByLabel(/^Model/).selectOption('gpt-4o');
+    await expect.poll(() => pageIds(page)).toEqual(await list('&model=gpt-4o'));
+    await page.getByLabel(/^Project/).selectOption('prj_search');
+    await expect.poll(() => page.locator('[data-empty]').count()).toBe(1);
+    expect(await pageIds(page)).toEqual([]);
+    expect(new URL(page.url()).searchParams.get('project')).toBe('prj_search');
+    await ctx.close();
+
+    // A range before the spike shows nothing.
+    const before = `from=${new Date(t0).toISOString()}&to=${new Date(t0 + (SPIKE - 10) * MINUTE_MS).toISOString()}`;
+    const empty = await open(`/anomalies?${before}`);
+    await empty.page.locator('[data-empty]').waitFor();
+    await empty.ctx.close();
+  });
+
+  it('the anomalies page passes axe in both themes and reflows to phone width (screenshots)', async () => {
+    const range = `from=${new Date(t0).toISOString()}&to=${new Date(t0 + MINUTES * MINUTE_MS).toISOString()}`;
+    const found: string[] = [];
+    mkdirSync(SHOTS, { recursive: true });
+    for (const [label, viewport] of [
+      ['desktop', { width: 1280, height: 900 }],
+      ['phone', { width: 390, height: 844 }],
+    ] as const)
+      for (const theme of ['light', 'dark'] as const) {
+        const { ctx, page } = await open(`/anomalies?${range}`, { theme, viewport });
+        await page.locator('[data-anomaly-chart] canvas').first().waitFor();
+        await expect.poll(() => page.locator('[data-anomaly-chart] canvas').count()).toBe(2);
+        await page.screenshot({ path: join(SHOTS, `anomalies-${label}-${theme}.png`), fullPage: label === 'desktop' });
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        expect(overflow, `${label} scrolls sideways`).toBeLessThanOrEqual(1);
+        await page.addScriptTag({ content: AXE_SOURCE });
+        const violations = await page.evaluate(async () => {
+          const axe = (window as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<any> } }).axe;
+          const r = await axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] });
+          return r.violations
+            .filter((v: any) => v.impact === 'serious' || v.impact === 'critical')
+            .map((v: any) => `${v.id}: ${v.nodes.map((n: any) => n.target.join(' ')).join(' | ')}`);
+        });
+        for (const v of violations) found.push(`[${label} ${theme}] ${v}`);
+        await ctx.close();
+      }
+    expect(found).toEqual([]);
   });
 });

@@ -19,6 +19,22 @@ export interface Anomaly {
   value: number;
   expected: number | null;
   score: number;
+  /** The band the value was judged against (in the full API answer; the markers do not read them). */
+  lower?: number | null;
+  upper?: number | null;
+  /** Group values of a series named by API. */
+  group?: Record<string, string>;
+  detectedAtMs?: number;
+  explanation?: AnomalyExplanation;
+}
+
+/** Why the ensemble called it an anomaly (the API's `explanation`). */
+export interface AnomalyExplanation {
+  deviation: number | null;
+  deviationBands: number | null;
+  fired: { detector: string; score: number }[];
+  sinceMs: number | null;
+  changeStartMs: number | null;
 }
 
 /** The key series' metrics as people read them. */
@@ -31,12 +47,77 @@ export const METRIC_LABELS: Record<string, string> = {
   ttftP95Ms: 'Time to first token p95',
 };
 
-/** A metric's value formatted for people. */
+/** A metric's value formatted for people (key series' metrics and those of series named by API). */
 export function formatMetric(metric: string, v: number | null): string {
-  if (metric === 'costUsd') return formatUsd(v);
-  if (metric === 'errorRate') return formatPercent(v);
-  if (metric === 'latencyP95Ms' || metric === 'ttftP95Ms') return formatDurationMs(v);
+  if (metric.endsWith('Usd')) return formatUsd(v);
+  if (metric.endsWith('Rate')) return formatPercent(v);
+  if (metric.endsWith('Ms')) return formatDurationMs(v);
   return formatCount(v);
+}
+
+/** The detectors of the ensemble as people read them. */
+export const DETECTOR_LABELS: Record<string, string> = {
+  ewma: 'EWMA z-score',
+  mad: 'median/MAD',
+  seasonal: 'seasonal baseline',
+  cusum: 'CUSUM change point',
+  context: 'contextual',
+};
+
+/** Which detectors fired, strongest first: `median/MAD 1.00, EWMA z-score 0.97`, or `none`. */
+export function firedText(e: AnomalyExplanation | undefined): string {
+  const fired = e?.fired ?? [];
+  if (fired.length === 0) return 'none';
+  return fired.map((f) => `${DETECTOR_LABELS[f.detector] ?? f.detector} ${f.score.toFixed(2)}`).join(', ');
+}
+
+/** `+0.0512 (+8.3 bands)`: how far the value is from the expected one. */
+export function deviationText(a: Anomaly): string {
+  const d = a.explanation?.deviation ?? (a.expected === null ? null : a.value - a.expected);
+  if (d === null) return '—';
+  const sign = d > 0 ? '+' : d < 0 ? '−' : '';
+  const bands = a.explanation?.deviationBands;
+  const b = bands === null || bands === undefined ? '' : ` (${bands > 0 ? '+' : ''}${bands.toFixed(1)} bands)`;
+  return `${sign}${formatMetric(a.metric, Math.abs(d))}${b}`;
+}
+
+/** Where an anomaly is: `Cost · prj_a / gpt-4o`, or a user series' name and group. */
+export function anomalyTitle(a: Anomaly): string {
+  const metric = METRIC_LABELS[a.metric] ?? a.metric;
+  const isKey = a.series === `${a.metric}|${a.projectId}|${a.model}`;
+  const where = isKey
+    ? [a.projectId, a.model].filter((x) => x !== '').join(' / ')
+    : [a.series, ...Object.entries(a.group ?? {}).map(([k, v]) => `${k}=${v || '(none)'}`)].join(' · ');
+  return where ? `${metric} · ${where}` : metric;
+}
+
+/**
+ * Query parameters for the anomalies page's list: the window, the metric and series, and the
+ * project and model when one of each is picked (several are filtered by `keepAnomaly`).
+ */
+export function anomalyListParams(
+  window: { fromMs: number; toMs: number },
+  filters: Filters,
+  metric: string,
+  series: string,
+): URLSearchParams {
+  const p = new URLSearchParams({
+    fromMs: String(Math.floor(window.fromMs)),
+    toMs: String(Math.ceil(window.toMs)),
+    limit: '1000',
+  });
+  if (filters.project?.length === 1) p.set('projectId', filters.project[0]!);
+  if (filters.model?.length === 1) p.set('model', filters.model[0]!);
+  if (metric) p.set('metric', metric);
+  if (series) p.set('series', series);
+  return p;
+}
+
+/** The project and model filters, applied to an anomaly (several values of one: any of them). */
+export function keepAnomaly(a: Anomaly, filters: Filters): boolean {
+  return (
+    (!filters.project || filters.project.includes(a.projectId)) && (!filters.model || filters.model.includes(a.model))
+  );
 }
 
 export interface ChartMarker {

@@ -212,3 +212,89 @@ export function TimeChart(props: {
     </figure>
   );
 }
+
+/**
+ * One series around an anomaly: its values, the expected value and band the anomaly was judged
+ * against (drawn across the window as a shaded band, the expected value dashed), and the
+ * anomalous point itself, marked.
+ */
+export function AnomalyChart(props: {
+  xs: number[];
+  values: Array<number | null>;
+  atMs: number;
+  expected: number | null;
+  lower: number | null;
+  upper: number | null;
+  format: (v: number | null) => string;
+  label: string;
+  height?: number;
+}) {
+  const ref = useRef<HTMLDivElement>(null);
+  const theme = document.documentElement.dataset.theme ?? '';
+  useEffect(() => {
+    const el = ref.current;
+    if (!el || props.xs.length === 0) return;
+    const axisColor = cssVar('--muted', '#555');
+    const gridColor = cssVar('--grid', '#e5e7eb');
+    const accent = cssVar('--accent', '#2563eb');
+    const bad = cssVar('--bad', '#b91c1c');
+    const fg = cssVar('--fg', '#111');
+    const at = props.atMs / 1000;
+    const flat = (v: number | null) => props.xs.map(() => v);
+    const point = props.xs.map((x, i) => (x === at ? (props.values[i] ?? null) : null));
+    const hasBand = props.lower !== null && props.upper !== null;
+    const fmtValue = (_u: uPlot, v: number | null) => props.format(v);
+    const series: uPlot.Series[] = [
+      {},
+      { label: 'Value', stroke: accent, width: 1.5, points: { show: false }, value: fmtValue },
+      { label: 'Expected', stroke: fg, width: 1, dash: [6, 4], points: { show: false }, value: fmtValue },
+      { label: 'Band low', stroke: `${accent}66`, width: 1, points: { show: false }, value: fmtValue },
+      { label: 'Band high', stroke: `${accent}66`, width: 1, points: { show: false }, value: fmtValue },
+      {
+        label: 'Anomaly',
+        stroke: bad,
+        fill: bad,
+        width: 0,
+        points: { show: true, size: 10, stroke: bad, fill: bad },
+        value: fmtValue,
+      },
+    ];
+    const plot = new uPlot(
+      {
+        width: el.clientWidth || 600,
+        height: props.height ?? 200,
+        series,
+        bands: hasBand ? [{ series: [4, 3], fill: `${accent}22` }] : [],
+        scales: {
+          x: { time: true },
+          y: { auto: true, range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.08 : 1] },
+        },
+        axes: [
+          { stroke: axisColor, grid: { stroke: gridColor, width: 1 }, ticks: { stroke: gridColor }, space: 80 },
+          {
+            stroke: axisColor,
+            grid: { stroke: gridColor, width: 1 },
+            ticks: { stroke: gridColor },
+            size: 70,
+            values: (_u, vals) => vals.map((v) => props.format(v)),
+          },
+        ],
+        legend: { live: true },
+        plugins: [markerPlugin([{ atMs: props.atMs, id: 'at', metric: '', label: '' }])],
+      },
+      [props.xs, props.values, flat(props.expected), flat(props.lower), flat(props.upper), point] as uPlot.AlignedData,
+      el,
+    );
+    const ro = new ResizeObserver(() => plot.setSize({ width: el.clientWidth || 600, height: props.height ?? 200 }));
+    ro.observe(el);
+    return () => {
+      ro.disconnect();
+      plot.destroy();
+    };
+  }, [props.xs, props.values, props.atMs, props.expected, props.lower, props.upper, theme]);
+  return (
+    <figure class="chart" aria-label={props.label}>
+      <div ref={ref} />
+    </figure>
+  );
+}

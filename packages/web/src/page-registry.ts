@@ -4,6 +4,7 @@
  * link all follow this list. See docs/dashboard.md, "Adding a page".
  */
 import type { ComponentType } from 'preact';
+import { Anomalies } from './pages/anomalies.js';
 import { Calls } from './pages/calls.js';
 import { CostExplorer } from './pages/cost.js';
 import { Live } from './pages/live.js';
@@ -38,6 +39,7 @@ export interface PageDef {
 export const PAGES: readonly PageDef[] = [
   { path: '/', label: 'Overview', component: Overview },
   { path: '/cost', label: 'Cost', component: CostExplorer },
+  { path: '/anomalies', label: 'Anomalies', component: Anomalies },
   { path: '/calls', label: 'Calls', component: Calls },
   { path: '/traces', label: 'Traces', component: Traces },
   { path: '/live', label: 'Live', component: Live, keepsFilters: false },
