@@ -122,6 +122,22 @@ describe('Langfuse SDK v5 (@langfuse/otel) → ReskPoints', () => {
       totalTokens: 1500,
     });
     expect(call.responseExcerpt).toContain('the sky');
+
+    // ReskPoints prices the call itself (the SDK's costDetails stay as the reported cost), at
+    // gpt-4o's list prices per million tokens: $2.50 input, $1.25 cached input, $10 output
+    // (reasoning tokens are output tokens): 176 × 2.5 + 1024 × 1.25 + 300 × 10 = $0.00472.
+    expect(call.cost.totalUsd).toBeCloseTo(0.00472, 12);
+    expect(call.cost).toMatchObject({ tokensEstimated: false });
+    expect(call.cost.priceId).toMatch(/gpt-4o/);
+    const summary = await fetch(`${s.url}/api/v1/llm/summary?from=${before}&to=${Date.now() + 60_000}&groupBy=model`, {
+      headers,
+    });
+    const { rows } = (await summary.json()) as {
+      rows: Array<{ group: { model: string }; costUsd: number | null; reportedCostUsd: number | null }>;
+    };
+    expect(rows).toHaveLength(1);
+    expect(rows[0]?.costUsd).toBeCloseTo(0.00472, 12);
+    expect(rows[0]?.reportedCostUsd).toBeCloseTo(0.0042, 12);
   });
 
   it('refuses a wrong secret key with 401', async () => {

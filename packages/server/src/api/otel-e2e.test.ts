@@ -125,6 +125,24 @@ describe.each(['protobuf', 'json'] as const)('OTLP/HTTP %s exporter → ReskPoin
     });
     expect(bad.usage.inputTokens).toBe(50);
 
+    // Costs computed at ingest and read back, at the providers' list prices per million
+    // tokens. gpt-4o-2024-08-06: $2.50 input, $1.25 cached input, $10 output (reasoning is
+    // output): (1200 − 1024) × 2.5 + 1024 × 1.25 + 300 × 10 = $0.00472. Claude Sonnet 4: $3
+    // input: 50 × 3 = $0.00015.
+    expect(ok.cost.totalUsd).toBeCloseTo(0.00472, 12);
+    expect(ok.cost.priceId).toMatch(/gpt-4o/);
+    expect(bad.cost.totalUsd).toBeCloseTo(0.00015, 12);
+    const costs = await fetch(`${s.url}/api/v1/cost/breakdown?from=${start - 1000}&to=${start + 60_000}&by=provider`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    const breakdown = (await costs.json()) as {
+      total: { costUsd: number | null; unpricedRequests: number };
+      rows: Array<{ group: { provider: string }; costUsd: number | null }>;
+    };
+    expect(breakdown.total.costUsd).toBeCloseTo(0.00487, 12);
+    expect(breakdown.total.unpricedRequests).toBe(0);
+    expect(breakdown.rows.find((r) => r.group.provider === 'openai')?.costUsd).toBeCloseTo(0.00472, 12);
+
     const summary = await fetch(
       `${s.url}/api/v1/llm/summary?from=${start - 1000}&to=${start + 60_000}&groupBy=provider`,
       {

@@ -89,6 +89,17 @@ describe('Langfuse v3 client (langfuse on npm) → /api/public/ingestion', () =>
       totalTokens: 380,
     });
     expect(call.usageRaw.semantics).toBe('input-excludes-cached');
+    // Priced by ReskPoints at Claude 3.5 Haiku's list prices per million tokens ($0.80 input,
+    // $0.08 cache read, $1 cache write, $4 output): 20 × 0.8 + 300 × 0.08 + 50 × 1 + 10 × 4 =
+    // $0.00013; the client's 0.00042 is kept as the reported cost.
+    expect(call.cost.totalUsd).toBeCloseTo(0.00013, 12);
+    expect(call.cost.priceId).toMatch(/claude-3-5-haiku/);
+    const costs = await fetch(`${s.url}/api/v1/cost/breakdown?from=${from}&to=${Date.now() + 60_000}&by=model`, {
+      headers: { authorization: basic },
+    });
+    expect(costs.status).toBe(200);
+    const breakdown = (await costs.json()) as { rows: Array<{ group: { model: string }; costUsd: number | null }> };
+    expect(breakdown.rows.find((r) => r.group.model === 'claude-3-5-haiku')?.costUsd).toBeCloseTo(0.00013, 12);
     expect(call.promptExcerpt).toContain('hello');
     expect(call.responseExcerpt).toContain('hi there');
     expect(call.latencyMs).toBeGreaterThanOrEqual(0);
