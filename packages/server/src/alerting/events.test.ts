@@ -123,12 +123,9 @@ describe('alerts on the events WebSocket', () => {
     clock.advance(60_000);
     await until('the delivery', () => data().some((d) => d['outcome'] === 'delivered'));
     const afterFiring = data().slice(1);
-    expect(afterFiring.map((d) => `${d['kind']}:${d['to'] ?? d['status']}${d['outcome'] ? `:${d['outcome']}` : ''}`)).toEqual([
-      'rule:firing',
-      'alert:firing',
-      'notification:firing:queued',
-      'notification:firing:delivered',
-    ]);
+    expect(
+      afterFiring.map((d) => `${d['kind']}:${d['to'] ?? d['status']}${d['outcome'] ? `:${d['outcome']}` : ''}`),
+    ).toEqual(['rule:firing', 'alert:firing', 'notification:firing:queued', 'notification:firing:delivered']);
     expect(afterFiring[0]).toMatchObject({ from: 'pending', to: 'firing', fingerprint });
     expect(afterFiring[1]).toMatchObject({
       fingerprint,
