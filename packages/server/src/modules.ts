@@ -5,6 +5,7 @@
  */
 
 import { alertingModule } from './alerting/module.js';
+import { budgetsModule } from './budgets/module.js';
 import { costModule } from './cost/module.js';
 import { detectModule } from './detect/module.js';
 import { forecastModule } from './forecast/module.js';
@@ -21,6 +22,7 @@ export const MODULES: readonly AnyModule[] = [
   detectModule,
   logsModule,
   quotaModule,
+  budgetsModule,
   forecastModule,
   alertingModule,
 ];

@@ -35,6 +35,11 @@ export interface QuotaRule {
   window: QuotaWindow;
   /** False while disabled (e.g. a budget's throttle that is not in force). */
   enabled: boolean;
+  /**
+   * The rule stops applying at this instant, epoch ms (a budget's block or throttle ends with the
+   * budget's period); null or absent: never. A limit of 0 blocks every call in the scope.
+   */
+  expiresAtMs?: number | null;
 }
 
 export type CallDimensions = Record<QuotaDimension, string | null>;
@@ -135,10 +140,16 @@ export function firstBucket(nowMs: number, windowMs: number, bucketMs: number, s
 }
 
 /** Rules that apply to a call, and the counter each one draws on. */
-export function drawsFor(rules: readonly QuotaRule[], dims: CallDimensions, amounts: Amounts): CounterDraw[] {
+export function drawsFor(
+  rules: readonly QuotaRule[],
+  dims: CallDimensions,
+  amounts: Amounts,
+  nowMs?: number,
+): CounterDraw[] {
   const out: CounterDraw[] = [];
   for (const rule of rules) {
     if (!rule.enabled) continue;
+    if (nowMs !== undefined && rule.expiresAtMs != null && nowMs >= rule.expiresAtMs) continue;
     let counterId = rule.id;
     let applies = true;
     for (const d of QUOTA_DIMENSIONS) {

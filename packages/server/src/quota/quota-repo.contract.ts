@@ -19,7 +19,7 @@ export function quotaRepoContract(db: () => SqlDatabase): void {
 
   it('stores, replaces, lists and deletes quota rules', async () => {
     const repo = new QuotaRepo(db());
-    expect(await repo.put(rule, 1_000)).toEqual({ ...rule, createdAtMs: 1_000, updatedAtMs: 1_000 });
+    expect(await repo.put(rule, 1_000)).toEqual({ ...rule, createdAtMs: 1_000, updatedAtMs: 1_000, expiresAtMs: null });
     await repo.put(
       { ...rule, id: 'cost', metric: 'costUsd', limit: 12.5, scope: { model: 'gpt-4o' }, window: 'fixed' },
       2_000,
@@ -35,5 +35,30 @@ export function quotaRepoContract(db: () => SqlDatabase): void {
     expect(await repo.delete('cost')).toBe(true);
     expect(await repo.delete('cost')).toBe(false);
     expect(await repo.get('cost')).toBeNull();
+  });
+
+  it('keeps when a rule ends, and deletes ended rules by id prefix', async () => {
+    const repo = new QuotaRepo(db());
+    const block = {
+      ...rule,
+      scope: { project: 'shop' },
+      metric: 'requests' as const,
+      limit: 0,
+      window: 'fixed' as const,
+    };
+    await repo.put({ ...block, id: 'budget.shop.percent-100', expiresAtMs: 5_000 }, 1_000);
+    await repo.put({ ...block, id: 'budget.shop.burn-1h-14.4', expiresAtMs: 9_000 }, 1_000);
+    await repo.put({ ...block, id: 'budget.shopping.percent-100', expiresAtMs: 5_000 }, 1_000);
+    await repo.put({ ...block, id: 'manual', expiresAtMs: 5_000 }, 1_000);
+    expect((await repo.get('budget.shop.percent-100'))?.expiresAtMs).toBe(5_000);
+    expect(await repo.deleteExpired('budget.shop.', 4_999)).toEqual([]);
+    expect(await repo.deleteExpired('budget.shop.', 5_000)).toEqual(['budget.shop.percent-100']);
+    expect((await repo.list()).map((r) => r.id)).toEqual([
+      'budget.shop.burn-1h-14.4',
+      'budget.shopping.percent-100',
+      'manual',
+    ]);
+    expect(await repo.deletePrefix('budget.shop.')).toBe(1);
+    expect((await repo.list()).map((r) => r.id)).toEqual(['budget.shopping.percent-100', 'manual']);
   });
 }

@@ -3,7 +3,7 @@
  * mode). Only definitions live here: the accounting is in memory or Redis, so a quota answer
  * never waits on a database.
  */
-import type { SqlDatabase } from '../platform/sql.js';
+import type { SqlExecutor } from '../platform/sql.js';
 import type { StateMigration } from '../platform/state-migrations.js';
 import type { QuotaMetric, QuotaRule, QuotaWindow } from './quota-core.js';
 
@@ -26,6 +26,11 @@ export const QUOTA_MIGRATIONS: readonly StateMigration[] = [
       )`,
     ],
   },
+  {
+    version: 2,
+    name: 'rules that end (a budget action ends with its period)',
+    steps: ['ALTER TABLE quota_rules ADD COLUMN expires_at_ms BIGINT'],
+  },
 ];
 
 type Row = {
@@ -39,11 +44,13 @@ type Row = {
   enabled: boolean;
   created_at_ms: number;
   updated_at_ms: number;
+  expires_at_ms: number | null;
 };
 
 export interface StoredQuotaRule extends QuotaRule {
   createdAtMs: number;
   updatedAtMs: number;
+  expiresAtMs: number | null;
 }
 
 const fromRow = (r: Row): StoredQuotaRule => ({
@@ -57,10 +64,11 @@ const fromRow = (r: Row): StoredQuotaRule => ({
   enabled: r.enabled,
   createdAtMs: r.created_at_ms,
   updatedAtMs: r.updated_at_ms,
+  expiresAtMs: r.expires_at_ms ?? null,
 });
 
 export class QuotaRepo {
-  constructor(private readonly db: SqlDatabase) {}
+  constructor(private readonly db: SqlExecutor) {}
 
   async list(): Promise<StoredQuotaRule[]> {
     const rows = await this.db.query<Row>('SELECT * FROM quota_rules ORDER BY id');
@@ -75,11 +83,12 @@ export class QuotaRepo {
   /** Creates or replaces a rule; keeps the first creation time. */
   async put(rule: QuotaRule, nowMs: number): Promise<StoredQuotaRule> {
     const rows = await this.db.query<Row>(
-      `INSERT INTO quota_rules (id, description, scope_json, metric, limit_value, window_ms, window_kind, enabled, created_at_ms, updated_at_ms)
-       VALUES ($1, $2, $3, $4, $5, CAST($6 AS BIGINT), $7, $8, CAST($9 AS BIGINT), CAST($9 AS BIGINT))
+      `INSERT INTO quota_rules (id, description, scope_json, metric, limit_value, window_ms, window_kind, enabled, created_at_ms, updated_at_ms, expires_at_ms)
+       VALUES ($1, $2, $3, $4, $5, CAST($6 AS BIGINT), $7, $8, CAST($9 AS BIGINT), CAST($9 AS BIGINT), CAST($10 AS BIGINT))
        ON CONFLICT (id) DO UPDATE SET description = excluded.description, scope_json = excluded.scope_json,
          metric = excluded.metric, limit_value = excluded.limit_value, window_ms = excluded.window_ms,
-         window_kind = excluded.window_kind, enabled = excluded.enabled, updated_at_ms = excluded.updated_at_ms
+         window_kind = excluded.window_kind, enabled = excluded.enabled, updated_at_ms = excluded.updated_at_ms,
+         expires_at_ms = excluded.expires_at_ms
        RETURNING *`,
       [
         rule.id,
@@ -91,9 +100,25 @@ export class QuotaRepo {
         rule.window,
         rule.enabled,
         nowMs,
+        rule.expiresAtMs ?? null,
       ],
     );
     return fromRow(rows[0] as Row);
+  }
+
+  /** Deletes the rules whose id starts with `prefix` and that ended by `nowMs`; returns their ids. */
+  async deleteExpired(prefix: string, nowMs: number): Promise<string[]> {
+    const rows = await this.db.query<{ id: string }>(
+      `DELETE FROM quota_rules WHERE expires_at_ms IS NOT NULL AND expires_at_ms <= CAST($1 AS BIGINT)
+         AND substr(id, 1, length($2)) = $2 RETURNING id`,
+      [nowMs, prefix],
+    );
+    return rows.map((r) => r.id).sort();
+  }
+
+  /** Deletes every rule whose id starts with `prefix`. */
+  async deletePrefix(prefix: string): Promise<number> {
+    return this.db.exec('DELETE FROM quota_rules WHERE substr(id, 1, length($1)) = $1', [prefix]);
   }
 
   async delete(id: string): Promise<boolean> {

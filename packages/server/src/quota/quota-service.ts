@@ -156,7 +156,7 @@ export class QuotaService {
     const dims: CallDimensions = { project: r.projectId, key: r.key ?? null, user: r.user ?? null, model: r.model };
     const tokens = r.inputTokens + r.maxTokens;
     // Price only when a cost rule applies: an unpriced model is fine for request and token quotas.
-    const draft = drawsFor(this.rules, dims, { requests: 1, tokens, costUsd: 0 });
+    const draft = drawsFor(this.rules, dims, { requests: 1, tokens, costUsd: 0 }, nowMs);
     let costUsd = 0;
     if (draft.some((d) => d.metric === 'costUsd')) {
       const worst = worstCaseCostUsd(this.opts.prices(), { ...r, atMs: nowMs }, r.inputTokens, r.maxTokens);
@@ -172,8 +172,9 @@ export class QuotaService {
       costUsd = worst;
     }
     const worstCase: Amounts = { requests: 1, tokens, costUsd };
-    const draws = costUsd === 0 ? draft : drawsFor(this.rules, dims, worstCase);
-    const never = draws.find((d) => d.amount > d.limit);
+    const draws = costUsd === 0 ? draft : drawsFor(this.rules, dims, worstCase, nowMs);
+    // A limit of 0 is a block (a budget's action): refused with 429 below, not a bad request.
+    const never = draws.find((d) => d.limit > 0 && d.amount > d.limit);
     if (never != null)
       return err(
         appError(
@@ -188,9 +189,12 @@ export class QuotaService {
         granted: true,
         value: { reservationId: id, expiresAtMs: out.expiresAtMs, worstCase, counters: out.counters },
       });
+    // A block lasts until its rule ends (a budget's period end), not until its window turns.
+    const blocking = out.refusedBy.limit === 0 ? this.rules.find((x) => x.id === out.refusedBy.ruleId) : undefined;
+    const retryAfterMs = blocking?.expiresAtMs != null ? Math.max(1, blocking.expiresAtMs - nowMs) : out.retryAfterMs;
     return ok({
       granted: false,
-      value: { retryAfterMs: out.retryAfterMs, refusedBy: out.refusedBy, worstCase, counters: out.counters },
+      value: { retryAfterMs, refusedBy: out.refusedBy, worstCase, counters: out.counters },
     });
   }
 
@@ -226,7 +230,7 @@ export class QuotaService {
           reserved: c.reserved,
           settled: c.settled,
           remaining: Math.max(0, quota.limit - used),
-          utilization: used / quota.limit,
+          utilization: quota.limit > 0 ? used / quota.limit : 1,
           resetSeconds: Math.ceil(c.resetMs / 1000),
         });
       }

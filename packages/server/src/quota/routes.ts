@@ -73,8 +73,16 @@ export const quotaRuleInputSchema = z.object({
     .max(366 * 86_400_000),
   window: z.enum(['fixed', 'sliding']).default('fixed'),
   enabled: z.boolean().default(true),
+  expiresAtMs: z
+    .number()
+    .int()
+    .min(0)
+    .nullable()
+    .default(null)
+    .describe('The quota stops applying at this instant, epoch ms (null: never); a budget action ends with its period'),
 });
 const quotaRuleSchema = quotaRuleInputSchema.extend({
+  limit: z.number().min(0).describe('0: a block (a budget action), every call in the scope refused'),
   id: z.string(),
   createdAtMs: z.number(),
   updatedAtMs: z.number(),
@@ -159,7 +167,9 @@ export function registerQuotaRoutes(app: FastifyInstance, helpers: RouteHelpers,
           reply,
           appError(
             'RP_QUOTA_EXCEEDED',
-            `quota ${v.refusedBy.ruleId} (${v.refusedBy.metric}, limit ${v.refusedBy.limit}) has ${v.refusedBy.remaining} left, the call needs up to ${v.worstCase[v.refusedBy.metric]}; retry in ${seconds} s`,
+            v.refusedBy.limit === 0
+              ? `quota ${v.refusedBy.ruleId} blocks calls in its scope; retry in ${seconds} s`
+              : `quota ${v.refusedBy.ruleId} (${v.refusedBy.metric}, limit ${v.refusedBy.limit}) has ${v.refusedBy.remaining} left, the call needs up to ${v.worstCase[v.refusedBy.metric]}; retry in ${seconds} s`,
             { retryAfterSeconds: seconds },
           ),
         );
