@@ -13,6 +13,7 @@ import {
   runSilencesList,
 } from './alerts.js';
 import { runListAnomalies } from './anomalies.js';
+import { runBudgetsDelete, runBudgetsEvents, runBudgetsList, runBudgetsSet, runBudgetsStatus } from './budgets.js';
 import { runConfigCheck } from './config-command.js';
 import { type CostCommand, type CostOptions, type ReportOptions, runCost, runRecost, runReport } from './cost.js';
 import { runDropDeadLetter, runListDeadLetters, runRetryDeadLetter } from './dead-letters.js';
@@ -418,6 +419,54 @@ export function buildProgram(io: CliIo, setOutcome: (o: CliOutcome) => void): Co
   clientOptions(
     quotas.command('usage').description('Usage against limits: each counter holding usage in its window now'),
   ).action(async (o) => done(await runQuotasUsage(o, io)));
+
+  const budgets = program
+    .command('budgets')
+    .description('Spend budgets: definitions, status (spend, forecast, burn rate) and threshold crossings');
+  clientOptions(budgets.command('list').description('Budgets with spend, use and projection (admin token)')).action(
+    async (o) => done(await runBudgetsList(o, io)),
+  );
+  clientOptions(
+    budgets
+      .command('set')
+      .argument('<id>', 'budget id: lower-case letters, digits, ".", "_" and "-"')
+      .description('Create or replace a budget (admin token)'),
+  )
+    .option('--file <path>', 'the definition as YAML or JSON (options given too override it)')
+    .option('--name <text>', 'display name')
+    .option('--amount <usd>', 'the amount per period, USD')
+    .option('--period <period>', 'daily, weekly, monthly or custom')
+    .option('--start <date>', 'custom periods: local date (YYYY-MM-DD) or date-time of the first one')
+    .option('--length <length>', 'custom periods: length such as 14d, 2w or 12h')
+    .option('--tz <zone>', 'IANA time zone of the period (default UTC)')
+    .option('--project <id>', 'only calls of this project (repeatable: any of)', collect)
+    .option('--environment <name>', 'only calls of this environment (repeatable)', collect)
+    .option('--model <name>', 'only calls of this model (repeatable)', collect)
+    .option('--provider <name>', 'only calls of this provider (repeatable)', collect)
+    .option('--user <id>', 'only calls of this user (repeatable)', collect)
+    .option('--tag <tag>', 'only calls carrying this tag (repeatable: every tag)', collect)
+    .option(
+      '--threshold <spec>',
+      'repeatable: 80%, $200, forecast:100%, forecast:90%:7d, burn:1h:14.4, burn:6h/30m:6; add @block or @throttle:requests:10/1m to act (default 50%, 80%, 100%)',
+      collect,
+    )
+    .option('--disabled', 'store it without evaluating it')
+    .action(async (id: string, o) => done(await runBudgetsSet(id, o, io)));
+  clientOptions(
+    budgets.command('delete').argument('<id>', 'budget id').description('Delete a budget and its events (admin token)'),
+  ).action(async (id: string, o) => done(await runBudgetsDelete(id, o, io)));
+  clientOptions(
+    budgets.command('events').argument('<id>', 'budget id').description('Threshold crossings, newest first'),
+  )
+    .option('--limit <n>', 'events to show, 1..1000 (default 100)')
+    .option('--current', 'only the current period')
+    .action(async (id: string, o) => done(await runBudgetsEvents(id, o, io)));
+  clientOptions(
+    budgets
+      .command('status')
+      .argument('<id>', 'budget id')
+      .description('Spend against the amount, forecast for the period end, burn rates, thresholds and recent events'),
+  ).action(async (id: string, o) => done(await runBudgetsStatus(id, o, io)));
 
   const anomalies = program.command('anomalies').description('Anomalies found on the key series of LLM calls');
   clientOptions(anomalies.command('list').description('List anomalies, newest first'))
