@@ -19,6 +19,12 @@ import { inAnyTimeInterval, type TimeInterval } from './time-intervals.js';
 
 export interface ReceiverPolicy {
   sendResolved: boolean;
+  /**
+   * A group whose announced firing alerts are all silenced sends one `acknowledged`
+   * notification (PagerDuty's acknowledge), and the resolution of such an alert is still
+   * announced, so an incident opened by the receiver is closed by it.
+   */
+  acknowledgeSilenced?: boolean;
   /** At most this many notifications per `rateLimitWindowMs`; over it a group waits for its next flush. */
   rateLimit?: { max: number; windowMs: number };
 }
@@ -40,7 +46,8 @@ export interface Notification {
   /** `<route id>:<group labels>`: stable, the dedup and PagerDuty dedup_key base. */
   groupKey: string;
   groupLabels: Labels;
-  status: 'firing' | 'resolved';
+  /** `acknowledged`: every firing alert the receiver was told about is silenced (see `acknowledgeSilenced`). */
+  status: 'firing' | 'resolved' | 'acknowledged';
   alerts: NotifiedAlert[];
   atMs: number;
 }
@@ -177,17 +184,59 @@ export class Dispatcher {
       dropResolved();
       return undefined;
     }
+    const entry = this.ports.log.get(receiver, group.key);
+    const acknowledging = policy.acknowledgeSilenced === true;
+    const announced = new Set([...(entry?.firing ?? []), ...(entry?.acknowledged ?? [])]);
     const firing: NotifiedAlert[] = [];
     const resolved: NotifiedAlert[] = [];
+    const acknowledged: NotifiedAlert[] = [];
     for (const [fp, alert] of group.alerts) {
-      if (this.muteReason(alert.labels, nowMs)) continue;
       const view = { ...alert, fingerprint: fp };
+      const muted = this.muteReason(alert.labels, nowMs);
+      if (muted) {
+        // Silenced after the receiver heard of it: acknowledged while firing, its end announced.
+        if (acknowledging && muted.kind === 'silenced' && announced.has(fp)) {
+          if (isResolved(alert, nowMs)) resolved.push({ ...view, status: 'resolved' });
+          else acknowledged.push({ ...view, status: 'firing' });
+        }
+        continue;
+      }
       if (isResolved(alert, nowMs)) resolved.push({ ...view, status: 'resolved' });
       else firing.push({ ...view, status: 'firing' });
     }
+    // Alerts in a notification in a stable order: by their labels.
+    for (const list of [firing, resolved, acknowledged]) list.sort((a, b) => compareLabels(a.labels, b.labels));
     const firingFps = firing.map((a) => a.fingerprint).sort();
     const resolvedFps = resolved.map((a) => a.fingerprint).sort();
-    const entry = this.ports.log.get(receiver, group.key);
+    const ackFps = acknowledged.map((a) => a.fingerprint).sort();
+    const ackEntry = acknowledging ? { acknowledged: ackFps } : {};
+    if (acknowledging && firing.length === 0 && acknowledged.length > 0) {
+      // Acknowledged already: an alert resolving under the silence is only recorded; the
+      // group's resolution is announced when the last one ends.
+      if (entry && entry.firing.length === 0 && ackFps.every((fp) => entry.acknowledged?.includes(fp))) {
+        if (!sameSet(entry.acknowledged ?? [], ackFps)) this.ports.log.put({ ...entry, acknowledged: ackFps });
+        dropResolved();
+        return undefined;
+      }
+      if (!this.takeRateSlot(receiver, policy, nowMs)) return undefined;
+      this.ports.log.put({
+        receiver,
+        groupKey: group.key,
+        firing: [],
+        resolved: resolvedFps,
+        ...ackEntry,
+        sentAtMs: nowMs,
+      });
+      dropResolved();
+      return {
+        receiver,
+        groupKey: group.key,
+        groupLabels: group.labels,
+        status: 'acknowledged',
+        alerts: policy.sendResolved ? [...acknowledged, ...resolved] : acknowledged,
+        atMs: nowMs,
+      };
+    }
     if (!needsNotification(entry, firingFps, resolvedFps, policy.sendResolved, group.route.repeatIntervalMs, nowMs)) {
       dropResolved();
       return undefined;
@@ -197,7 +246,14 @@ export class Dispatcher {
       // Over the receiver's rate: nothing is logged, so the next flush tries again.
       return undefined;
     }
-    this.ports.log.put({ receiver, groupKey: group.key, firing: firingFps, resolved: resolvedFps, sentAtMs: nowMs });
+    this.ports.log.put({
+      receiver,
+      groupKey: group.key,
+      firing: firingFps,
+      resolved: resolvedFps,
+      ...ackEntry,
+      sentAtMs: nowMs,
+    });
     dropResolved();
     if (alerts.length === 0) return undefined;
     return {
@@ -222,6 +278,22 @@ export class Dispatcher {
     this.sends.set(receiver, recent);
     return true;
   }
+}
+
+/** Orders label sets by their sorted `name=value` pairs. */
+function compareLabels(a: Labels, b: Labels): number {
+  const key = (l: Labels) =>
+    Object.keys(l)
+      .sort()
+      .map((k) => `${k}\u0000${l[k]}`)
+      .join('\u0001');
+  const ka = key(a);
+  const kb = key(b);
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
 }
 
 function groupLabels(labels: Labels, groupBy: readonly string[] | 'all'): Labels {

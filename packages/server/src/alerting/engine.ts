@@ -16,7 +16,7 @@ import { fencedTransaction } from '../platform/fencing.js';
 import type { SignalHub } from '../platform/signals.js';
 import type { SqlDatabase } from '../platform/sql.js';
 import { backoffMs, type DeliveryOutcome } from './channels/delivery.js';
-import { type ChannelKind, channelsOf, sendChannel } from './channels/index.js';
+import { type ChannelKind, channelsFor, channelsOf, sendChannel } from './channels/index.js';
 import { webhookPayload } from './channels/webhook.js';
 import type { ReceiverConfig } from './config.js';
 import { Dispatcher, type PipelineConfig } from './dispatcher.js';
@@ -302,7 +302,8 @@ export class AlertingEngine {
         const body = JSON.stringify(webhookPayload(n, n.receiver, this.deps.externalUrl()));
         // One row per channel, each delivered and retried on its own; a receiver without
         // channels still gets a row, recorded as failed, so the gap shows in the log.
-        const kinds = channelsOf(receiver);
+        const kinds = channelsFor(receiver, n.status);
+        if (n.status === 'acknowledged' && kinds.length === 0) continue;
         for (const channel of kinds.length ? kinds : [null]) {
           const id = randomUUID();
           queued.push({

@@ -9,6 +9,8 @@ export interface NotificationLogEntry {
   groupKey: string;
   firing: string[];
   resolved: string[];
+  /** Firing alerts announced before and silenced since (receivers that acknowledge). */
+  acknowledged?: string[];
   sentAtMs: number;
 }
 
@@ -54,7 +56,7 @@ export function needsNotification(
 ): boolean {
   if (!entry) return firing.length > 0;
   if (!isSubset(firing, entry.firing)) return true;
-  if (firing.length === 0) return entry.firing.length > 0;
+  if (firing.length === 0) return entry.firing.length > 0 || (entry.acknowledged?.length ?? 0) > 0;
   if (sendResolved && !isSubset(resolved, entry.resolved)) return true;
   return entry.sentAtMs + repeatIntervalMs <= nowMs;
 }

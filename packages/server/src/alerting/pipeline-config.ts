@@ -42,6 +42,7 @@ export function compilePipeline(c: AlertingConfig): Result<PipelineConfig, strin
     if (receivers[r.name]) problems.push(`alerting.receivers: duplicate receiver "${r.name}"`);
     receivers[r.name] = {
       sendResolved: r.sendResolved,
+      ...(r.pagerduty?.acknowledgeSilenced ? { acknowledgeSilenced: true } : {}),
       ...(r.rateLimit ? { rateLimit: { max: r.rateLimit.max, windowMs: r.rateLimit.window } } : {}),
     };
   }

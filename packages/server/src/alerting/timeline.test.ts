@@ -407,3 +407,65 @@ describe('rule state: for and keep_firing_for', () => {
     ]);
   });
 });
+
+describe('receivers that acknowledge (PagerDuty)', () => {
+  it('acknowledges a group once all its announced alerts are silenced, announces resolutions under the silence, and fires again after it', () => {
+    const h = harness(
+      { receiver: 'pd', groupBy: ['alertname'], groupWaitMs: 0, groupIntervalMs: M, repeatIntervalMs: 60 * M },
+      { receivers: { pd: { sendResolved: true, acknowledgeSilenced: true } } },
+    );
+    const a1 = { alertname: 'A', i: '1' };
+    const a2 = { alertname: 'A', i: '2' };
+    h.push([firing(a1, T0), firing(a2, T0), firing({ alertname: 'B' }, T0)]);
+    h.runUntil(T0 + 90 * S);
+    h.silences.push({
+      id: 'ack',
+      matchers: m('alertname=~"A|B"'),
+      startsAtMs: T0 + 90 * S,
+      endsAtMs: T0 + 30 * M,
+      createdBy: 'oncall',
+      comment: 'on it',
+      updatedAtMs: T0 + 90 * S,
+    });
+    h.runUntil(T0 + 5 * M);
+    h.push([resolved({ alertname: 'B' }, T0, T0 + 5 * M)]);
+    h.runUntil(T0 + 10 * M);
+    h.push([resolved(a1, T0, T0 + 10 * M)]);
+    h.runUntil(T0 + 40 * M);
+    h.push([resolved(a2, T0, T0 + 40 * M)]);
+    h.runUntil(T0 + 50 * M);
+    expect(h.sent.map((s) => [s.at, s.status, ...s.firing, ...s.resolved.map((r) => `-${r}`)])).toEqual([
+      [0, 'firing', 'A', 'A'],
+      [0, 'firing', 'B'],
+      [120, 'acknowledged', 'A', 'A'],
+      [120, 'acknowledged', 'B'],
+      [360, 'resolved', '-B'], // B ended under the silence: still announced
+      // A1 ended under the silence at 600: recorded, nothing sent while A2 is acknowledged.
+      [1800, 'firing', 'A'], // the silence ended with A2 firing
+      [2460, 'resolved', '-A'],
+    ]);
+  });
+
+  it('without acknowledgements a silenced group sends nothing until the silence ends', () => {
+    const h = harness(
+      { receiver: 'r', groupBy: ['alertname'], groupWaitMs: 0, groupIntervalMs: M, repeatIntervalMs: 60 * M },
+      { receivers: { r: { sendResolved: true } } },
+    );
+    h.push([firing({ alertname: 'A' }, T0)]);
+    h.runUntil(T0 + 90 * S);
+    h.silences.push({
+      id: 's',
+      matchers: m('alertname="A"'),
+      startsAtMs: T0 + 90 * S,
+      endsAtMs: T0 + 30 * M,
+      createdBy: 'oncall',
+      comment: '',
+      updatedAtMs: T0 + 90 * S,
+    });
+    h.runUntil(T0 + 40 * M);
+    expect(h.sent.map((s) => [s.at, s.status])).toEqual([
+      [0, 'firing'],
+      [1800, 'firing'],
+    ]);
+  });
+});

@@ -19,6 +19,12 @@ export function channelsOf(r: ReceiverConfig): ChannelKind[] {
   return CHANNEL_KINDS.filter((k) => r[k] !== undefined);
 }
 
+/** The channels a notification of this status goes to: `acknowledged` only to PagerDuty. */
+export function channelsFor(r: ReceiverConfig, status: string): ChannelKind[] {
+  const kinds = channelsOf(r);
+  return status === 'acknowledged' ? kinds.filter((k) => k === 'pagerduty') : kinds;
+}
+
 /**
  * Sends one outbox row through one channel of its receiver. `body` is the stored notification
  * (webhook v4 JSON), posted as is by the webhook channel so its signature covers those bytes.

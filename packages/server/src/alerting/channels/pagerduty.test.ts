@@ -1,7 +1,8 @@
 /**
  * PagerDuty Events API v2 through a started server on a fake clock, against a local HTTP
- * server standing in for events.pagerduty.com: trigger and resolve of one alert group with one
- * stable dedup_key (also across a restart on the same data), payload summary, severity,
+ * server standing in for events.pagerduty.com: trigger, acknowledge (while silenced) and
+ * resolve of one alert group with one stable dedup_key (also across a restart on the same
+ * data), payload summary, severity,
  * source and custom details from templates, 429 with Retry-After and 500 retried, 400 final,
  * and the routing key never in the API or the logs.
  */
@@ -121,6 +122,64 @@ describe('PagerDuty channel', () => {
     const notifications = await h.api('GET', '/api/v1/alerts/notifications');
     const everything = JSON.stringify([receivers.body, notifications.body, h.logs]);
     expect(everything).not.toContain(ROUTING_KEY);
+  });
+
+  it('acknowledges while the group is silenced (PagerDuty only) and resolves when the alert ends under the silence', async () => {
+    const pd = await httpRecorder([], ACCEPTED);
+    const slack = await httpRecorder([]);
+    recorders.push(pd, slack);
+    h = await startAlerting([
+      {
+        name: 'oncall',
+        pagerduty: { routingKey: ROUTING_KEY, url: `${pd.base}/v2/enqueue` },
+        slack: { url: `${slack.base}/services/T/B/x` },
+      },
+    ]);
+    const labels = { alertname: 'LatencyHigh', model: 'gpt-4o', severity: 'warning' };
+    await h.postAlerts([{ labels, annotations: { summary: 'p95 4 s' } }]);
+    await h.tickUntil(() => pd.received.length >= 1 && slack.received.length >= 1);
+    const trigger = pd.received[0]?.json;
+    expect(trigger).toMatchObject({ event_action: 'trigger', payload: { severity: 'warning' } });
+
+    const silence = await h.api('POST', '/api/v1/alerts/silences', {
+      matchers: ['alertname="LatencyHigh"'],
+      endsAtMs: h.clock.nowMs() + 3_600_000,
+      createdBy: 'oncall',
+      comment: 'looking into it',
+    });
+    expect(silence.status).toBe(201);
+    await h.advance(60_000);
+    await h.tickUntil(() => pd.received.length >= 2);
+    expect(pd.received[1]?.json).toEqual({
+      routing_key: ROUTING_KEY,
+      event_action: 'acknowledge',
+      dedup_key: trigger.dedup_key,
+    });
+    await h.advance(60_000);
+    await h.advance(60_000);
+    expect(pd.received).toHaveLength(2); // acknowledged once
+    expect(slack.received).toHaveLength(1); // Slack has no acknowledgement
+
+    await h.postAlerts([
+      { labels, annotations: { summary: 'p95 4 s' }, endsAt: new Date(h.clock.nowMs() - 1).toISOString() },
+    ]);
+    await h.advance(0);
+    await h.advance(60_000);
+    await h.tickUntil(() => pd.received.length >= 3 && slack.received.length >= 2);
+    expect(pd.received[2]?.json).toEqual({
+      routing_key: ROUTING_KEY,
+      event_action: 'resolve',
+      dedup_key: trigger.dedup_key,
+    });
+    expect(slack.received[1]?.json.text).toBe('[RESOLVED] LatencyHigh');
+    const sent = await sentLog(h);
+    expect(sent.map((s) => [s.channel, s.status, s.outcome]).sort()).toEqual([
+      ['pagerduty', 'acknowledged', 'delivered'],
+      ['pagerduty', 'firing', 'delivered'],
+      ['pagerduty', 'resolved', 'delivered'],
+      ['slack', 'firing', 'delivered'],
+      ['slack', 'resolved', 'delivered'],
+    ]);
   });
 
   it('maps severities onto the four PagerDuty knows', () => {

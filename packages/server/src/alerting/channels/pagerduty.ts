@@ -38,6 +38,10 @@ export const pagerdutySchema = z
     component: template.optional(),
     group: template.optional(),
     class: template.optional(),
+    acknowledgeSilenced: z
+      .boolean()
+      .default(true)
+      .describe('Acknowledge the incident while every firing alert of its group is silenced'),
     client: z.string().max(256).default('ReskPoints'),
     clientUrl: z.string().url().optional(),
   })
@@ -60,8 +64,7 @@ export function pagerdutyDedupKey(receiver: string, groupKey: string): string {
 }
 
 export function pagerdutyEvent(c: PagerDutyConfig, p: NotificationPayload) {
-  const status: string = p.status;
-  const action = status === 'resolved' ? 'resolve' : status === 'acknowledged' ? 'acknowledge' : 'trigger';
+  const action = p.status === 'resolved' ? 'resolve' : p.status === 'acknowledged' ? 'acknowledge' : 'trigger';
   const base = {
     routing_key: c.routingKey,
     event_action: action,
