@@ -5,7 +5,7 @@ import { buildSpikeCalls, buildTrafficForRange, toNativeEvent } from '../demo/tr
 import { loadCatalogue } from './catalogue.js';
 import { countTokens } from './estimate.js';
 import { IndexedPriceBook } from './price-book.js';
-import { priceCalls } from './price-calls.js';
+import { priceCalls, repriced } from './price-calls.js';
 
 const book = new IndexedPriceBook({ catalogue: loadCatalogue(), userEntries: [], aliases: [] });
 const T0 = Date.UTC(2026, 10, 20);
@@ -69,6 +69,12 @@ describe('pricing at ingest', () => {
     expect(call!.cost.tokensEstimated).toBe(true);
     expect(call!.usage.inputTokens).toBeGreaterThan(0);
     expect(call!.cost.totalUsd).toBeGreaterThan(0);
+    // Re-costing the stored call (its estimated usage kept as its usage) keeps it an estimate,
+    // with the same cost; twice gives the same as once.
+    const again = repriced(call!, book);
+    expect(again.cost).toEqual(call!.cost);
+    expect(again.usage).toEqual(call!.usage);
+    expect(repriced(again, book)).toEqual(again);
   });
 });
 

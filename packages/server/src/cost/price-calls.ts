@@ -4,7 +4,7 @@
  * estimated from its excerpts), so HTTP ingest, Langfuse ingestion, the acknowledgement log's
  * replay and cluster publishing all price the same way. Re-costing uses it too.
  */
-import type { LlmCall, PriceBook } from '@reskpoints/core';
+import { type LlmCall, type PriceBook, priceCall } from '@reskpoints/core';
 import type { EnrichmentStep } from '../platform/module.js';
 import { costCall } from './engine.js';
 
@@ -18,6 +18,9 @@ export function priceCalls(calls: LlmCall[], book: PriceBook): void {
 
 /** `call` priced against `book`, as a new object (the stored call is left alone). */
 export function repriced(call: LlmCall, book: PriceBook): LlmCall {
+  // Usage estimated when the call was priced before is stored as its usage (the reported
+  // counts stay empty): it is priced again as it is, and stays marked as estimated.
+  if (call.cost.tokensEstimated && call.usage.totalTokens > 0) return { ...call, cost: priceCall(call, book, true) };
   const costed = costCall(call, book);
   return costed.estimatedUsage
     ? { ...call, cost: costed.cost, usage: costed.estimatedUsage }
