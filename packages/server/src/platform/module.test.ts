@@ -5,6 +5,7 @@
  */
 import { FakeClock } from '@reskpoints/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { costModule } from '../cost/module.js';
 import { AckLog } from '../pipeline/ack-log.js';
 import { retentionModule } from '../retention/module.js';
 import { ADMIN_TOKEN, startTestServer, type TestServer, tempDir } from '../test-support/harness.js';
@@ -126,7 +127,8 @@ describe('a module on the platform seams', () => {
     const dataDir = tempDir();
     // A request acknowledged from the log whose commit never happened (the process died).
     const log = await AckLog.open(`${dataDir}/ack-log`, { segmentBytes: 1024 * 1024 });
-    const first = await startTestServer({ dataDir }, { modules: [notesModule] });
+    const modules = [costModule, notesModule];
+    const first = await startTestServer({ dataDir }, { modules });
     const p = await first.createProject('A', 'prj_a');
     await first.app.close();
     await log.append({
@@ -138,7 +140,7 @@ describe('a module on the platform seams', () => {
     });
     await log.close();
 
-    server = await startTestServer({ dataDir }, { modules: [notesModule] });
+    server = await startTestServer({ dataDir }, { modules });
     // The replay commits in the background after the start; its commit wakes the processor.
     let counts: unknown = [];
     for (let i = 0; i < 100 && JSON.stringify(counts) === '[]'; i++) {
@@ -152,7 +154,15 @@ describe('a module on the platform seams', () => {
       `${server.url}/api/v1/llm/calls?from=${new Date(T0 - 3_600_000).toISOString()}&to=${new Date(T0).toISOString()}`,
       { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } },
     );
-    const items = ((await calls.json()) as { items: Array<{ metadata: Record<string, string> }> }).items;
+    const items = (
+      (await calls.json()) as {
+        items: Array<{ id: string; metadata: Record<string, string>; cost: { totalUsd: number | null } }>;
+      }
+    ).items.sort((a, b) => a.id.localeCompare(b.id));
     expect(items.map((c) => c.metadata['notes.received_at_ms'])).toEqual([String(T0), String(T0)]);
+    // ... and through pricing: 7 and 8 input tokens of gpt-4o at $2.50 per million.
+    expect(items.map((c) => c.id)).toEqual(['r1', 'r2']);
+    expect(items[0]?.cost.totalUsd).toBeCloseTo(7 * 2.5e-6, 15);
+    expect(items[1]?.cost.totalUsd).toBeCloseTo(8 * 2.5e-6, 15);
   });
 });
