@@ -120,7 +120,8 @@ export class MemoryQuotaLimiter implements QuotaLimiter {
         limit: d.limit,
         windowMs: d.windowMs,
         remaining: Math.max(0, d.limit - used - (fits ? d.amount : 0)),
-        resetMs: retryAfterMs(c.buckets, 0, nowMs, { ...d, sliding: false }),
+        // Until the current bucket ends (what retryAfterMs gives a fixed window), without a copy of the draw.
+        resetMs: (Math.floor(nowMs / d.bucketMs) + 1) * d.bucketMs - nowMs,
       };
       states.push(state);
       if (!fits) {

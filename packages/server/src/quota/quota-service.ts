@@ -84,24 +84,18 @@ interface ReservationTag {
   atMs: number;
 }
 
-const encodeTag = (t: ReservationTag): string =>
-  Buffer.from(JSON.stringify([t.projectId, t.provider, t.model, t.atMs])).toString('base64url');
+/**
+ * A reservation id is `rsv_<random>.<tag>.<atMs base 36>`, the tag being the base64url JSON of
+ * [projectId, provider, model]: any node can settle it without shared state. Tags are cached
+ * both ways, as few distinct ones recur at a high rate.
+ */
+const TAG_CACHE_MAX = 10_000;
 
-function decodeTag(id: string): ReservationTag | null {
-  const dot = id.indexOf('.');
-  if (!id.startsWith('rsv_') || dot < 0) return null;
+function decodeTagPart(part: string): [string, string, string] | null {
   try {
-    const v = JSON.parse(Buffer.from(id.slice(dot + 1), 'base64url').toString('utf8')) as unknown;
-    if (!Array.isArray(v) || v.length !== 4) return null;
-    const [projectId, provider, model, atMs] = v as unknown[];
-    if (
-      typeof projectId !== 'string' ||
-      typeof provider !== 'string' ||
-      typeof model !== 'string' ||
-      typeof atMs !== 'number'
-    )
-      return null;
-    return { projectId, provider, model, atMs };
+    const v = JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as unknown;
+    if (!Array.isArray(v) || v.length !== 3 || !v.every((x) => typeof x === 'string')) return null;
+    return v as [string, string, string];
   } catch {
     return null;
   }
@@ -118,7 +112,39 @@ export interface QuotaServiceOptions {
 export class QuotaService {
   private rules: readonly StoredQuotaRule[] = [];
 
+  private readonly tags = new Map<string, string>();
+  private readonly untags = new Map<string, [string, string, string]>();
+
   constructor(private readonly opts: QuotaServiceOptions) {}
+
+  private encodeTag(projectId: string, provider: string, model: string): string {
+    const key = `${projectId}\u0000${provider}\u0000${model}`;
+    let tag = this.tags.get(key);
+    if (tag === undefined) {
+      tag = Buffer.from(JSON.stringify([projectId, provider, model])).toString('base64url');
+      if (this.tags.size >= TAG_CACHE_MAX) this.tags.clear();
+      this.tags.set(key, tag);
+    }
+    return tag;
+  }
+
+  private decodeTag(id: string): ReservationTag | null {
+    const first = id.indexOf('.');
+    const last = id.lastIndexOf('.');
+    if (!id.startsWith('rsv_') || first < 0 || last <= first) return null;
+    const atMs = Number.parseInt(id.slice(last + 1), 36);
+    if (!Number.isFinite(atMs)) return null;
+    const part = id.slice(first + 1, last);
+    let t = this.untags.get(part);
+    if (t === undefined) {
+      const decoded = decodeTagPart(part);
+      if (decoded == null) return null;
+      t = decoded;
+      if (this.untags.size >= TAG_CACHE_MAX) this.untags.clear();
+      this.untags.set(part, t);
+    }
+    return { projectId: t[0], provider: t[1], model: t[2], atMs };
+  }
 
   /** Reloads the rules from the state table (a node job; also after each change on this node). */
   async refresh(): Promise<void> {
@@ -172,7 +198,8 @@ export class QuotaService {
       costUsd = worst;
     }
     const worstCase: Amounts = { requests: 1, tokens, costUsd };
-    const draws = costUsd === 0 ? draft : drawsFor(this.rules, dims, worstCase, nowMs);
+    const draws = draft;
+    if (costUsd !== 0) for (const d of draws) if (d.metric === 'costUsd') d.amount = costUsd;
     // A limit of 0 is a block (a budget's action): refused with 429 below, not a bad request.
     const never = draws.find((d) => d.limit > 0 && d.amount > d.limit);
     if (never != null)
@@ -182,7 +209,7 @@ export class QuotaService {
           `the call's worst case (${never.amount} ${never.metric}) exceeds quota ${never.ruleId}'s whole limit of ${never.limit}; lower max_tokens`,
         ),
       );
-    const id = `rsv_${randomUUID().replaceAll('-', '')}.${encodeTag({ projectId: r.projectId, provider: r.provider, model: r.model, atMs: nowMs })}`;
+    const id = `rsv_${randomUUID().replaceAll('-', '')}.${this.encodeTag(r.projectId, r.provider, r.model)}.${nowMs.toString(36)}`;
     const out = await this.opts.limiter.reserve(draws, id, nowMs, r.ttlMs ?? this.opts.defaultTtlMs());
     if (out.ok)
       return ok({
@@ -241,7 +268,7 @@ export class QuotaService {
 
   /** `projectId` null: an admin may settle any project's reservation. */
   async settle(s: SettleRequest, projectId: string | null): Promise<Result<{ actual: Amounts }, AppError>> {
-    const tag = decodeTag(s.reservationId);
+    const tag = this.decodeTag(s.reservationId);
     if (tag == null) return err(appError('RP_VALIDATION', `reservationId: ${s.reservationId} is not a reservation id`));
     if (projectId != null && tag.projectId !== projectId)
       return err(appError('RP_FORBIDDEN', `reservation ${s.reservationId} belongs to another project`));
