@@ -13,6 +13,7 @@ import { langfuseModule } from './langfuse/module.js';
 import { logsModule } from './logs/module.js';
 import type { AnyModule } from './platform/module-config.js';
 import { quotaModule } from './quota/module.js';
+import { recommendModule } from './recommend/module.js';
 import { retentionModule } from './retention/module.js';
 
 export const MODULES: readonly AnyModule[] = [
@@ -24,5 +25,6 @@ export const MODULES: readonly AnyModule[] = [
   quotaModule,
   budgetsModule,
   forecastModule,
+  recommendModule,
   alertingModule,
 ];
