@@ -75,6 +75,13 @@ export interface EnsembleConfig {
    * 0 trusts the context member alone).
    */
   contextWitnessBands: number;
+  /**
+   * An unwitnessed context score at or above `contextFullScore` ranks between 0.9 and 0.9 +
+   * this by how far the nearest statistical member sees the point, as a share of
+   * `contextWitnessBands` (default 0.089, so it stays below the alert level). A graded score lets
+   * a threshold tell the nearly witnessed new patterns from the rest; 0 gives them all 0.9.
+   */
+  contextGrade: number;
   /** A member "fired" when its member score reaches this (default 0.95). */
   fireLevel: number;
   /** An ensemble score at or above this is an anomaly (default 0.99). */
@@ -86,8 +93,8 @@ export interface EnsembleConfig {
 export const DEFAULT_MEMBERS: MemberConfig[] = [
   { kind: 'context', weight: 1 },
   { kind: 'ewma', weight: 1 },
-  { kind: 'seasonal', weight: 1, config: { season: 'hourOfWeek' } },
-  { kind: 'seasonal', weight: 1, config: { season: 'hourOfDay' } },
+  { kind: 'seasonal', weight: 0.94, config: { season: 'hourOfWeek' } },
+  { kind: 'seasonal', weight: 0.94, config: { season: 'hourOfDay' } },
   { kind: 'mad', weight: 0 },
   { kind: 'cusum', weight: 0 },
 ];
@@ -99,6 +106,7 @@ export const ENSEMBLE_DEFAULTS: EnsembleConfig = {
   absoluteBands: 0,
   contextFullScore: 0.85,
   contextWitnessBands: 1.5,
+  contextGrade: 0.089,
   fireLevel: 0.95,
   alertLevel: 0.99,
   restPoints: 100,
@@ -218,7 +226,10 @@ export class EnsembleDetector {
       const full =
         contextRaw >= 0.99 ||
         (contextRaw >= c.contextFullScore && narrowest >= c.contextWitnessBands && Number.isFinite(narrowest));
-      const s = full ? 1 : (0.9 * Math.min(contextRaw, c.contextFullScore)) / c.contextFullScore;
+      let s = full ? 1 : (0.9 * Math.min(contextRaw, c.contextFullScore)) / c.contextFullScore;
+      if (!full && contextRaw >= c.contextFullScore && c.contextGrade > 0 && Number.isFinite(narrowest)) {
+        s = 0.9 + c.contextGrade * Math.min(1, narrowest / c.contextWitnessBands);
+      }
       this.memberScores[contextIndex] = s;
       const w = s * this.weights[contextIndex]!;
       if (w > score) score = w;

@@ -90,6 +90,7 @@ export const detectorSettings = z
     absoluteBands: z.number().min(0).max(100).optional(),
     contextFullScore: z.number().gt(0).max(1).optional(),
     contextWitnessBands: z.number().min(0).max(100).optional(),
+    contextGrade: z.number().min(0).max(0.089).optional(),
     fireLevel: z.number().gt(0).max(1).optional(),
   })
   .strict();
