@@ -5,6 +5,7 @@
  */
 import type { ComponentType } from 'preact';
 import { Anomalies } from './pages/anomalies.js';
+import { Budgets } from './pages/budgets.js';
 import { Calls } from './pages/calls.js';
 import { CostExplorer } from './pages/cost.js';
 import { Live } from './pages/live.js';
@@ -40,6 +41,7 @@ export const PAGES: readonly PageDef[] = [
   { path: '/', label: 'Overview', component: Overview },
   { path: '/cost', label: 'Cost', component: CostExplorer },
   { path: '/anomalies', label: 'Anomalies', component: Anomalies },
+  { path: '/budgets', label: 'Budgets', component: Budgets, keepsFilters: false },
   { path: '/calls', label: 'Calls', component: Calls },
   { path: '/traces', label: 'Traces', component: Traces },
   { path: '/live', label: 'Live', component: Live, keepsFilters: false },
