@@ -73,10 +73,15 @@ export class PatternService {
   /** Sets `patternId` on every log of the batch (the enrichment step). */
   enrich(batch: TelemetryBatch): void {
     if (!batch.logs?.length) return;
+    // Lines of a batch mostly come from one service: look its miner up once per run of them.
+    let e: Entry | null = null;
     for (const log of batch.logs) {
-      const e = this.miner(log.projectId, log.serviceName ?? '');
+      const service = log.serviceName ?? '';
+      if (e === null || e.projectId !== log.projectId || e.service !== service) {
+        e = this.miner(log.projectId, service);
+        e.dirty = true;
+      }
       log.patternId = e.miner.add(log.body).patternId;
-      e.dirty = true;
     }
   }
 

@@ -79,11 +79,12 @@ function mapRecord(
   const severityNumber = rec.severityNumber > 0 && rec.severityNumber <= 24 ? rec.severityNumber : 0;
   const severity =
     severityNumber > 0 ? severityFromNumber(severityNumber) : severityFromText(rec.severityText || undefined);
-  const base = {
+  // One object in its final shape (the id is filled in once the rest is there to hash).
+  const log: LogRecord = {
     projectId: ctx.projectId,
     timeMs: Math.floor(time),
     observedTimeMs: Math.floor(observed),
-    source: 'otlp' as const,
+    source: 'otlp',
     serviceName: service,
     environment,
     severity,
@@ -95,10 +96,13 @@ function mapRecord(
     eventName,
     attributes,
     resource,
+    id: '',
+    ingestedAtMs: ctx.nowMs,
+    patternId: null,
   };
   const uid = rec.attributes.get('log.record.uid');
-  const id = typeof uid === 'string' && uid !== '' ? uid.slice(0, 200) : logRecordId(base, position);
-  return { ...base, id, ingestedAtMs: ctx.nowMs, patternId: null };
+  log.id = typeof uid === 'string' && uid !== '' ? uid.slice(0, 200) : logRecordId(log, position);
+  return log;
 }
 
 export function mapOtlpLogsRequest(data: OtlpLogsRequestData, ctx: OtlpMapContext): OtlpLogsDecodeResult {
