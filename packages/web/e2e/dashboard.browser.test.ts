@@ -405,7 +405,7 @@ describe('dashboard in Chromium', () => {
         await ctx.close();
       }
     }
-  });
+  }, 300_000);
 
   it('axe-core finds no serious or critical violation on any page, in either theme', async () => {
     const found: string[] = [];
@@ -441,5 +441,5 @@ describe('dashboard in Chromium', () => {
       await ctx.close();
     }
     expect(found).toEqual([]);
-  });
+  }, 300_000);
 });

@@ -4,6 +4,7 @@
  * link all follow this list. See docs/dashboard.md, "Adding a page".
  */
 import type { ComponentType } from 'preact';
+import { AlertRules, Alerts, Notifications, Silences } from './pages/alerting.js';
 import { Anomalies } from './pages/anomalies.js';
 import { Budgets } from './pages/budgets.js';
 import { Calls } from './pages/calls.js';
@@ -42,6 +43,10 @@ export const PAGES: readonly PageDef[] = [
   { path: '/cost', label: 'Cost', component: CostExplorer },
   { path: '/anomalies', label: 'Anomalies', component: Anomalies },
   { path: '/budgets', label: 'Budgets', component: Budgets, keepsFilters: false },
+  { path: '/alerts', label: 'Alerts', component: Alerts, keepsFilters: false, adminOnly: true },
+  { path: '/silences', label: 'Silences', component: Silences, keepsFilters: false, adminOnly: true },
+  { path: '/rules', label: 'Alert rules', component: AlertRules, keepsFilters: false, adminOnly: true },
+  { path: '/notifications', label: 'Notifications', component: Notifications, keepsFilters: false, adminOnly: true },
   { path: '/calls', label: 'Calls', component: Calls },
   { path: '/traces', label: 'Traces', component: Traces },
   { path: '/live', label: 'Live', component: Live, keepsFilters: false },

@@ -14,7 +14,7 @@ import { fingerprint, isResolved } from './labels.js';
 import { formatMatcher, parseMatchers } from './matchers.js';
 import type { AlertingRepo } from './repo.js';
 import type { RulesSource } from './rules-source.js';
-import { type Silence, silenceState } from './silences.js';
+import { type Silence, silencedBy, silenceState } from './silences.js';
 import { parseTimeInterval, type TimeInterval, type TimeIntervalSpec } from './time-intervals.js';
 
 export interface AlertingRouteDeps {
@@ -61,13 +61,15 @@ export function registerAlertingRoutes(api: FastifyInstance, helpers: RouteHelpe
     {
       schema: {
         tags: ['alerting'],
-        summary: 'Alerts the notification pipeline holds (firing, and resolved not yet notified)',
+        summary:
+          'Alerts the notification pipeline holds (firing, and resolved not yet notified), with the ids of the silences muting each',
       },
     },
     async (req) => {
       await helpers.authenticate(req, 'admin');
       const nowMs = now();
       const alerts = await repo.loadAlerts(ctx.state);
+      const silences = await repo.loadSilences(ctx.state, nowMs);
       return {
         alerts: alerts.map((a) => ({
           fingerprint: fingerprint(a.labels),
@@ -76,6 +78,7 @@ export function registerAlertingRoutes(api: FastifyInstance, helpers: RouteHelpe
           annotations: a.annotations,
           startsAtMs: a.startsAtMs,
           endsAtMs: a.endsAtMs,
+          silencedBy: silencedBy(silences, a.labels, nowMs),
         })),
       };
     },

@@ -46,6 +46,7 @@ function ruleView(s: SourcedRule, states: ReadonlyMap<string, RuleAlertState[]>)
     state: list.some((x) => x.status === 'firing') ? 'firing' : list.length ? 'pending' : 'inactive',
     series: list.map((x) => ({
       labels: x.labels,
+      annotations: x.annotations,
       status: x.status,
       value: x.value,
       activeAtMs: x.activeAtMs,
