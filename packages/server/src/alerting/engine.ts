@@ -190,7 +190,9 @@ export class AlertingEngine {
       this.pipelineRef = pipeline;
       d.reconfigure(pipeline, nowMs);
     }
-    this.silences = await repo.loadSilences(db, nowMs);
+    // Both reads at once (readers run in parallel); alerts that arrive after the peek wait for the next pass.
+    const [silences, inbound] = await Promise.all([repo.loadSilences(db, nowMs), repo.peekInbound(db, 5_000)]);
+    this.silences = silences;
     const rules = this.deps.rules();
     const evaluated: string[] = [];
     const all = this.commitSeen;
@@ -263,7 +265,6 @@ export class AlertingEngine {
     this.ruleStatesView = new Map(this.ruleStates);
     if (this.inbound.length) d.put(this.inbound.splice(0), nowMs);
     // Alerts received by any node (Alertmanager API, webhook) wait in the inbound table.
-    const inbound = await repo.peekInbound(db, 5_000);
     if (inbound.length)
       d.put(
         inbound.map((i) => i.alert),
