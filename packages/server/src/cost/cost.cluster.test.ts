@@ -230,4 +230,18 @@ describe('cost in cluster mode', () => {
       Object.fromEntries(local.map((c) => [c.id, c.cost])),
     );
   }, 120_000);
+
+  it('serves on the API node the cost reports the leader made on its schedule, kept in PostgreSQL', async () => {
+    const listed = await until('the scheduled reports', async () => {
+      const r = (await (await fetch(`${api.url}/api/v1/reports/cost/stored`, { headers: admin })).json()) as {
+        reports: Array<{ id: string; period: string }>;
+      };
+      return r.reports.length === 3 ? r.reports : null;
+    });
+    expect(listed.map((r) => r.period).sort()).toEqual(['day', 'month', 'week']);
+    const day = listed.find((r) => r.period === 'day')!;
+    const one = await fetch(`${api.url}/api/v1/reports/cost/stored/${day.id}?format=csv`, { headers: admin });
+    expect(one.status).toBe(200);
+    expect((await one.text()).split('\r\n')[0]).toMatch(/^section,group,costUsd/);
+  }, 120_000);
 });
