@@ -5,6 +5,8 @@
  *
  *   npm run bench:nab            (reads ../shared/bench-data/nab relative to the repo root)
  *   npx tsx bench/nab.ts --dir /path/to/NAB
+ *   npm run bench:nab -- --profile   (also: where the NAB setting's standard score is won and lost,
+ *                                     per category and per file, beside ARTime's and numenta's)
  *
  * Six runs, one configuration each for the whole corpus (labels are read only by the scorer):
  * the default ensemble; the same with the context member's novelty filters off
@@ -23,10 +25,15 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULT_MEMBERS, EnsembleDetector, type MemberConfig } from '../packages/server/src/detect/ensemble.js';
-import { loadNabCorpus, loadPublishedFinalScores, nabCorpusPresent } from '../packages/server/src/nab/corpus.js';
-import { NAB_PROFILE_NAMES, scoreCorpus } from '../packages/server/src/nab/scorer.js';
+import {
+  loadNabCorpus,
+  loadPublishedFileScores,
+  loadPublishedFinalScores,
+  nabCorpusPresent,
+} from '../packages/server/src/nab/corpus.js';
+import { type CorpusScore, NAB_PROFILE_NAMES, NAB_PROFILES, scoreCorpus } from '../packages/server/src/nab/scorer.js';
 
-const { values: args } = parseArgs({ options: { dir: { type: 'string' } } });
+const { values: args } = parseArgs({ options: { dir: { type: 'string' }, profile: { type: 'boolean' } } });
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dir = args.dir ?? join(repoRoot, '..', 'shared', 'bench-data', 'nab');
 if (!nabCorpusPresent(dir)) {
@@ -36,6 +43,7 @@ if (!nabCorpusPresent(dir)) {
 
 const corpus = loadNabCorpus(dir);
 const rows: [string, number, number, number, string][] = [];
+let profiled: CorpusScore | null = null;
 
 const FILTERS_OFF = { minExpected: 0, minBinCount: 0, nearBins: 0 };
 /** The NAB setting's ensemble options (with the novelty filters off). */
@@ -71,6 +79,7 @@ for (const [label, filtersOff, extra] of [
     });
     const detectMs = performance.now() - started;
     const results = NAB_PROFILE_NAMES.map((p) => scoreCorpus(runs, p));
+    if (label === 'NAB setting' && mode === 'causal') profiled = results[0]!;
     const totalMs = performance.now() - started;
     rows.push([
       `ReskPoints ${label}, ${mode}`,
@@ -92,3 +101,58 @@ const line = (name: string, a: number, b: number, c: number, note = '') =>
 console.log(`${'detector'.padEnd(62)} ${'standard'.padStart(8)} ${'low FP'.padStart(8)} ${'low FN'.padStart(8)}`);
 for (const r of rows) console.log(line(...r));
 for (const [name, a, b, c] of board) console.log(line(`  published: ${name}`, a, b, c));
+
+/**
+ * Each file's share of the normalised standard score (its raw score over the corpus' perfect
+ * minus null score, in points), ours beside the published detectors' at their own thresholds:
+ * per category, then per file where ours is lowest against ARTime's.
+ */
+if (args.profile && profiled !== null) {
+  const windows = corpus.reduce((n, s) => n + s.windows.length, 0);
+  const cost = NAB_PROFILES.standard;
+  const points = (raw: number) => (100 * raw) / (windows * (cost.tpWeight + cost.fnWeight));
+  const theirs = ['ARTime', 'numenta'].map(
+    (d) => new Map(loadPublishedFileScores(dir, d, 'standard').map((f) => [f.file, f] as const)),
+  );
+  const windowsOf = new Map(corpus.map((s) => [s.name, s.windows.length]));
+  type Acc = { ours: number; tp: number; fp: number; art: number; num: number; windows: number; files: number };
+  const byCategory = new Map<string, Acc>();
+  const files = profiled.files.map((f) => {
+    const art = theirs[0]!.get(f.name);
+    const num = theirs[1]!.get(f.name);
+    const category = f.name.split('/')[0]!;
+    const acc = byCategory.get(category) ?? { ours: 0, tp: 0, fp: 0, art: 0, num: 0, windows: 0, files: 0 };
+    acc.ours += f.score;
+    acc.tp += f.tp;
+    acc.fp += f.fp;
+    acc.art += art?.score ?? 0;
+    acc.num += num?.score ?? 0;
+    acc.windows += windowsOf.get(f.name) ?? 0;
+    acc.files++;
+    byCategory.set(category, acc);
+    return { f, art, num };
+  });
+  console.log(
+    `\nprofile of ReskPoints NAB setting, causal (standard, threshold ${profiled.threshold.toFixed(3)}): points of normalised score per category (detections in windows / false alarms)`,
+  );
+  for (const [category, a] of byCategory)
+    console.log(
+      `  ${category.padEnd(24)} ${a.files} files, ${String(a.windows).padStart(3)} windows: ours ${points(a.ours).toFixed(2).padStart(6)} (${a.tp} / ${a.fp})  ARTime ${points(a.art).toFixed(2).padStart(6)}  numenta ${points(a.num).toFixed(2).padStart(6)}`,
+    );
+  console.log('files where ours is furthest below ARTime:');
+  files
+    .map((x) => ({ ...x, gap: (x.art?.score ?? 0) - x.f.score }))
+    .sort((a, b) => b.gap - a.gap)
+    .slice(0, 12)
+    .forEach(({ f, art, num, gap }) =>
+      console.log(
+        `  ${f.name.padEnd(58)} ours ${points(f.score).toFixed(2).padStart(6)} (${f.tp} / ${f.fp})  ARTime ${points(
+          art?.score ?? 0,
+        )
+          .toFixed(2)
+          .padStart(6)} (${art?.tp ?? 0} / ${art?.fp ?? 0})  numenta ${points(num?.score ?? 0)
+          .toFixed(2)
+          .padStart(6)}  gap ${points(gap).toFixed(2)}`,
+      ),
+    );
+}
