@@ -257,6 +257,21 @@ export const SPAN_COLUMNS: readonly Column<Span>[] = [
   { name: 'detail', kind: 'varchar', get: spanDetail },
 ];
 
+/**
+ * The resource of a log record as JSON. Every record of a request shares one resource object
+ * (the mappers build it once per resource), so the last one's text is kept: a request's rows
+ * then stringify it once instead of once per row. (Records are not changed once mapped.)
+ */
+let lastResource: LogRecord['resource'] | null = null;
+let lastResourceJson = '';
+function resourceJson(l: LogRecord): string {
+  if (l.resource !== lastResource) {
+    lastResourceJson = JSON.stringify(l.resource);
+    lastResource = l.resource;
+  }
+  return lastResourceJson;
+}
+
 export const LOG_COLUMNS: readonly Column<LogRecord>[] = [
   { name: 'project_id', kind: 'varchar', get: (l) => l.projectId },
   { name: 'id', kind: 'varchar', get: (l) => l.id },
@@ -275,5 +290,5 @@ export const LOG_COLUMNS: readonly Column<LogRecord>[] = [
   { name: 'event_name', kind: 'varchar', get: (l) => l.eventName },
   { name: 'pattern_id', kind: 'varchar', get: (l) => l.patternId },
   { name: 'attributes', kind: 'varchar', get: (l) => JSON.stringify(l.attributes) },
-  { name: 'resource', kind: 'varchar', get: (l) => JSON.stringify(l.resource) },
+  { name: 'resource', kind: 'varchar', get: resourceJson },
 ];
