@@ -28,6 +28,8 @@ export interface EvaluatorDeps {
   signals: SignalHub;
   logger: Pick<Logger, 'warn'>;
   forecastHistoryDays: () => number;
+  /** The quota module runs (its table exists): actions can be put in force. */
+  quotas: boolean;
 }
 
 export function eventDto(e: BudgetEvent) {
@@ -79,11 +81,11 @@ export class BudgetEvaluator {
     const projectId = budgetProject(b);
     const { fresh, previous } = await fencedTransaction(this.deps.state, fence, nowMs, async (tx) => {
       const repo = new BudgetRepo(tx);
-      const quotas = new QuotaRepo(tx);
+      const quotas = this.deps.quotas ? new QuotaRepo(tx) : null;
       const previous = await repo.status<BudgetStatus>(b.id);
       // Actions of ended periods (or of a budget switched off) end: their quotas go.
-      if (period) await quotas.deleteExpired(quotaPrefix(b.id), nowMs);
-      else await quotas.deletePrefix(quotaPrefix(b.id));
+      if (period) await quotas?.deleteExpired(quotaPrefix(b.id), nowMs);
+      else await quotas?.deletePrefix(quotaPrefix(b.id));
       const fresh: BudgetEvent[] = [];
       if (period) {
         for (const c of crossings) {
@@ -111,13 +113,13 @@ export class BudgetEvaluator {
               ...(c.shortWindowMs !== undefined ? { shortWindowMs: c.shortWindowMs } : {}),
             },
           };
-          if (t.action) {
+          if (t.action && quotas) {
             const quotaId = `${quotaPrefix(b.id)}${t.id}`;
             e.detail.action = { kind: t.action.kind, quotaId, untilMs: period.endMs };
           }
           if (!(await repo.insertEvent(e))) continue;
           fresh.push(e);
-          if (t.action && e.detail.action) {
+          if (quotas && t.action && e.detail.action) {
             const q = actionQuota(t.action);
             await quotas.put(
               {

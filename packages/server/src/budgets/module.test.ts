@@ -20,6 +20,8 @@ import { budgetsModule } from './module.js';
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 const MODULES = [costModule, quotaModule, budgetsModule, alertingModule];
+/** The scheduler's own timer stays out of the way: the tests tick the jobs (wake-ups still do). */
+const NO_TIMER = 3_600_000;
 /** 1 November 2026, 00:00 in New York (still EDT: daylight saving ends at 02:00 that night). */
 const NOV = Date.UTC(2026, 10, 1, 4);
 /** 1 December 2026, 00:00 in New York (EST). */
@@ -134,7 +136,7 @@ describe('budgets module', () => {
         receivers: [{ name: 'hook', webhook: { url: hook.url } }],
       },
     };
-    server = await startTestServer(config, { clock, modules: MODULES });
+    server = await startTestServer(config, { clock, modules: MODULES, schedulerTickMs: NO_TIMER });
     const shop = await server.createProject('Shop', 'shop');
     try {
       // October: $12 a day, one $3 call every six hours (at :30).
@@ -193,7 +195,7 @@ describe('budgets module', () => {
         // Once 80% fired: restart on the same data, and go on.
         if (!restarted && spent >= 240) {
           await server.app.close();
-          server = await startTestServer(config, { clock, modules: MODULES });
+          server = await startTestServer(config, { clock, modules: MODULES, schedulerTickMs: NO_TIMER });
           clients.push(await live());
           await server.app.tickJobs();
           restarted = true;
@@ -304,7 +306,10 @@ describe('budgets module', () => {
     // A daily budget in Kolkata (UTC+5:30): the day ends at 18:30 UTC.
     const dayEnd = Date.UTC(2026, 10, 10, 18, 30);
     const clock = new FakeClock(dayEnd - 10 * HOUR_MS);
-    server = await startTestServer({ dataDir: tempDir('reskpoints-budgets-block-') }, { clock, modules: MODULES });
+    server = await startTestServer(
+      { dataDir: tempDir('reskpoints-budgets-block-') },
+      { clock, modules: MODULES, schedulerTickMs: NO_TIMER },
+    );
     const shop = await server.createProject('Shop', 'shop');
     const other = await server.createProject('Other', 'other');
     const put = await call(server, 'PUT', '/api/v1/budgets/shop-daily', {
@@ -321,9 +326,16 @@ describe('budgets module', () => {
     expect(put.body.created).toBe(true);
     const reserve = (key: string) =>
       call(server!, 'POST', '/api/v1/quota/reserve', { model: 'gpt-4o', inputTokens: 100, maxTokens: 100 }, key);
+    /** An evaluation after the last commit, then the quota module's reload (every 2 s). */
     const settleTick = async () => {
-      await server!.app.tickJobs();
-      clock.advance(3_000); // the quota module reloads definitions every 2 s
+      clock.advance(6_000);
+      for (let i = 0; i < 100; i++) {
+        await server!.app.tickJobs();
+        const s = (await call(server!, 'GET', '/api/v1/budgets/shop-daily')).body.status;
+        if (s?.evaluatedAtMs === clock.nowMs()) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      clock.advance(3_000);
       await server!.app.tickJobs();
     };
     expect((await reserve(shop.key)).status).toBe(200);

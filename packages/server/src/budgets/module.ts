@@ -49,6 +49,11 @@ export const budgetsModule = defineModule<BudgetsConfig>({
       import('./routes.js'),
     ]);
     const telemetry = ctx.telemetry;
+    // Actions write quota rules: only where the quota module runs (its migrations applied).
+    const quotaRows = await ctx.state.query<{ n: number }>(
+      "SELECT COUNT(*) AS n FROM rp_module_migrations WHERE module = 'quota'",
+    );
+    const quotas = (quotaRows[0]?.n ?? 0) > 0;
     const evaluator = telemetry
       ? new BudgetEvaluator({
           state: ctx.state,
@@ -57,6 +62,7 @@ export const budgetsModule = defineModule<BudgetsConfig>({
           signals: ctx.signals,
           logger: ctx.logger,
           forecastHistoryDays: () => ctx.config().forecastHistoryDays,
+          quotas,
         })
       : null;
 
@@ -82,6 +88,7 @@ export const budgetsModule = defineModule<BudgetsConfig>({
           state: ctx.state,
           nowMs: () => ctx.clock.nowMs(),
           maxBudgets: () => ctx.config().maxBudgets,
+          quotas,
           changed: (id) => {
             evaluator?.cache.delete(id);
             ctx.wake('evaluate');

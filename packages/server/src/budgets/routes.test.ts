@@ -19,7 +19,10 @@ let otherKey: string;
 const clock = new FakeClock(T0);
 
 beforeAll(async () => {
-  server = await startTestServer({}, { clock, modules: [costModule, quotaModule, budgetsModule] });
+  server = await startTestServer(
+    {},
+    { clock, modules: [costModule, quotaModule, budgetsModule], schedulerTickMs: 3_600_000 },
+  );
   shopKey = (await server.createProject('Shop', 'shop')).key;
   otherKey = (await server.createProject('Other', 'other')).key;
 });
@@ -54,6 +57,20 @@ async function cli(...args: string[]) {
     exit: () => {},
   });
   return { code: r.exitCode, out: out.join(''), err: err.join('') };
+}
+
+/**
+ * Runs jobs until every budget's status is from an evaluation at the clock's time (one woken by
+ * a route or a commit may already be under way, started earlier).
+ */
+async function settle() {
+  for (let i = 0; i < 100; i++) {
+    await server.app.tickJobs();
+    const list = (await req('GET', '/api/v1/budgets')).body.budgets as any[];
+    if (list.every((b) => b.status?.evaluatedAtMs === clock.nowMs())) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('budgets were not evaluated');
 }
 
 const good = { scope: { project: 'shop' }, period: 'monthly', amountUsd: 100 };
@@ -149,7 +166,8 @@ describe('budget routes', () => {
     await req('PUT', '/api/v1/budgets/everything', { period: 'weekly', amountUsd: 1000, timeZone: 'Europe/Berlin' });
     await server.app.tickJobs();
 
-    // A $1 call (400k gpt-4o input tokens), then an evaluation.
+    // A $50 call (20M gpt-4o input tokens), then an evaluation (woken by its commit).
+    clock.advance(10_000);
     const ingest = await fetch(`${server.url}/api/v1/ingest`, {
       method: 'POST',
       headers: { authorization: `Bearer ${shopKey}`, 'content-type': 'application/json' },
@@ -167,9 +185,7 @@ describe('budget routes', () => {
       }),
     });
     expect(ingest.status).toBe(200);
-    await server.app.tickJobs(); // lets an evaluation woken by the PUT finish
-    clock.advance(10_000);
-    await server.app.tickJobs();
+    await settle();
 
     const list = (await req('GET', '/api/v1/budgets')).body.budgets as any[];
     expect(list.map((b) => b.id)).toEqual(['everything', 'shop-monthly']);
@@ -181,11 +197,15 @@ describe('budget routes', () => {
       spendUsd: 50,
       percentUsed: 50,
     });
-    expect(shop.status.thresholds.map((t: any) => [t.id, t.active, t.crossedAtMs])).toEqual([
-      ['percent-50', true, T0],
-      ['percent-80', false, null],
-      ['percent-100', false, null],
+    // Crossed at the evaluation that first read the call: one woken by its commit, or one
+    // already under way (started at T0) whose read came after the commit.
+    expect(shop.status.thresholds.map((t: any) => [t.id, t.active, t.crossedAtMs !== null])).toEqual([
+      ['percent-50', true, true],
+      ['percent-80', false, false],
+      ['percent-100', false, false],
     ]);
+    expect([T0, T0 + 10_000]).toContain(shop.status.thresholds[0].crossedAtMs);
+    expect(shop.status.evaluatedAtMs).toBe(T0 + 10_000);
     expect(list[0].status.periodStartMs).toBe(Date.UTC(2026, 10, 8, 23)); // Monday 00:00 in Berlin
     // The project's key sees its budget only; another project's key sees none of it.
     expect((await req('GET', '/api/v1/budgets', undefined, shopKey)).body.budgets.map((b: any) => b.id)).toEqual([
@@ -202,7 +222,7 @@ describe('budget routes', () => {
     clock.advance(10_000);
     const replaced = await req('PUT', '/api/v1/budgets/shop-monthly', { ...good, amountUsd: 90 });
     expect(replaced.body).toMatchObject({ created: false, budget: { amountUsd: 90, createdAtMs: T0 } });
-    await server.app.tickJobs();
+    await settle();
     const events = (await req('GET', '/api/v1/budgets/shop-monthly/events?period=current')).body.events as any[];
     expect(events.map((e) => e.thresholdId)).toEqual(['percent-50']);
 
@@ -249,5 +269,34 @@ describe('budget routes', () => {
 
     expect((await req('DELETE', '/api/v1/budgets/shop-monthly')).body).toEqual({ deleted: true });
     expect((await req('GET', '/api/v1/budgets/shop-monthly')).status).toBe(404);
+  });
+});
+
+describe('budgets without the quota module', () => {
+  it('evaluates budgets and refuses actions, which need quotas', async () => {
+    const c = new FakeClock(T0);
+    const s = await startTestServer({}, { clock: c, modules: [costModule, budgetsModule] });
+    try {
+      const put = (body: unknown) =>
+        fetch(`${s.url}/api/v1/budgets/b`, {
+          method: 'PUT',
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      const refused = await put({
+        ...good,
+        thresholds: [{ kind: 'percent', percent: 100, action: { kind: 'block' } }],
+      });
+      expect(refused.status).toBe(400);
+      expect(((await refused.json()) as any).error.message).toContain(
+        'body.thresholds.0.action: actions need the quota module',
+      );
+      expect((await put(good)).status).toBe(200);
+      await s.app.tickJobs();
+      const res = await fetch(`${s.url}/api/v1/budgets/b`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      expect(((await res.json()) as any).status).toMatchObject({ state: 'active', spendUsd: 0 });
+    } finally {
+      await s.stop();
+    }
   });
 });

@@ -2,7 +2,7 @@
  * `/api/v1/budgets`: definitions (admin writes; a project key reads the budgets scoped to its
  * project), each with its status as of the last evaluation, and the events of threshold crossings.
  */
-import { appError } from '@reskpoints/core';
+import { appError, validationError } from '@reskpoints/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -27,6 +27,8 @@ export interface BudgetRouteDeps {
   state: SqlDatabase;
   nowMs(): number;
   maxBudgets(): number;
+  /** The quota module runs: thresholds may carry actions. */
+  quotas: boolean;
   /** After a change: evaluate soon (the leader job). */
   changed(budgetId: string): void;
 }
@@ -147,6 +149,19 @@ export function registerBudgetRoutes(app: FastifyInstance, helpers: RouteHelpers
 
   const save = async (id: string, input: BudgetInput, create: boolean) => {
     const nowMs = deps.nowMs();
+    const acting = (input.thresholds ?? []).findIndex((t) => t.action !== undefined);
+    if (acting >= 0 && !deps.quotas)
+      return helpers.fail(
+        validationError(
+          [
+            {
+              path: `body.thresholds.${acting}.action`,
+              message: 'actions need the quota module, which this server does not run',
+            },
+          ],
+          'invalid budget',
+        ),
+      );
     const out = await deps.state.transaction(async (tx) => {
       const r = new BudgetRepo(tx);
       const existing = await r.get(id);
@@ -154,7 +169,7 @@ export function registerBudgetRoutes(app: FastifyInstance, helpers: RouteHelpers
       if (!existing && (await r.count()) >= deps.maxBudgets()) return { full: true as const };
       const b = budgetFrom(id, input, nowMs, existing?.createdAtMs ?? nowMs);
       // A changed definition may no longer act: its quotas go, and come back if crossed again.
-      if (existing) await new QuotaRepo(tx).deletePrefix(quotaPrefix(id));
+      if (existing && deps.quotas) await new QuotaRepo(tx).deletePrefix(quotaPrefix(id));
       return { budget: await r.put(b, budgetProject(b)), created: !existing };
     });
     if ('conflict' in out) return helpers.fail(appError('RP_CONFLICT', `budget ${id} exists already; PUT replaces it`));
@@ -291,7 +306,7 @@ export function registerBudgetRoutes(app: FastifyInstance, helpers: RouteHelpers
       await helpers.authenticate(req, 'admin');
       const id = req.params.id;
       const deleted = await deps.state.transaction(async (tx) => {
-        await new QuotaRepo(tx).deletePrefix(quotaPrefix(id));
+        if (deps.quotas) await new QuotaRepo(tx).deletePrefix(quotaPrefix(id));
         return new BudgetRepo(tx).delete(id);
       });
       if (!deleted) return helpers.fail(appError('RP_NOT_FOUND', `budget ${id} does not exist`));
