@@ -185,6 +185,35 @@ export function limiterContract(make: () => Promise<QuotaLimiter & { clear?(): P
     }
   });
 
+  it('refuses every reservation against a limit of 0 (a budget block), without holding anything', async () => {
+    const limiter = await make();
+    try {
+      const block: QuotaRule = {
+        id: 'budget.b.percent-100',
+        description: '',
+        scope: {},
+        metric: 'requests',
+        limit: 0,
+        windowMs: 60_000,
+        window: 'fixed',
+        enabled: true,
+      };
+      const open: QuotaRule = { ...block, id: 'open', limit: 10 };
+      const t0 = 9_000_000;
+      for (const id of ['x', 'y']) {
+        const r = await limiter.reserve([drawOf(open, 1), drawOf(block, 1)], id, t0, 30_000);
+        expect(r.ok).toBe(false);
+        if (!r.ok) expect(r.refusedBy).toMatchObject({ ruleId: 'budget.b.percent-100', limit: 0, remaining: 0 });
+      }
+      // Nothing was taken from the other quota by the refused reservations.
+      const r = await limiter.reserve([drawOf(open, 10)], 'z', t0, 30_000);
+      expect(r.ok).toBe(true);
+    } finally {
+      await limiter.clear?.();
+      await limiter.close();
+    }
+  });
+
   it('releases the difference on settle and charges an expired reservation its worst case', async () => {
     const limiter = await make();
     try {
