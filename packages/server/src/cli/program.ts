@@ -33,6 +33,7 @@ import {
 } from './prices.js';
 import { FILTER_OPTIONS, type QueryKind, type QueryOptions, runQuery } from './query.js';
 import { runQuotasDelete, runQuotasList, runQuotasSet, runQuotasUsage } from './quotas.js';
+import { type RecommendOptions, runChargeback, runRecommendations } from './recommend.js';
 import { runMigrate, runStart, type ServerFlags } from './server.js';
 
 export interface CliOutcome {
@@ -389,6 +390,31 @@ export function buildProgram(io: CliIo, setOutcome: (o: CliOutcome) => void): Co
     .option('--horizon <duration>', 'how far to project, 1h to 28d (default 7d)')
     .option('--level <p>', 'central probability of the intervals (default 0.9)')
     .action(async (o: ForecastOptions) => done(await runCapacity(o, io)));
+
+  clientOptions(
+    program
+      .command('recommendations')
+      .description(
+        'Savings in USD per month from stored calls (cheaper model, prompt caching, errors, truncated completions, duplicates), token efficiency per project, cost per user and outcome',
+      ),
+  )
+    .option('--from <time>', 'range start (default 30 days before --to)')
+    .option('--to <time>', 'range end (default now)')
+    .option('--project <id>', 'only this project (repeat or comma-separate)', collect)
+    .option('--limit <n>', 'rows per cost-per list (default 50)')
+    .action(async (o: RecommendOptions) => done(await runRecommendations(o, io)));
+  clientOptions(
+    program
+      .command('chargeback')
+      .description('Spend per team by tag (team:<name>), untagged shared spend allocated to the teams'),
+  )
+    .option('--from <time>', 'range start (default 30 days before --to)')
+    .option('--to <time>', 'range end (default now)')
+    .option('--project <id>', 'only this project (repeat or comma-separate)', collect)
+    .option('--tag-prefix <prefix>', 'team tags start with this (default team:)')
+    .option('--method <method>', 'shared spend: proportional (default) to direct spend, or even')
+    .option('--format <format>', 'table (default), csv or json')
+    .action(async (o: RecommendOptions) => done(await runChargeback(o, io)));
 
   const quotas = program
     .command('quotas')

@@ -6,6 +6,8 @@
  */
 import { FakeClock } from '@reskpoints/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CliIo } from '../cli/io.js';
+import { runCli } from '../cli/program.js';
 import { costModule } from '../cost/module.js';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from '../test-support/harness.js';
 import { recommendModule } from './module.js';
@@ -349,5 +351,63 @@ describe('GET /api/v1/chargeback', () => {
     const r = await req('GET', `/api/v1/chargeback?${range}&tagPrefix=cost-center:`);
     expect(r.body.rows).toEqual([]);
     expect(r.body.unallocatedUsd).toBeCloseTo(total, 9);
+  });
+});
+
+async function cli(args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIo = {
+    stdout: { write: (x) => void out.push(x) },
+    stderr: { write: (x) => void err.push(x) },
+    env: {},
+    cwd: process.cwd(),
+    clock,
+    fetch: globalThis.fetch,
+    onSignal: () => {},
+    exit: (code) => {
+      throw new Error(`exit(${code})`);
+    },
+  };
+  const r = await runCli([...args, '--url', server.url, '--token', ADMIN_TOKEN], io);
+  return { code: r.exitCode, out: out.join(''), err: err.join('') };
+}
+
+describe('reskpoints recommendations and chargeback', () => {
+  it('prints each saving per month, the efficiency per project and cost per outcome', async () => {
+    const r = await cli(['recommendations', '--from', String(FROM), '--to', String(NOW), '--project', 'shop']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const first = r.out.split('\n').find((l) => l.includes('cheaper-model'));
+    expect(first).toMatch(/^\s*\$0\.0730\s+cheaper-model\s+shop\s+10\s+Use small-model instead of big-model/);
+    expect(r.out).toMatch(/shop\s+66\/100\s+\$0\.3269\s+\$0\.1096/);
+    expect(r.out).toMatch(/resolved\s+\$0\.0800\s+2\s+\$0\.0400/);
+  });
+
+  it('prints the chargeback as a table and as the API’s CSV', async () => {
+    const table = await cli(['chargeback', '--from', String(FROM), '--to', String(NOW)]);
+    expect(table.code).toBe(0);
+    expect(table.out).toMatch(/support\s+\$0\.1930/);
+    const csv = await cli([
+      'chargeback',
+      '--from',
+      String(FROM),
+      '--to',
+      String(NOW),
+      '--format',
+      'csv',
+      '--method',
+      'even',
+    ]);
+    const api = await req('GET', `/api/v1/chargeback?${range}&method=even&format=csv`);
+    expect(csv.out).toBe(api.text);
+  });
+
+  it('refuses bad options', async () => {
+    const r = await cli(['chargeback', '--method', 'fair', '--format', 'xml', '--from', 'last tuesday']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('--method: expected proportional or even');
+    expect(r.err).toContain('--format: expected table, csv or json');
+    expect(r.err).toContain('--from: expected RFC 3339');
   });
 });
