@@ -298,3 +298,87 @@ export function AnomalyChart(props: {
     </figure>
   );
 }
+
+/**
+ * History and forecast of one series: the observed steps, the forecast from the current step on
+ * and its prediction interval as a band, with a dashed line at a threshold when one is given.
+ */
+export function ForecastChart(props: {
+  history: { t: number; v: number }[];
+  points: { t: number; v: number; lo: number; hi: number }[];
+  format: (v: number | null) => string;
+  label: string;
+  threshold?: number | null;
+  height?: number;
+}) {
+  const ref = useRef<HTMLDivElement>(null);
+  const theme = document.documentElement.dataset.theme ?? '';
+  useEffect(() => {
+    const el = ref.current;
+    if (!el || props.history.length + props.points.length === 0) return;
+    const axisColor = cssVar('--muted', '#555');
+    const gridColor = cssVar('--grid', '#e5e7eb');
+    const accent = cssVar('--accent', '#2563eb');
+    const fg = cssVar('--fg', '#111');
+    const bad = cssVar('--bad', '#b91c1c');
+    const ts = [...new Set([...props.history.map((p) => p.t), ...props.points.map((p) => p.t)])].sort((a, b) => a - b);
+    const hist = new Map(props.history.map((p) => [p.t, p.v]));
+    const fc = new Map(props.points.map((p) => [p.t, p]));
+    const fmtValue = (_u: uPlot, v: number | null) => props.format(v);
+    const threshold = props.threshold ?? null;
+    const series: uPlot.Series[] = [
+      {},
+      { label: 'Observed', stroke: accent, width: 1.5, points: { show: false }, value: fmtValue },
+      { label: 'Forecast', stroke: fg, width: 1.5, dash: [6, 4], points: { show: false }, value: fmtValue },
+      { label: 'Low', stroke: `${accent}66`, width: 1, points: { show: false }, value: fmtValue },
+      { label: 'High', stroke: `${accent}66`, width: 1, points: { show: false }, value: fmtValue },
+      ...(threshold !== null
+        ? [{ label: 'Threshold', stroke: bad, width: 1, dash: [2, 3], points: { show: false }, value: fmtValue }]
+        : []),
+    ];
+    const data = [
+      ts.map((t) => t / 1000),
+      ts.map((t) => hist.get(t) ?? null),
+      ts.map((t) => fc.get(t)?.v ?? null),
+      ts.map((t) => fc.get(t)?.lo ?? null),
+      ts.map((t) => fc.get(t)?.hi ?? null),
+      ...(threshold !== null ? [ts.map(() => threshold)] : []),
+    ];
+    const plot = new uPlot(
+      {
+        width: el.clientWidth || 600,
+        height: props.height ?? 220,
+        series,
+        bands: [{ series: [4, 3], fill: `${accent}22` }],
+        scales: {
+          x: { time: true },
+          y: { auto: true, range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.08 : 1] },
+        },
+        axes: [
+          { stroke: axisColor, grid: { stroke: gridColor, width: 1 }, ticks: { stroke: gridColor }, space: 80 },
+          {
+            stroke: axisColor,
+            grid: { stroke: gridColor, width: 1 },
+            ticks: { stroke: gridColor },
+            size: 70,
+            values: (_u, vals) => vals.map((v) => props.format(v)),
+          },
+        ],
+        legend: { live: true },
+      },
+      data as uPlot.AlignedData,
+      el,
+    );
+    const ro = new ResizeObserver(() => plot.setSize({ width: el.clientWidth || 600, height: props.height ?? 220 }));
+    ro.observe(el);
+    return () => {
+      ro.disconnect();
+      plot.destroy();
+    };
+  }, [props.history, props.points, props.threshold, theme]);
+  return (
+    <figure class="chart" aria-label={props.label}>
+      <div ref={ref} />
+    </figure>
+  );
+}

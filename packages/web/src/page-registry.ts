@@ -15,6 +15,7 @@ import { Overview } from './pages/overview.js';
 import { Patterns } from './pages/patterns.js';
 import { Policies } from './pages/policies.js';
 import { Projects } from './pages/projects.js';
+import { Forecasts, Quotas, Recommendations } from './pages/spend.js';
 import { Traces } from './pages/traces.js';
 
 /** What the shell hands every page. */
@@ -41,6 +42,9 @@ export interface PageDef {
 export const PAGES: readonly PageDef[] = [
   { path: '/', label: 'Overview', component: Overview },
   { path: '/cost', label: 'Cost', component: CostExplorer },
+  { path: '/forecasts', label: 'Forecasts', component: Forecasts },
+  { path: '/quotas', label: 'Quotas', component: Quotas, keepsFilters: false },
+  { path: '/recommendations', label: 'Recommendations', component: Recommendations },
   { path: '/anomalies', label: 'Anomalies', component: Anomalies },
   { path: '/budgets', label: 'Budgets', component: Budgets, keepsFilters: false },
   { path: '/alerts', label: 'Alerts', component: Alerts, keepsFilters: false, adminOnly: true },
