@@ -19,12 +19,14 @@ const num = (n: number | null): string => (n === null ? '—' : Number(n.toPreci
 
 /** `reskpoints anomalies list`: anomalies found on the key series, newest first. */
 export function runListAnomalies(
-  o: KeysOptions & { project?: string; metric?: string; limit?: string },
+  o: KeysOptions & { project?: string; model?: string; metric?: string; series?: string; limit?: string },
   io: CliIo,
 ): Promise<number> {
   const query = new URLSearchParams();
   if (o.project) query.set('projectId', o.project);
+  if (o.model) query.set('model', o.model);
   if (o.metric) query.set('metric', o.metric);
+  if (o.series) query.set('series', o.series);
   if (o.limit) query.set('limit', o.limit);
   const qs = query.size ? `?${query}` : '';
   return adminCall<{ anomalies: AnomalyDto[] }>(

@@ -497,7 +497,9 @@ export function buildProgram(io: CliIo, setOutcome: (o: CliOutcome) => void): Co
   const anomalies = program.command('anomalies').description('Anomalies found on the key series of LLM calls');
   clientOptions(anomalies.command('list').description('List anomalies, newest first'))
     .option('--project <id>', 'only this project')
+    .option('--model <model>', 'only this model')
     .option('--metric <metric>', 'only this metric: costUsd, totalTokens, requests, errorRate, latencyP95Ms, ttftP95Ms')
+    .option('--series <series>', 'only this series: metric|project|model of a key series, or a series named by API')
     .option('--limit <n>', 'anomalies to show, 1..1000 (default 100)')
     .action(async (o) => done(await runListAnomalies(o, io)));
 

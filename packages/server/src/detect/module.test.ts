@@ -179,6 +179,25 @@ describe('detect module', () => {
     );
     expect(cli.exitCode).toBe(0);
     expect(out.join('')).toMatch(/prj_checkout\s+gpt-4o\s+costUsd/);
+    // Narrowed by model and series.
+    const cliOut = async (...extra: string[]) => {
+      const lines: string[] = [];
+      const r = await runCli(['anomalies', 'list', '--url', server!.url, '--token', ADMIN_TOKEN, ...extra], {
+        stdout: { write: (t: string) => void lines.push(t) },
+        stderr: { write: (t: string) => void lines.push(t) },
+        env: {},
+        cwd: process.cwd(),
+        clock,
+        fetch: globalThis.fetch,
+        onSignal: () => {},
+        exit: () => {},
+      });
+      expect(r.exitCode).toBe(0);
+      return lines.join('');
+    };
+    expect(await cliOut('--model', 'gpt-4o-mini')).toMatch(/No anomalies found/);
+    expect(await cliOut('--series', 'costUsd|prj_checkout|gpt-4o')).toMatch(/prj_checkout\s+gpt-4o\s+costUsd/);
+    expect(await cliOut('--series', 'costUsd|prj_search|gpt-4o')).toMatch(/No anomalies found/);
 
     // A project key sees its own project only.
     expect(
