@@ -82,6 +82,8 @@ const validityBytes = Math.ceil(CHUNK_ROWS / 64) * 8;
 const validity = new Uint8Array(validityBytes);
 
 const longRows = new Int32Array(CHUNK_ROWS);
+/** The strings of `longRows`, kept so a column's getter runs once per row (it may build the string). */
+const longValues: string[] = new Array(CHUNK_ROWS).fill('');
 
 /** Writes `s` as an inlined string into slot `i` of the scratch buffer; false when it does not fit. */
 function writeInline(i: number, s: string): boolean {
@@ -161,12 +163,15 @@ function writeColumn<T>(vector: unknown, column: Column<T>, rows: readonly T[], 
           setNull(i);
           continue;
         }
-        if (!writeInline(i, x)) longRows[longCount++] = i;
+        if (!writeInline(i, x)) {
+          longValues[longCount] = x;
+          longRows[longCount++] = i;
+        }
       }
       bindings.copy_data_to_vector(v, 0, buffer, 0, n * 16);
       for (let k = 0; k < longCount; k++) {
-        const i = longRows[k]!;
-        bindings.vector_assign_string_element(v, i, get(rows[start + i]!, start + i) as string);
+        bindings.vector_assign_string_element(v, longRows[k]!, longValues[k]!);
+        longValues[k] = '';
       }
       break;
     }
