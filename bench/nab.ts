@@ -144,7 +144,7 @@ if (args.profile && profiled !== null) {
     .map((x) => ({ ...x, gap: (x.art?.score ?? 0) - x.f.score }))
     .sort((a, b) => b.gap - a.gap)
     .slice(0, 12)
-    .forEach(({ f, art, num, gap }) =>
+    .forEach(({ f, art, num, gap }) => {
       console.log(
         `  ${f.name.padEnd(58)} ours ${points(f.score).toFixed(2).padStart(6)} (${f.tp} / ${f.fp})  ARTime ${points(
           art?.score ?? 0,
@@ -153,6 +153,6 @@ if (args.profile && profiled !== null) {
           .padStart(6)} (${art?.tp ?? 0} / ${art?.fp ?? 0})  numenta ${points(num?.score ?? 0)
           .toFixed(2)
           .padStart(6)}  gap ${points(gap).toFixed(2)}`,
-      ),
-    );
+      );
+    });
 }
