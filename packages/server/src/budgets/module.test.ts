@@ -194,6 +194,10 @@ describe('budgets module', () => {
         stepTimes.push(step);
         // Once 80% fired: restart on the same data, and go on.
         if (!restarted && spent >= 240) {
+          // Live messages are sent after the commit: let the ones of events stored so far arrive
+          // before the server goes away (a live stream does not outlive its server).
+          const stored = (await call(server, 'GET', '/api/v1/budgets/shop-monthly/events')).body.events.length;
+          await until(() => clients.flatMap((c) => c.messages).length >= stored);
           await server.app.close();
           server = await startTestServer(config, { clock, modules: MODULES, schedulerTickMs: NO_TIMER });
           clients.push(await live());
