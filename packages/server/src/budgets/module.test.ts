@@ -124,6 +124,8 @@ describe('budgets module', () => {
     const clock = new FakeClock(NOV + 60_000);
     const config = {
       dataDir,
+      // An acknowledgement is a commit here, so the jobs ticked after an ingest see what it sent.
+      ingest: { ackLog: false },
       alerting: {
         rules: [
           {
